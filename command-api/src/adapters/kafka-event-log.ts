@@ -1,0 +1,167 @@
+import { ContractError, type EventAppender, type LogRecord } from '@usertags/contracts';
+import { type Admin, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import type { Logger } from '../logger.ts';
+
+export interface KafkaEventLogConfig {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly topic: string;
+  /** Used only when the topic is created here. */
+  readonly partitions: number;
+  readonly replicationFactor: number;
+  /** Bound on one produce request (and on connecting), so an unreachable broker fails an append in bounded time. */
+  readonly requestTimeoutMs: number;
+}
+
+export interface KafkaEventLog extends EventAppender {
+  /** Creates the topic if it is missing: the configured partitions and replication, retention unlimited. */
+  ensureTopic(): Promise<void>;
+}
+
+/** kafkajs log levels onto ours; its errors during an outage are expected, so they are warnings. */
+function kafkaLogCreator(logger: Logger) {
+  return () =>
+    ({ level, log }: { level: number; log: { message: string; [k: string]: unknown } }) => {
+      const { message, timestamp: _t, logger: _l, ...rest } = log;
+      if (level <= logLevel.WARN) logger.warn(`kafka: ${message}`, rest);
+      else logger.debug(`kafka: ${message}`, rest);
+    };
+}
+
+/**
+ * The production event log: an idempotent kafkajs producer with acks = all,
+ * records keyed by cookie and partitioned like the Java client (murmur2).
+ * Connections are made lazily and re-made after a failure, so the API starts
+ * and recovers without a restart when the broker comes and goes.
+ */
+export function createKafkaEventLog(config: KafkaEventLogConfig, logger: Logger): KafkaEventLog {
+  const kafka = new Kafka({
+    clientId: config.clientId,
+    brokers: [...config.brokers],
+    connectionTimeout: Math.min(config.requestTimeoutMs, 3000),
+    requestTimeout: config.requestTimeoutMs,
+    // Few, quick retries: a request that cannot be appended soon is answered 503 and the client retries.
+    retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 500 },
+    logLevel: logLevel.INFO,
+    logCreator: kafkaLogCreator(logger),
+  });
+
+  let producer: Producer | undefined;
+  let producerReady: Promise<Producer> | undefined;
+  let admin: Admin | undefined;
+  let adminReady: Promise<Admin> | undefined;
+  let closed = false;
+
+  function connectProducer(): Promise<Producer> {
+    if (producerReady === undefined) {
+      const p = kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+        retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 500 },
+      });
+      producer = p;
+      producerReady = p.connect().then(
+        () => p,
+        (error: unknown) => {
+          producerReady = undefined;
+          void p.disconnect().catch(() => {});
+          throw error;
+        },
+      );
+    }
+    return producerReady;
+  }
+
+  function connectAdmin(): Promise<Admin> {
+    if (adminReady === undefined) {
+      const a = kafka.admin({ retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 300 } });
+      admin = a;
+      adminReady = a.connect().then(
+        () => a,
+        (error: unknown) => {
+          adminReady = undefined;
+          void a.disconnect().catch(() => {});
+          throw error;
+        },
+      );
+    }
+    return adminReady;
+  }
+
+  function unavailable(error: unknown): ContractError {
+    const reason = error instanceof Error ? error.message : String(error);
+    return new ContractError('LOG_UNAVAILABLE', `the event log is unavailable (${reason}); the tag was not stored`, {
+      cause: error,
+    });
+  }
+
+  return {
+    async append(records: readonly LogRecord[]) {
+      if (closed) throw new ContractError('SHUTTING_DOWN', 'the event log is closed');
+      let p: Producer;
+      try {
+        p = await connectProducer();
+      } catch (error) {
+        throw unavailable(error);
+      }
+      try {
+        await p.send({
+          topic: config.topic,
+          acks: -1,
+          timeout: config.requestTimeoutMs,
+          messages: records.map((r) => ({ key: r.key, value: r.value, headers: { ...r.headers } })),
+        });
+      } catch (error) {
+        // A producer that failed may hold a stale connection or sequence state; start afresh next time.
+        if (producer === p) {
+          producerReady = undefined;
+          producer = undefined;
+          void p.disconnect().catch(() => {});
+        }
+        throw unavailable(error);
+      }
+    },
+
+    async checkReady() {
+      try {
+        const a = await connectAdmin();
+        await a.fetchTopicMetadata({ topics: [config.topic] });
+      } catch (error) {
+        adminReady = undefined;
+        throw unavailable(error);
+      }
+    },
+
+    async ensureTopic() {
+      const a = await connectAdmin();
+      const existing = await a.listTopics();
+      if (existing.includes(config.topic)) return;
+      await a.createTopics({
+        waitForLeaders: true,
+        topics: [
+          {
+            topic: config.topic,
+            numPartitions: config.partitions,
+            replicationFactor: config.replicationFactor,
+            configEntries: [
+              // The log is the source of truth: nothing expires.
+              { name: 'retention.ms', value: '-1' },
+              { name: 'retention.bytes', value: '-1' },
+              // With acks=all, a write must reach a majority-like quorum before it is acknowledged.
+              { name: 'min.insync.replicas', value: String(Math.max(1, Math.min(2, config.replicationFactor - 1))) },
+            ],
+          },
+        ],
+      });
+      logger.info('created topic', { topic: config.topic, partitions: config.partitions, replication: config.replicationFactor });
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.allSettled([producer?.disconnect(), admin?.disconnect()]);
+    },
+  };
+}

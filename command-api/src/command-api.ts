@@ -1,0 +1,78 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createEventCodec, type EventAppender } from '@usertags/contracts';
+import type { CommandApiConfig } from './config.ts';
+import { createBatchingAppender } from './core/batching-appender.ts';
+import { createIngest } from './core/ingest.ts';
+import { createApp } from './http/app.ts';
+import { createIngestRoute } from './http/ingest-route.ts';
+import { createHttpServer } from './http/server.ts';
+import type { Logger } from './logger.ts';
+import { createMetrics } from './metrics.ts';
+
+export interface CommandApi {
+  readonly server: Server;
+  /** The bound port (useful with PORT=0). */
+  port(): number;
+  /** Stops accepting, lets in-flight requests finish (up to the grace period), flushes, closes the log. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Wires the command API from its config, an event log and a logger, and
+ * starts listening. Used by main.ts and by the end-to-end tests.
+ */
+export async function startCommandApi(config: CommandApiConfig, log: EventAppender, logger: Logger): Promise<CommandApi> {
+  const appender = createBatchingAppender(
+    log,
+    {
+      lingerMs: config.BATCH_LINGER_MS,
+      maxBatch: config.BATCH_MAX_RECORDS,
+      maxPending: config.MAX_PENDING,
+      queueTimeoutMs: config.APPEND_TIMEOUT_MS,
+    },
+    {
+      onBatch(size, seconds, ok) {
+        metrics.batchSize.observe(size);
+        metrics.appendDuration.observe({ outcome: ok ? 'ok' : 'error' }, seconds);
+      },
+    },
+  );
+  const metrics = createMetrics(() => appender.pending());
+  let shuttingDown = false;
+  const ingestRoute = createIngestRoute({
+    ingest: createIngest(appender, createEventCodec()),
+    metrics,
+    logger,
+    bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    isShuttingDown: () => shuttingDown,
+  });
+  const app = createApp({ ingestRoute, log, metrics, logger });
+  const server = createHttpServer(app, ingestRoute, { fastPath: config.HTTP_FAST_PATH });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    server,
+    port: () => (server.address() as AddressInfo).port,
+    shutdown() {
+      stopping ??= (async () => {
+        shuttingDown = true;
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const grace = new Promise<void>((resolve) => setTimeout(resolve, config.SHUTDOWN_GRACE_MS).unref());
+        await Promise.race([Promise.all([closed, appender.drain()]), grace]);
+        server.closeAllConnections();
+        await log.close();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/**
+ * Every setting of the command API, read once from the environment at start.
+ * A bad value stops the program with a message naming the variable.
+ */
+export const CommandApiConfig = z.object({
+  HOST: z.string().default('0.0.0.0').describe('Address to listen on'),
+  PORT: int(0, 65535).default(8080).describe('HTTP port'),
+  KAFKA_BROKERS: z
+    .string()
+    .default('127.0.0.1:9092')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((b) => b.trim())
+        .filter((b) => b.length > 0),
+    )
+    .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'host:port')).min(1))
+    .describe('Comma-separated Kafka bootstrap brokers'),
+  KAFKA_CLIENT_ID: z.string().min(1).default('command-api').describe('Kafka client id'),
+  KAFKA_TOPIC: z.string().min(1).default('user-tags').describe('Topic the tags are appended to'),
+  KAFKA_TOPIC_PARTITIONS: int(1, 10_000).default(4).describe('Partitions when the API creates the topic'),
+  KAFKA_TOPIC_REPLICATION: int(1, 100).default(1).describe('Replication factor when the API creates the topic'),
+  KAFKA_CREATE_TOPIC: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true')
+    .describe('Create the topic at start if it is missing'),
+  APPEND_TIMEOUT_MS: int(50, 60_000)
+    .default(1000)
+    .describe('How long a tag may wait for its append before the request gets 503 (it is then not stored)'),
+  BATCH_LINGER_MS: int(0, 100).default(1).describe('How long the first tag of a batch waits for company'),
+  BATCH_MAX_RECORDS: int(1, 100_000).default(1000).describe('Largest number of tags in one produce request'),
+  MAX_PENDING: int(1, 1_000_000).default(20_000).describe('Tags waiting or in flight before new ones get 503'),
+  BODY_LIMIT_BYTES: int(256, 16 * 1024 * 1024)
+    .default(64 * 1024)
+    .describe('Largest request body'),
+  SHUTDOWN_GRACE_MS: int(0, 120_000).default(10_000).describe('How long SIGTERM waits for in-flight requests'),
+  HTTP_FAST_PATH: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true')
+    .describe('Serve POST /user_tags in front of the express router'),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Least severe level logged'),
+});
+
+export type CommandApiConfig = Readonly<z.output<typeof CommandApiConfig>>;
+
+/** Parses the environment; throws an Error whose message names each bad variable. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): CommandApiConfig {
+  const parsed = CommandApiConfig.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return Object.freeze(parsed.data);
+}

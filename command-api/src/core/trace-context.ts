@@ -1,0 +1,18 @@
+import { randomBytes } from 'node:crypto';
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/**
+ * The W3C trace context to store with an event. An incoming valid
+ * `traceparent` keeps its trace id and gets a new span id for the append; any
+ * other value is ignored and a new trace is started.
+ */
+export function traceHeaders(incoming: string | undefined, tracestate?: string): Record<string, string> {
+  const ids = randomBytes(24).toString('hex');
+  const match = incoming === undefined ? null : TRACEPARENT.exec(incoming);
+  const traceId = match?.[1] !== undefined && !/^0+$/.test(match[1]) ? match[1] : ids.slice(0, 32);
+  const flags = match?.[3] ?? '01';
+  const headers: Record<string, string> = { traceparent: `00-${traceId}-${ids.slice(32, 48)}-${flags}` };
+  if (match !== null && tracestate !== undefined && tracestate.length > 0 && tracestate.length <= 512) headers.tracestate = tracestate;
+  return headers;
+}

@@ -1,0 +1,66 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ContractError } from '@usertags/contracts';
+import type { Ingest } from '../core/ingest.ts';
+import type { Logger } from '../logger.ts';
+import type { CommandApiMetrics } from '../metrics.ts';
+import { readJsonBody } from './json-body.ts';
+import { sendProblem } from './problem.ts';
+
+export interface IngestRouteDeps {
+  readonly ingest: Ingest;
+  readonly metrics: CommandApiMetrics;
+  readonly logger: Logger;
+  readonly bodyLimitBytes: number;
+  readonly isShuttingDown: () => boolean;
+}
+
+export const INGEST_PATH = '/user_tags';
+
+/**
+ * `POST /user_tags` as a plain node:http handler, so it can serve both from
+ * the express app and from the lean path in front of it (see server.ts).
+ */
+export function createIngestRoute(deps: IngestRouteDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const { ingest, metrics, logger } = deps;
+  const observe = (status: number, started: number) =>
+    metrics.requestDuration.observe({ route: INGEST_PATH, method: 'POST', status }, (performance.now() - started) / 1000);
+
+  return async (req, res) => {
+    const started = performance.now();
+    let status: number;
+    try {
+      if (deps.isShuttingDown()) {
+        res.setHeader('connection', 'close');
+        throw new ContractError('SHUTTING_DOWN', 'the server is shutting down; retry on another instance');
+      }
+      const body = await readJsonBody(req, deps.bodyLimitBytes);
+      const result = await ingest({
+        body,
+        traceparent: header(req, 'traceparent'),
+        tracestate: header(req, 'tracestate'),
+      });
+      if (result.ok) {
+        res.writeHead(204);
+        res.end();
+        metrics.tagsAppended.inc();
+        observe(204, started);
+        return;
+      }
+      throw result.error;
+    } catch (error) {
+      const code = error instanceof ContractError ? error.code : 'INTERNAL';
+      // Whatever is left of an oversized or unread body is not worth reading: close the connection.
+      if (code === 'PAYLOAD_TOO_LARGE' || code === 'UNSUPPORTED_MEDIA_TYPE') res.setHeader('connection', 'close');
+      status = sendProblem(res, error);
+      metrics.tagsRejected.inc({ reason: code });
+      if (status >= 500) logger.warn('tag not stored', { code, status, detail: error instanceof Error ? error.message : String(error) });
+      else logger.debug('tag rejected', { code, status });
+    }
+    observe(status, started);
+  };
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,5 @@
+export { createKafkaEventLog, type KafkaEventLog, type KafkaEventLogConfig } from './adapters/kafka-event-log.ts';
+export { type CommandApi, startCommandApi } from './command-api.ts';
+export { CommandApiConfig, loadConfig } from './config.ts';
+export { createBatchingAppender, type RecordAppender } from './core/batching-appender.ts';
+export { createLogger, type Logger } from './logger.ts';

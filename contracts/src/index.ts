@@ -1,0 +1,22 @@
+export { AggregatesAnswer, aggregatesColumns, ProfileAnswer } from './answers.ts';
+export { createEventCodec, type EventCodec } from './avro-codec.ts';
+export { CURRENT_SCHEMA, USER_TAG_V1, WRITER_SCHEMAS } from './avro-schemas.ts';
+export { ContractError, ERROR_CODES, type ErrorCode, type FieldIssue, type Problem, toProblem } from './errors.ts';
+export type { AppendedRecord, EventAppender, LogRecord } from './event-log.ts';
+export { formatBucket, formatEventTime, MS_PER_MINUTE, minuteOf, parseEventTime, parseUtcInstantBody } from './instant.ts';
+export { commandApiOpenApi, ProblemBody, queryApiOpenApi } from './openapi.ts';
+export {
+  AGGREGATES,
+  type Aggregate,
+  type AggregatesQuery,
+  FILTERS,
+  type Filter,
+  PROFILE_LIMIT_MAX,
+  type ProfileQuery,
+  parseAggregatesQuery,
+  parseProfileQuery,
+  QueryParams,
+} from './queries.ts';
+export { parseMinuteRange, parseTimeRange, type TimeRange } from './time-range.ts';
+export { ACTIONS, type Action, DEVICES, type Device, UserTag, type UserTagInput } from './user-tag.ts';
+export { parseUserTag, type Result, toFieldIssues, validate } from './validation.ts';

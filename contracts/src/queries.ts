@@ -1,0 +1,122 @@
+import { z } from 'zod';
+import { ContractError, type FieldIssue } from './errors.ts';
+import { parseMinuteRange, parseTimeRange, type TimeRange } from './time-range.ts';
+import { ACTIONS, type Action } from './user-tag.ts';
+import type { Result } from './validation.ts';
+
+/** Profiles keep and serve at most this many tags per action. */
+export const PROFILE_LIMIT_MAX = 200;
+
+export const AGGREGATES = ['COUNT', 'SUM_PRICE'] as const;
+export type Aggregate = (typeof AGGREGATES)[number];
+export const FILTERS = ['origin', 'brand_id', 'category_id'] as const;
+export type Filter = (typeof FILTERS)[number];
+
+/** The query parameters as documented (OpenAPI is generated from these). */
+export const QueryParams = {
+  profileTimeRange: z.string().meta({
+    description: 'Half-open [from, to) UTC range without Z, millisecond precision.',
+    examples: ['2022-03-22T12:15:00.000_2022-03-22T12:30:00.000'],
+  }),
+  limit: z
+    .string()
+    .regex(/^\d+$/)
+    .meta({
+      description: `Positive integer, default ${PROFILE_LIMIT_MAX}; larger values are served as ${PROFILE_LIMIT_MAX}. Applies to each list.`,
+    }),
+  aggregatesTimeRange: z.string().meta({
+    description: 'Half-open [from, to) UTC range without Z, second precision, both ends on whole minutes.',
+    examples: ['2022-03-22T12:25:00_2022-03-22T12:28:00'],
+  }),
+  action: z.enum(ACTIONS),
+  aggregates: z.array(z.enum(AGGREGATES)).min(1).meta({ description: 'Repeated; COUNT and/or SUM_PRICE in any letter case.' }),
+  filter: z.string().meta({ description: 'Optional equality filter.' }),
+};
+
+export interface ProfileQuery {
+  readonly cookie: string;
+  readonly range: TimeRange;
+  readonly limit: number;
+}
+
+export interface AggregatesQuery {
+  readonly range: TimeRange;
+  readonly action: Action;
+  readonly aggregates: readonly Aggregate[];
+  readonly filters: Readonly<Partial<Record<Filter, string>>>;
+}
+
+/** Collects every problem with the parameters, so one 400 names all of them. */
+class IssueList {
+  readonly issues: FieldIssue[] = [];
+  add(field: string, message: string): void {
+    this.issues.push({ field, message });
+  }
+  single(params: URLSearchParams, name: string): string | undefined {
+    const all = params.getAll(name);
+    if (all.length > 1) this.add(name, 'must be given at most once');
+    return all[0];
+  }
+  range(text: string | undefined, parse: (t: string) => TimeRange): TimeRange | undefined {
+    if (text === undefined) {
+      this.add('time_range', 'is required');
+      return undefined;
+    }
+    try {
+      return parse(text);
+    } catch (e) {
+      if (e instanceof ContractError) {
+        this.issues.push(...e.issues);
+        return undefined;
+      }
+      throw e;
+    }
+  }
+  result<T>(value: () => T): Result<T> {
+    if (this.issues.length === 0) return { ok: true, value: value() };
+    const fields = [...new Set(this.issues.map((i) => i.field))].join(', ');
+    return { ok: false, error: new ContractError('INVALID_REQUEST', `invalid query: ${fields}`, { issues: this.issues }) };
+  }
+}
+
+/** Parses `/user_profiles/{cookie}` parameters; `cookie` is already percent-decoded. */
+export function parseProfileQuery(cookie: string, params: URLSearchParams): Result<ProfileQuery> {
+  const issues = new IssueList();
+  if (cookie.length === 0) issues.add('cookie', 'must not be empty');
+  const range = issues.range(issues.single(params, 'time_range'), parseTimeRange);
+  const limitText = issues.single(params, 'limit');
+  let limit = PROFILE_LIMIT_MAX;
+  if (limitText !== undefined) {
+    const n = /^\d{1,15}$/.test(limitText) ? Number(limitText) : 0;
+    if (n < 1) issues.add('limit', 'must be a positive integer');
+    else limit = Math.min(n, PROFILE_LIMIT_MAX);
+  }
+  return issues.result(() => ({ cookie, range: range as TimeRange, limit }));
+}
+
+/** Parses `/aggregates` parameters. `maxMinutes` is how long a range the deployment serves. */
+export function parseAggregatesQuery(params: URLSearchParams, maxMinutes: number): Result<AggregatesQuery> {
+  const issues = new IssueList();
+  const range = issues.range(issues.single(params, 'time_range'), (t) => parseMinuteRange(t, maxMinutes));
+
+  const actionText = issues.single(params, 'action');
+  const action = ACTIONS.find((a) => a === actionText?.toUpperCase());
+  if (actionText === undefined) issues.add('action', 'is required');
+  else if (action === undefined) issues.add('action', `must be one of ${ACTIONS.join(', ')}`);
+
+  const aggregates: Aggregate[] = [];
+  const aggregateTexts = params.getAll('aggregates');
+  if (aggregateTexts.length === 0) issues.add('aggregates', 'at least one of COUNT, SUM_PRICE is required');
+  for (const text of aggregateTexts) {
+    const aggregate = AGGREGATES.find((a) => a === text.toUpperCase());
+    if (aggregate === undefined) issues.add('aggregates', `${JSON.stringify(text)} is not one of ${AGGREGATES.join(', ')}`);
+    else aggregates.push(aggregate);
+  }
+
+  const filters: Partial<Record<Filter, string>> = {};
+  for (const name of FILTERS) {
+    const value = issues.single(params, name);
+    if (value !== undefined) filters[name] = value;
+  }
+  return issues.result(() => ({ range: range as TimeRange, action: action as Action, aggregates, filters }));
+}

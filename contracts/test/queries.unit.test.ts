@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { aggregatesColumns, parseAggregatesQuery, parseProfileQuery, parseTimeRange } from '../src/index.ts';
+
+const ms = (iso: string) => Date.parse(`${iso}Z`);
+const q = (s: string) => new URLSearchParams(s);
+
+describe('time ranges', () => {
+  it('parses millisecond ranges as half-open [from, to)', () => {
+    assert.deepEqual(parseTimeRange('2022-03-22T12:15:00.000_2022-03-22T12:30:00.000'), {
+      fromMs: ms('2022-03-22T12:15:00.000'),
+      toMs: ms('2022-03-22T12:30:00.000'),
+    });
+  });
+
+  it('accepts second precision on one end and milliseconds on the other', () => {
+    assert.deepEqual(parseTimeRange('2022-03-22T12:15:00_2022-03-22T12:15:00.001'), {
+      fromMs: ms('2022-03-22T12:15:00.000'),
+      toMs: ms('2022-03-22T12:15:00.001'),
+    });
+  });
+
+  for (const bad of [
+    '2022-03-22T12:15:00.000',
+    '2022-03-22T12:15:00.000_',
+    '2022-03-22T12:15:00.000_2022-03-22T12:15:00.000',
+    '2022-03-22T12:30:00_2022-03-22T12:15:00',
+    '2022-03-22T12:15:00_2022-03-22T12:30:00_2022-03-22T12:45:00',
+    '2022-02-30T12:15:00_2022-03-22T12:30:00',
+    '2022-03-22T12:15:00+01:00_2022-03-22T12:30:00',
+    'yesterday_today',
+  ]) {
+    it(`rejects ${JSON.stringify(bad)}`, () => {
+      assert.throws(() => parseTimeRange(bad), { code: 'INVALID_REQUEST' });
+    });
+  }
+});
+
+describe('profile query parameters', () => {
+  const range = 'time_range=2022-03-22T12:15:00.000_2022-03-22T12:30:00.000';
+
+  it('defaults limit to 200 and caps larger values at 200', () => {
+    const a = parseProfileQuery('c', q(range));
+    const b = parseProfileQuery('c', q(`${range}&limit=5000`));
+    assert.ok(a.ok && b.ok);
+    assert.equal(a.value.limit, 200);
+    assert.equal(b.value.limit, 200);
+  });
+
+  for (const limit of ['0', '-1', '1.5', 'ten', '', '1e3']) {
+    it(`rejects limit=${limit}`, () => {
+      const r = parseProfileQuery('c', q(`${range}&limit=${limit}`));
+      assert.ok(!r.ok);
+      assert.deepEqual(
+        r.error.issues.map((i) => i.field),
+        ['limit'],
+      );
+    });
+  }
+
+  it('requires time_range and names it', () => {
+    const r = parseProfileQuery('c', q('limit=3'));
+    assert.ok(!r.ok);
+    assert.equal(r.error.issues[0]?.field, 'time_range');
+  });
+});
+
+describe('aggregates query parameters', () => {
+  const base = 'time_range=2022-03-22T12:25:00_2022-03-22T12:28:00&action=BUY';
+
+  it('accepts aggregates in any letter case, keeps their order, and echoes filters', () => {
+    const r = parseAggregatesQuery(q(`${base}&aggregates=sum_price&aggregates=Count&brand_id=a_b&origin=x`), 10);
+    assert.ok(r.ok);
+    assert.deepEqual(r.value.aggregates, ['SUM_PRICE', 'COUNT']);
+    assert.deepEqual(r.value.filters, { origin: 'x', brand_id: 'a_b' });
+    assert.deepEqual(aggregatesColumns(r.value), ['1m_bucket', 'action', 'origin', 'brand_id', 'sum_price', 'count']);
+  });
+
+  const invalid: Array<[string, string, string[]]> = [
+    ['no aggregates', base, ['aggregates']],
+    ['an unknown aggregate', `${base}&aggregates=AVG`, ['aggregates']],
+    ['no action', 'time_range=2022-03-22T12:25:00_2022-03-22T12:28:00&aggregates=COUNT', ['action']],
+    ['an unknown action', 'time_range=2022-03-22T12:25:00_2022-03-22T12:28:00&action=CLICK&aggregates=COUNT', ['action']],
+    ['a range not on whole minutes', 'time_range=2022-03-22T12:25:30_2022-03-22T12:28:00&action=BUY&aggregates=COUNT', ['time_range']],
+    ['a range longer than served', 'time_range=2022-03-22T12:00:00_2022-03-22T12:11:00&action=BUY&aggregates=COUNT', ['time_range']],
+    ['a repeated filter', `${base}&aggregates=COUNT&origin=a&origin=b`, ['origin']],
+  ];
+  for (const [what, query, fields] of invalid) {
+    it(`rejects ${what}, naming ${fields.join(', ')}`, () => {
+      const r = parseAggregatesQuery(q(query), 10);
+      assert.ok(!r.ok);
+      assert.deepEqual([...new Set(r.error.issues.map((i) => i.field))], fields);
+    });
+  }
+});
