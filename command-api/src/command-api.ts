@@ -66,9 +66,11 @@ export async function startCommandApi(config: CommandApiConfig, log: EventAppend
       stopping ??= (async () => {
         shuttingDown = true;
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
+        // Keep-alive sockets become idle as their last responses go out; close each as it does.
+        const reaper = setInterval(() => server.closeIdleConnections(), 25);
         const grace = new Promise<void>((resolve) => setTimeout(resolve, config.SHUTDOWN_GRACE_MS).unref());
         await Promise.race([Promise.all([closed, appender.drain()]), grace]);
+        clearInterval(reaper);
         server.closeAllConnections();
         await log.close();
       })();

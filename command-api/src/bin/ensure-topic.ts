@@ -1,0 +1,26 @@
+// Creates the user-tags topic if it is missing, from the same configuration
+// the command API reads (KAFKA_BROKERS, KAFKA_TOPIC, KAFKA_TOPIC_PARTITIONS,
+// KAFKA_TOPIC_REPLICATION). Used by `stack:up`.
+import { createKafkaEventLog } from '../adapters/kafka-event-log.ts';
+import { loadConfig } from '../config.ts';
+import { createLogger } from '../logger.ts';
+
+const config = loadConfig();
+const logger = createLogger('ensure-topic', 'warn');
+const log = createKafkaEventLog(
+  {
+    brokers: config.KAFKA_BROKERS,
+    clientId: 'ensure-topic',
+    topic: config.KAFKA_TOPIC,
+    partitions: config.KAFKA_TOPIC_PARTITIONS,
+    replicationFactor: config.KAFKA_TOPIC_REPLICATION,
+    requestTimeoutMs: 10_000,
+  },
+  logger,
+);
+try {
+  await log.ensureTopic();
+  process.stderr.write(`[stack] topic ${config.KAFKA_TOPIC} ready\n`);
+} finally {
+  await log.close();
+}

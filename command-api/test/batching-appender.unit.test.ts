@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ContractError, type EventAppender, type LogRecord } from '@usertags/contracts';
+import { createBatchingAppender } from '../src/core/batching-appender.ts';
+
+/** An in-memory log whose appends complete when the test says so. */
+function controlledLog() {
+  const appends: Array<{ records: readonly LogRecord[]; settle: (error?: Error) => void }> = [];
+  const log: EventAppender = {
+    append: (records) =>
+      new Promise<void>((resolve, reject) => {
+        appends.push({ records, settle: (error) => (error ? reject(error) : resolve()) });
+      }),
+    checkReady: async () => {},
+    close: async () => {},
+  };
+  return { log, appends };
+}
+
+const record = (key: string): LogRecord => ({ key, value: Buffer.from(key), headers: {} });
+const tick = () => new Promise((r) => setImmediate(r));
+const options = { lingerMs: 0, maxBatch: 100, maxPending: 1000, queueTimeoutMs: 1000 };
+
+describe('the batching appender', () => {
+  it('gathers the records that arrive during an append into the next one, in order', async () => {
+    const { log, appends } = controlledLog();
+    const appender = createBatchingAppender(log, options);
+    const first = appender.append(record('a'));
+    await tick();
+    assert.equal(appends.length, 1);
+    const rest = ['b', 'c', 'd'].map((k) => appender.append(record(k)));
+    await tick();
+    assert.equal(appends.length, 1, 'nothing more is sent while an append is in flight');
+    appends[0]?.settle();
+    await first;
+    await tick();
+    assert.equal(appends.length, 2);
+    assert.deepEqual(
+      appends[1]?.records.map((r) => r.key),
+      ['b', 'c', 'd'],
+    );
+    appends[1]?.settle();
+    await Promise.all(rest);
+  });
+
+  it('resolves each caller only when its own record is durable', async () => {
+    const { log, appends } = controlledLog();
+    const appender = createBatchingAppender(log, options);
+    let done = false;
+    const p = appender.append(record('a')).then(() => {
+      done = true;
+    });
+    await tick();
+    await tick();
+    assert.equal(done, false);
+    appends[0]?.settle();
+    await p;
+    assert.equal(done, true);
+  });
+
+  it('splits a large backlog into batches of at most maxBatch', async () => {
+    const { log, appends } = controlledLog();
+    const appender = createBatchingAppender(log, { ...options, maxBatch: 3 });
+    const all = Array.from({ length: 7 }, (_, i) => appender.append(record(String(i))));
+    for (let i = 0; i < 3; i++) {
+      await tick();
+      appends[i]?.settle();
+      await tick();
+    }
+    await Promise.all(all);
+    assert.deepEqual(
+      appends.map((a) => a.records.length),
+      [3, 3, 1],
+    );
+  });
+
+  it('rejects every record of a failed append with the log error', async () => {
+    const { log, appends } = controlledLog();
+    const appender = createBatchingAppender(log, options);
+    const p = appender.append(record('a'));
+    await tick();
+    appends[0]?.settle(new ContractError('LOG_UNAVAILABLE', 'down'));
+    await assert.rejects(p, { code: 'LOG_UNAVAILABLE' });
+  });
+
+  it('rejects a record still queued when its time is up, and never sends it afterwards', async () => {
+    const { log, appends } = controlledLog();
+    const appender = createBatchingAppender(log, { ...options, queueTimeoutMs: 30 });
+    const inFlight = appender.append(record('a'));
+    await tick();
+    const queued = appender.append(record('late'));
+    await assert.rejects(queued, { code: 'LOG_UNAVAILABLE' });
+    appends[0]?.settle();
+    await inFlight;
+    await tick();
+    assert.equal(appends.length, 1, 'the expired record was not appended');
+    assert.equal(appender.pending(), 0);
+  });
+
+  it('answers OVERLOADED at once when maxPending records are waiting', async () => {
+    const { log, appends } = controlledLog();
+    const appender = createBatchingAppender(log, { ...options, maxPending: 2 });
+    const a = appender.append(record('a'));
+    const b = appender.append(record('b'));
+    await assert.rejects(appender.append(record('c')), { code: 'OVERLOADED', retryable: true });
+    await tick();
+    appends[0]?.settle();
+    await Promise.all([a, b]);
+  });
+
+  it('drain waits for in-flight records', async () => {
+    const { log, appends } = controlledLog();
+    const appender = createBatchingAppender(log, options);
+    const p = appender.append(record('a'));
+    let drained = false;
+    const d = appender.drain().then(() => {
+      drained = true;
+    });
+    await tick();
+    assert.equal(drained, false);
+    appends[0]?.settle();
+    await Promise.all([p, d]);
+    assert.equal(drained, true);
+  });
+});

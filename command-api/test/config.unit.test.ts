@@ -1,0 +1,25 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loadConfig } from '../src/config.ts';
+
+describe('command API configuration', () => {
+  it('has working defaults for a local stack', () => {
+    const config = loadConfig({});
+    assert.equal(config.PORT, 8080);
+    assert.deepEqual(config.KAFKA_BROKERS, ['127.0.0.1:9092']);
+    assert.equal(config.KAFKA_TOPIC, 'user-tags');
+    assert.equal(config.BODY_LIMIT_BYTES, 65536);
+    assert.ok(Object.isFrozen(config));
+  });
+
+  it('parses a broker list', () => {
+    assert.deepEqual(loadConfig({ KAFKA_BROKERS: 'a:9092, b:9093' }).KAFKA_BROKERS, ['a:9092', 'b:9093']);
+  });
+
+  it('fails naming every bad variable', () => {
+    assert.throws(
+      () => loadConfig({ PORT: 'eighty', KAFKA_BROKERS: 'no-port', LOG_LEVEL: 'loud' }),
+      (e: Error) => e.message.includes('PORT') && e.message.includes('KAFKA_BROKERS') && e.message.includes('LOG_LEVEL'),
+    );
+  });
+});
