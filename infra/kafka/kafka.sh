@@ -76,6 +76,10 @@ PROPS
 
 start() {
   if running; then log "already running (pid $(cat "$pidfile")) on 127.0.0.1:$KAFKA_PORT"; return; fi
+  if (exec 3<>"/dev/tcp/127.0.0.1/$KAFKA_PORT") 2>/dev/null; then
+    log "port $KAFKA_PORT is already in use by another process (another checkout's Kafka?); stop it or set KAFKA_PORT"
+    exit 1
+  fi
   fetch
   mkdir -p "$KAFKA_DATA_DIR"
   write_config
