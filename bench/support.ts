@@ -1,0 +1,126 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import autocannon from 'autocannon';
+
+export const repo = resolve(import.meta.dirname, '..');
+
+export function ensureStack(): void {
+  execFileSync('bash', [join(repo, 'infra/stack.sh'), 'up'], { stdio: 'inherit' });
+}
+
+/** A program under test in its own process; resolves once it logs its URL. */
+export async function startProgram(script: string, env: Record<string, string>): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [join(repo, script)], {
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${script} did not start: ${out}`)), 30_000);
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => {
+      out += chunk;
+      const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
+      if (m?.[1] !== undefined) {
+        clearTimeout(timer);
+        resolveUrl(m[1].replace('0.0.0.0', '127.0.0.1'));
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}: ${out}`)));
+  });
+  return {
+    url,
+    child,
+    stop: () =>
+      new Promise<void>((done) => {
+        if (child.exitCode !== null) return done();
+        child.once('exit', () => done());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+export interface LoadResult {
+  label: string;
+  seconds: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  okPerSecond: number;
+  p50: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+/** Drives `url` with autocannon: closed loop at `connections`, or open loop at `rate` requests/s. */
+export async function drive(
+  label: string,
+  options: { url: string; bodies: readonly string[]; seconds: number; connections: number; rate?: number },
+): Promise<LoadResult> {
+  let i = 0;
+  const result = await autocannon({
+    url: options.url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    connections: options.connections,
+    duration: options.seconds,
+    timeout: 10,
+    ...(options.rate === undefined ? {} : { overallRate: options.rate }),
+    requests: [
+      {
+        setupRequest: (req) => {
+          req.body = options.bodies[i++ % options.bodies.length] as string;
+          return req;
+        },
+      },
+    ],
+  });
+  const ok = result['2xx'];
+  const out: LoadResult = {
+    label,
+    seconds: options.seconds,
+    ok,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    okPerSecond: Math.round(ok / options.seconds),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    p999: result.latency.p99_9,
+    max: result.latency.max,
+  };
+  console.log(
+    `${label.padEnd(44)} ${String(out.okPerSecond).padStart(7)} ok/s  p50 ${out.p50} ms  p99 ${out.p99} ms  p99.9 ${out.p999} ms  non-2xx ${out.non2xx}  errors ${out.errors}`,
+  );
+  return out;
+}
+
+/** Replaces the section between `<!-- name:start -->` and `<!-- name:end -->` in docs/benchmarks.md. */
+export function writeReport(name: string, markdown: string, raw: unknown): void {
+  const file = join(repo, 'docs/benchmarks.md');
+  let doc: string;
+  try {
+    doc = readFileSync(file, 'utf8');
+  } catch {
+    doc = '# Benchmarks\n\nEvery number here comes from a script in `bench/`; each section names the command that reproduces it.\n';
+  }
+  const start = `<!-- ${name}:start -->`;
+  const end = `<!-- ${name}:end -->`;
+  const block = `${start}\n${markdown.trim()}\n${end}`;
+  const at = doc.indexOf(start);
+  const stop = doc.indexOf(end);
+  doc = at >= 0 && stop > at ? doc.slice(0, at) + block + doc.slice(stop + end.length) : `${doc.trimEnd()}\n\n${block}\n`;
+  writeFileSync(file, doc);
+  const dir = join(repo, 'docs/bench-results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${name}.json`), `${JSON.stringify(raw, null, 2)}\n`);
+}
+
+export function machineLine(): string {
+  const cpus = execFileSync('nproc').toString().trim();
+  const mem = Math.round(Number(/MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0) / 1024 / 1024);
+  return `${cpus} cores, ${mem} GiB, Node ${process.version}`;
+}
