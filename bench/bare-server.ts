@@ -13,6 +13,8 @@ const server = createServer((req, res) => {
 server.keepAliveTimeout = 30_000;
 server.listen(port, '127.0.0.1', () => {
   const address = server.address();
-  process.stdout.write(`${JSON.stringify({ msg: 'listening', url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : port}` })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ msg: 'listening', url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : port}` })}\n`,
+  );
 });
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -10,14 +10,20 @@ export function ensureStack(): void {
 }
 
 /** A program under test in its own process; resolves once it logs its URL. */
-export async function startProgram(script: string, env: Record<string, string>): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
+export async function startProgram(
+  script: string,
+  env: Record<string, string>,
+): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
   const child = spawn(process.execPath, [join(repo, script)], {
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
   const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${script} did not start: ${out}`)), 30_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${script} did not start: ${out}`));
+    }, 30_000);
     child.stdout?.setEncoding('utf8');
     child.stdout?.on('data', (chunk: string) => {
       out += chunk;
@@ -117,6 +123,25 @@ export function writeReport(name: string, markdown: string, raw: unknown): void 
   const dir = join(repo, 'docs/bench-results');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, `${name}.json`), `${JSON.stringify(raw, null, 2)}\n`);
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+export function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return 0;
+  }
+}
+
+export function kafkaPid(): number | undefined {
+  try {
+    return Number(readFileSync(join(repo, '.stack/kafka/kafka.pid'), 'utf8').trim());
+  } catch {
+    return undefined;
+  }
 }
 
 export function machineLine(): string {

@@ -48,7 +48,7 @@ export async function startCommandApi(config: CommandApiConfig, log: EventAppend
     isShuttingDown: () => shuttingDown,
   });
   const app = createApp({ ingestRoute, log, metrics, logger });
-  const server = createHttpServer(app, ingestRoute, { fastPath: config.HTTP_FAST_PATH });
+  const server = createHttpServer(app);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

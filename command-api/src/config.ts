@@ -39,11 +39,6 @@ export const CommandApiConfig = z.object({
     .default(64 * 1024)
     .describe('Largest request body'),
   SHUTDOWN_GRACE_MS: int(0, 120_000).default(10_000).describe('How long SIGTERM waits for in-flight requests'),
-  HTTP_FAST_PATH: z
-    .enum(['true', 'false'])
-    .default('true')
-    .transform((v) => v === 'true')
-    .describe('Serve POST /user_tags in front of the express router'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Least severe level logged'),
 });
 

@@ -16,14 +16,13 @@ export interface IngestRouteDeps {
 
 export const INGEST_PATH = '/user_tags';
 
-/**
- * `POST /user_tags` as a plain node:http handler, so it can serve both from
- * the express app and from the lean path in front of it (see server.ts).
- */
+/** `POST /user_tags`: read the JSON body, ingest it, answer 204 or a problem. */
 export function createIngestRoute(deps: IngestRouteDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const { ingest, metrics, logger } = deps;
   const observe = (status: number, started: number) =>
     metrics.requestDuration.observe({ route: INGEST_PATH, method: 'POST', status }, (performance.now() - started) / 1000);
+  // The 204 series is resolved once: hashing its labels on every request showed up in profiles.
+  const accepted = metrics.requestDuration.labels({ route: INGEST_PATH, method: 'POST', status: 204 });
 
   return async (req, res) => {
     const started = performance.now();
@@ -43,7 +42,7 @@ export function createIngestRoute(deps: IngestRouteDeps): (req: IncomingMessage,
         res.writeHead(204);
         res.end();
         metrics.tagsAppended.inc();
-        observe(204, started);
+        accepted.observe((performance.now() - started) / 1000);
         return;
       }
       throw result.error;
