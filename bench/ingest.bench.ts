@@ -87,6 +87,19 @@ await drive('bare node:http 204 (warm-up)', { url: bare.url, bodies, seconds: 3,
 const ceiling = await drive('bare node:http 204 (ceiling)', { url: bare.url, bodies, seconds, connections });
 await bare.stop();
 apiRuns.push(await measureApi('command API, saturated #2'));
+
+// The same API with an event log that acknowledges at once: what HTTP, validation and encoding cost without kafkajs and the broker.
+const nullLog = await startProgram('bench/null-log-api.ts', { PORT: '0', HOST: '127.0.0.1' });
+await drive('command API, no Kafka (warm-up)', { url: `${nullLog.url}/user_tags`, bodies, seconds: 8, connections });
+const cpuBefore = cpuSeconds(nullLog.child.pid);
+const withoutKafka: Run = await drive('command API, no Kafka (log acknowledges at once)', {
+  url: `${nullLog.url}/user_tags`,
+  bodies,
+  seconds,
+  connections,
+});
+withoutKafka.apiCpuPer1k = Number(((1000 * (cpuSeconds(nullLog.child.pid) - cpuBefore)) / Math.max(1, withoutKafka.ok)).toFixed(3));
+await nullLog.stop();
 const api = mean('command API, saturated (mean of 2)', apiRuns);
 const fixed = await measureApi(`command API, ${fixedRate}/s offered`, fixedRate);
 
@@ -113,10 +126,12 @@ load generator (autocannon, closed loop unless a rate is offered) all share it. 
 ${row(ceiling)}
 ${apiRuns.map(row).join('\n')}
 ${row(api)}
+${row(withoutKafka)}
 ${row(fixed)}
 
 - The command API vs the bare 204 server in the same run: **${pct(api.okPerSecond, ceiling.okPerSecond)}** of the ceiling's throughput.
+- The same API with an event log that acknowledges at once: **${pct(withoutKafka.okPerSecond, ceiling.okPerSecond)}** of the ceiling; kafkajs and the broker account for the difference.
 - At ${fixedRate.toLocaleString('en')} tags/s offered: ${fixed.okPerSecond.toLocaleString('en')} acknowledged/s, p99 **${fixed.p99} ms**.
 `;
-writeReport('ingest', markdown, { machine: machineLine(), seconds, connections, ceiling, apiRuns, api, fixed });
+writeReport('ingest', markdown, { machine: machineLine(), seconds, connections, ceiling, apiRuns, api, withoutKafka, fixed });
 console.log(markdown);
