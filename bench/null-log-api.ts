@@ -3,8 +3,9 @@
 // runs it to separate the cost of the HTTP/validation/encoding path from the
 // cost of kafkajs and the broker. Never used outside benchmarks.
 
-import { createLogger, loadConfig, startCommandApi } from '@usertags/command-api';
+import { loadConfig, startCommandApi } from '@usertags/command-api';
 import type { EventAppender } from '@usertags/contracts';
+import { createLogger } from '@usertags/runtime';
 
 const config = loadConfig();
 const logger = createLogger('null-log-api', config.LOG_LEVEL);

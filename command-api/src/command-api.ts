@@ -1,13 +1,13 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createEventCodec, type EventAppender } from '@usertags/contracts';
+import type { Logger } from '@usertags/runtime';
+import { createHttpServer } from '@usertags/runtime';
 import type { CommandApiConfig } from './config.ts';
 import { createBatchingAppender } from './core/batching-appender.ts';
 import { createIngest } from './core/ingest.ts';
 import { createApp } from './http/app.ts';
 import { createIngestRoute } from './http/ingest-route.ts';
-import { createHttpServer } from './http/server.ts';
-import type { Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 
 export interface CommandApi {

@@ -1,3 +1,4 @@
+import { loadEnvConfig } from '@usertags/runtime';
 import { z } from 'zod';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -46,10 +47,5 @@ export type CommandApiConfig = Readonly<z.output<typeof CommandApiConfig>>;
 
 /** Parses the environment; throws an Error whose message names each bad variable. */
 export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): CommandApiConfig {
-  const parsed = CommandApiConfig.safeParse(env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new Error(`invalid configuration:\n${lines.join('\n')}`);
-  }
-  return Object.freeze(parsed.data);
+  return loadEnvConfig(CommandApiConfig, env);
 }

@@ -2,4 +2,3 @@ export { createKafkaEventLog, type KafkaEventLog, type KafkaEventLogConfig } fro
 export { type CommandApi, startCommandApi } from './command-api.ts';
 export { CommandApiConfig, loadConfig } from './config.ts';
 export { createBatchingAppender, type RecordAppender } from './core/batching-appender.ts';
-export { createLogger, type Logger } from './logger.ts';

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
+import { createLogger, errorFields } from '@usertags/runtime';
 // Composition root of the command API: config → adapters → app → listen.
 import { createKafkaEventLog } from './adapters/kafka-event-log.ts';
 import { startCommandApi } from './command-api.ts';
 import { loadConfig } from './config.ts';
-import { createLogger, errorFields } from './logger.ts';
 
 let config: ReturnType<typeof loadConfig>;
 try {

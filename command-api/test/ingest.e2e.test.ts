@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createEventCodec, ProblemBody } from '@usertags/contracts';
+import { createLogger } from '@usertags/runtime';
 import { createKafkaEventLog } from '../src/adapters/kafka-event-log.ts';
 import { type CommandApi, startCommandApi } from '../src/command-api.ts';
 import { loadConfig } from '../src/config.ts';
-import { createLogger } from '../src/logger.ts';
 import { countRecords, deleteTopic, javaPartition, readTopic, TEST_BROKERS, uniqueName } from './support/kafka.ts';
 import { postTag, sampleTag } from './support/tags.ts';
 

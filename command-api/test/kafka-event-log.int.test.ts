@@ -1,5 +1,5 @@
+import { createLogger } from '@usertags/runtime';
 import { createKafkaEventLog, type KafkaEventLog } from '../src/adapters/kafka-event-log.ts';
-import { createLogger } from '../src/logger.ts';
 import { describeEventLogContract } from './event-log.contract.ts';
 import { createTopic, deleteTopic, readTopic, TEST_BROKERS, uniqueName } from './support/kafka.ts';
 

@@ -1,6 +1,6 @@
 import { ContractError, type EventAppender, type LogRecord } from '@usertags/contracts';
+import type { Logger } from '@usertags/runtime';
 import { type Admin, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
-import type { Logger } from '../logger.ts';
 
 export interface KafkaEventLogConfig {
   readonly brokers: readonly string[];

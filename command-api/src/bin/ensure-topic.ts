@@ -1,9 +1,10 @@
 // Creates the user-tags topic if it is missing, from the same configuration
 // the command API reads (KAFKA_BROKERS, KAFKA_TOPIC, KAFKA_TOPIC_PARTITIONS,
 // KAFKA_TOPIC_REPLICATION). Used by `stack:up`.
+
+import { createLogger } from '@usertags/runtime';
 import { createKafkaEventLog } from '../adapters/kafka-event-log.ts';
 import { loadConfig } from '../config.ts';
-import { createLogger } from '../logger.ts';
 
 const config = loadConfig();
 const logger = createLogger('ensure-topic', 'warn');

@@ -1,9 +1,9 @@
 import { ContractError, commandApiOpenApi, type EventAppender } from '@usertags/contracts';
+import type { Logger } from '@usertags/runtime';
+import { sendProblem } from '@usertags/runtime';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { Logger } from '../logger.ts';
 import type { CommandApiMetrics } from '../metrics.ts';
 import { INGEST_PATH } from './ingest-route.ts';
-import { sendProblem } from './problem.ts';
 
 export interface AppDeps {
   readonly ingestRoute: (req: Request, res: Response) => Promise<void>;

@@ -1,10 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ContractError } from '@usertags/contracts';
+import type { Logger } from '@usertags/runtime';
+import { readJsonBody, sendProblem } from '@usertags/runtime';
 import type { Ingest } from '../core/ingest.ts';
-import type { Logger } from '../logger.ts';
 import type { CommandApiMetrics } from '../metrics.ts';
-import { readJsonBody } from './json-body.ts';
-import { sendProblem } from './problem.ts';
 
 export interface IngestRouteDeps {
   readonly ingest: Ingest;

@@ -1,10 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
-/**
- * The HTTP server around the express app, with timeouts that bound slow
- * clients. (A route in front of express's router was measured and gave no
- * gain; see docs/benchmarks.md.)
- */
+/** The HTTP server around an express app, with timeouts that bound slow clients. */
 export function createHttpServer(app: (req: IncomingMessage, res: ServerResponse) => void): Server {
   const server = createServer(app);
   server.headersTimeout = 10_000;
