@@ -1,1 +1,3 @@
-export {};
+export type { AggregateStore, BucketQuery, BucketTotals } from './aggregates/aggregate-store.ts';
+export { createPostgresAggregateStore, type PostgresAggregateStoreConfig } from './aggregates/postgres-aggregate-store.ts';
+export { AggregateBatch, groupingOf } from './aggregates/projection.ts';

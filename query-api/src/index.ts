@@ -1,1 +1,1 @@
-export {};
+export { createQueryApp, type QueryAppDeps } from './http/app.ts';

@@ -1,5 +1,6 @@
 export { loadEnvConfig } from './config.ts';
 export { createHttpServer } from './http-server.ts';
-export { isJsonContentType, readJsonBody } from './json-body.ts';
+export { isJsonContentType, readJsonBody, readTextBody } from './json-body.ts';
 export { createLogger, errorFields, type Logger, type LogLevel } from './logger.ts';
+export { mountFallbacks, mountOperational, type OperationalDeps } from './operational.ts';
 export { sendProblem } from './problem.ts';

@@ -9,18 +9,12 @@ export function isJsonContentType(header: string | undefined): boolean {
 }
 
 /**
- * Reads a JSON request body of at most `limit` bytes. Rejects with
- * UNSUPPORTED_MEDIA_TYPE, PAYLOAD_TOO_LARGE or MALFORMED_JSON; the caller maps
- * those to 415, 413 and 400. Over the limit it stops reading at once.
+ * Reads a request body of at most `limit` bytes as UTF-8 text. Rejects with
+ * PAYLOAD_TOO_LARGE as soon as the limit is passed, without reading the rest.
  */
-export function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
-  if (!isJsonContentType(req.headers['content-type'])) {
-    return Promise.reject(new ContractError('UNSUPPORTED_MEDIA_TYPE', 'the body must be application/json'));
-  }
+export function readTextBody(req: IncomingMessage, limit: number): Promise<string> {
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) {
-    return Promise.reject(tooLarge(limit));
-  }
+  if (declared !== undefined && Number(declared) > limit) return Promise.reject(tooLarge(limit));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -35,16 +29,7 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
     };
     const onEnd = () => {
       cleanup();
-      const text = chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
-      if (text.trim().length === 0) {
-        reject(new ContractError('MALFORMED_JSON', 'the body is empty; a JSON user tag is required'));
-        return;
-      }
-      try {
-        resolve(JSON.parse(text));
-      } catch {
-        reject(new ContractError('MALFORMED_JSON', 'the body is not valid JSON'));
-      }
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks, size).toString('utf8'));
     };
     const onError = (error: Error) => {
       cleanup();
@@ -59,6 +44,24 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
     req.on('end', onEnd);
     req.on('error', onError);
   });
+}
+
+/**
+ * Reads a JSON request body of at most `limit` bytes. Rejects with
+ * UNSUPPORTED_MEDIA_TYPE, PAYLOAD_TOO_LARGE or MALFORMED_JSON; the problem
+ * mapper turns those into 415, 413 and 400.
+ */
+export async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  if (!isJsonContentType(req.headers['content-type'])) {
+    throw new ContractError('UNSUPPORTED_MEDIA_TYPE', 'the body must be application/json');
+  }
+  const text = await readTextBody(req, limit);
+  if (text.trim().length === 0) throw new ContractError('MALFORMED_JSON', 'the body is empty; a JSON user tag is required');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ContractError('MALFORMED_JSON', 'the body is not valid JSON');
+  }
 }
 
 function tooLarge(limit: number): ContractError {

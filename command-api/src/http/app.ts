@@ -1,7 +1,6 @@
 import { ContractError, commandApiOpenApi, type EventAppender } from '@usertags/contracts';
-import type { Logger } from '@usertags/runtime';
-import { sendProblem } from '@usertags/runtime';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import { type Logger, mountFallbacks, mountOperational, sendProblem } from '@usertags/runtime';
+import express, { type Request, type Response } from 'express';
 import type { CommandApiMetrics } from '../metrics.ts';
 import { INGEST_PATH } from './ingest-route.ts';
 
@@ -19,8 +18,6 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('etag');
   app.set('query parser', 'simple');
 
-  const openapi = JSON.stringify(commandApiOpenApi());
-
   app.post(INGEST_PATH, (req, res, next) => {
     deps.ingestRoute(req, res).catch(next);
   });
@@ -28,33 +25,7 @@ export function createApp(deps: AppDeps): express.Express {
     res.setHeader('allow', 'POST');
     sendProblem(res, new ContractError('METHOD_NOT_ALLOWED', `${INGEST_PATH} accepts POST only`));
   });
-
-  app.get('/health', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  app.get('/ready', (_req, res) => {
-    deps.log.checkReady().then(
-      () => res.json({ status: 'ready' }),
-      (error: unknown) => sendProblem(res, error),
-    );
-  });
-  app.get('/metrics', (_req, res, next) => {
-    deps.metrics.registry.metrics().then((text) => {
-      res.setHeader('content-type', deps.metrics.registry.contentType);
-      res.end(text);
-    }, next);
-  });
-  app.get('/openapi.json', (_req, res) => {
-    res.setHeader('content-type', 'application/json');
-    res.end(openapi);
-  });
-
-  app.use((req, res) => {
-    sendProblem(res, new ContractError('NOT_FOUND', `no route for ${req.method} ${req.path}`));
-  });
-  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    deps.logger.error('unhandled error', { error: error instanceof Error ? error.message : String(error) });
-    sendProblem(res, error);
-  });
+  mountOperational(app, { checkReady: () => deps.log.checkReady(), registry: deps.metrics.registry, openapi: commandApiOpenApi() });
+  mountFallbacks(app, deps.logger);
   return app;
 }

@@ -1,0 +1,144 @@
+import type { Logger } from '@usertags/runtime';
+import { type Consumer, Kafka, logLevel, type Producer } from 'kafkajs';
+import type { DeadLetterSink, EventSource, SourceRecord } from '../core/event-source.ts';
+
+export interface KafkaSourceConfig {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly groupId: string;
+  readonly topic: string;
+  /** How long a fetch waits for data when there is none: bounds freshness when traffic is low. */
+  readonly maxWaitMs: number;
+}
+
+function kafkaClient(brokers: readonly string[], clientId: string, logger: Logger): Kafka {
+  return new Kafka({
+    clientId,
+    brokers: [...brokers],
+    retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 },
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ log }) => {
+        const { message, timestamp: _t, logger: _l, ...rest } = log;
+        logger.warn(`kafka: ${message}`, rest);
+      },
+  });
+}
+
+/**
+ * A kafkajs consumer group over one topic. Offsets are not auto-committed:
+ * the projector commits them (as a hint) after its store has made them
+ * durable; the store's own offsets are the truth.
+ */
+export function createKafkaEventSource(config: KafkaSourceConfig, logger: Logger): EventSource {
+  const kafka = kafkaClient(config.brokers, config.clientId, logger);
+  const consumer: Consumer = kafka.consumer({
+    groupId: config.groupId,
+    maxWaitTimeInMs: config.maxWaitMs,
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3000,
+  });
+  const admin = kafka.admin();
+  let adminConnected: Promise<void> | undefined;
+
+  return {
+    async start(handler) {
+      await consumer.connect();
+      await consumer.subscribe({ topic: config.topic, fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 1,
+        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+          if (!isRunning() || isStale() || batch.messages.length === 0) return;
+          const records: SourceRecord[] = batch.messages.map((m) => {
+            const headers: Record<string, string> = {};
+            for (const [k, v] of Object.entries(m.headers ?? {})) if (v !== undefined) headers[k] = String(v);
+            return { offset: BigInt(m.offset), key: m.key === null ? null : m.key.toString(), value: m.value, headers };
+          });
+          await handler({ topic: batch.topic, partition: batch.partition, records, heartbeat });
+          resolveOffset(batch.lastOffset());
+          await heartbeat();
+        },
+      });
+    },
+
+    async commit(topic, progress) {
+      await consumer.commitOffsets(progress.map((p) => ({ topic, partition: p.partition, offset: p.nextOffset.toString() })));
+    },
+
+    async lag(topic, applied) {
+      adminConnected ??= admin.connect().catch((error: unknown) => {
+        adminConnected = undefined;
+        throw error;
+      });
+      await adminConnected;
+      const ends = await admin.fetchTopicOffsets(topic);
+      return new Map(ends.map((p) => [p.partition, Math.max(0, Number(p.high) - Number(applied.get(p.partition) ?? BigInt(p.low)))]));
+    },
+
+    async stop() {
+      await consumer.disconnect();
+      if (adminConnected !== undefined) await admin.disconnect().catch(() => {});
+    },
+  };
+}
+
+/** Dead letters go to `<topic>` with the reason and origin in headers, appended durably (acks = all). */
+export function createKafkaDeadLetterSink(
+  config: { brokers: readonly string[]; clientId: string; topic: string; partitions: number },
+  logger: Logger,
+): DeadLetterSink {
+  const kafka = kafkaClient(config.brokers, config.clientId, logger);
+  let producer: Promise<Producer> | undefined;
+  const connect = () => {
+    producer ??= (async () => {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const topics = await admin.listTopics();
+        if (!topics.includes(config.topic)) {
+          await admin.createTopics({
+            topics: [{ topic: config.topic, numPartitions: config.partitions, configEntries: [{ name: 'retention.ms', value: '-1' }] }],
+            waitForLeaders: true,
+          });
+        }
+      } finally {
+        await admin.disconnect();
+      }
+      const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      await p.connect();
+      return p;
+    })().catch((error: unknown) => {
+      producer = undefined;
+      throw error;
+    });
+    return producer;
+  };
+  return {
+    async park(record, source, reason) {
+      const p = await connect();
+      await p.send({
+        topic: config.topic,
+        acks: -1,
+        messages: [
+          {
+            key: record.key,
+            value: record.value,
+            headers: {
+              ...record.headers,
+              'x-dead-letter-reason': reason,
+              'x-source-topic': source.topic,
+              'x-source-partition': String(source.partition),
+              'x-source-offset': record.offset.toString(),
+            },
+          },
+        ],
+      });
+    },
+    async close() {
+      if (producer !== undefined) await (await producer.catch(() => undefined))?.disconnect();
+    },
+  };
+}

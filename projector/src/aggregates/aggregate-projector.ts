@@ -1,0 +1,172 @@
+import { ContractError, type EventCodec } from '@usertags/contracts';
+import type { Logger } from '@usertags/runtime';
+import type { DeadLetterSink, SourceBatch } from '../core/event-source.ts';
+import { type AggregateStore, OffsetConflict, type PartitionProgress } from './aggregate-store.ts';
+import { AggregateBatch } from './projection.ts';
+
+export interface AggregateProjectorOptions {
+  readonly topic: string;
+  /** Flush once this many events are buffered. */
+  readonly maxEvents: number;
+  /** Flush at the latest this long after the first buffered event (freshness). */
+  readonly maxDelayMs: number;
+  /** Minutes older than the newest event minus this are dropped. */
+  readonly retentionMs: number;
+}
+
+export interface AggregateProjectorObserver {
+  onFlush(events: number, rows: number, seconds: number): void;
+  onDeadLetter(reason: string): void;
+  onLateEvent(): void;
+  onStoreRetry(error: unknown): void;
+  /** After each durable write: the new offsets, e.g. to commit them to the log as a hint. */
+  onApplied(progress: readonly PartitionProgress[]): void;
+}
+
+export interface AggregateProjector {
+  /** Loads the stored offsets; call before the first batch. */
+  init(): Promise<void>;
+  handle(batch: SourceBatch): Promise<void>;
+  /** Flushes if the oldest buffered event has waited `maxDelayMs`. */
+  flushIfDue(): Promise<void>;
+  /** Flushes whatever is buffered. */
+  flush(): Promise<void>;
+  /** The next offset to apply per partition, as stored. */
+  applied(): ReadonlyMap<number, bigint>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Consumes batches, projects them into minute increments in memory, and
+ * writes increments and offsets in one store transaction. Records at offsets
+ * the store already has are skipped, so re-delivery after a crash neither
+ * loses nor double-counts an event. Store errors are retried with backoff
+ * while the batch holds its place; undecodable records are parked.
+ */
+export function createAggregateProjector(
+  store: AggregateStore,
+  codec: EventCodec,
+  deadLetters: DeadLetterSink,
+  options: AggregateProjectorOptions,
+  observer: AggregateProjectorObserver,
+  logger: Logger,
+  now: () => number = Date.now,
+): AggregateProjector {
+  let stored = new Map<number, bigint>();
+  const pending = new Map<number, PartitionProgress>();
+  let buffer = new AggregateBatch();
+  let firstBufferedAt: number | undefined;
+  let newestEventMs = Number.NEGATIVE_INFINITY;
+  let lastHorizonMs = Number.NEGATIVE_INFINITY;
+  let heartbeat: (() => Promise<void>) | undefined;
+  // One flush or batch at a time: the timer and the consumer share this chain.
+  let chain: Promise<void> = Promise.resolve();
+  const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = chain.then(work);
+    chain = run.then(
+      () => {},
+      () => {},
+    );
+    return run;
+  };
+
+  function nextToApply(partition: number): bigint {
+    return pending.get(partition)?.nextOffset ?? stored.get(partition) ?? 0n;
+  }
+
+  async function applyBatch(batch: SourceBatch): Promise<void> {
+    heartbeat = batch.heartbeat;
+    let next = nextToApply(batch.partition);
+    const horizon = newestEventMs - options.retentionMs;
+    for (const record of batch.records) {
+      if (record.offset < next) continue; // applied already (re-delivery)
+      try {
+        if (record.value === null) throw new ContractError('UNDECODABLE_EVENT', 'record has no value');
+        const tag = codec.decode(record.value);
+        const eventMs = Date.parse(tag.time);
+        if (eventMs < horizon) {
+          observer.onLateEvent();
+        } else {
+          buffer.add(tag);
+          if (eventMs > newestEventMs) newestEventMs = eventMs;
+          firstBufferedAt ??= now();
+        }
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        await deadLetters.park(record, { topic: batch.topic, partition: batch.partition }, reason);
+        observer.onDeadLetter(reason);
+        logger.warn('parked an undecodable record', { partition: batch.partition, offset: record.offset.toString(), reason });
+        firstBufferedAt ??= now();
+      }
+      next = record.offset + 1n;
+    }
+    const before = pending.get(batch.partition);
+    pending.set(batch.partition, {
+      partition: batch.partition,
+      expected: before?.expected ?? stored.get(batch.partition) ?? -1n,
+      nextOffset: next,
+    });
+    if (buffer.events >= options.maxEvents) await writeBuffered();
+  }
+
+  async function writeBuffered(): Promise<void> {
+    if (pending.size === 0) return;
+    const increments = buffer.increments();
+    const progress = [...pending.values()];
+    const events = buffer.events;
+    const started = performance.now();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await store.apply(options.topic, increments, progress, Number.isFinite(newestEventMs) ? newestEventMs : 0);
+        break;
+      } catch (error) {
+        if (error instanceof OffsetConflict) {
+          // Another writer applied this span: drop ours and start again from what is stored.
+          logger.warn('offsets changed under this projector; reloading', { partition: error.partition });
+          buffer = new AggregateBatch();
+          pending.clear();
+          firstBufferedAt = undefined;
+          stored = await store.loadOffsets(options.topic);
+          throw error;
+        }
+        observer.onStoreRetry(error);
+        logger.warn('aggregate store write failed; retrying', { attempt, error: error instanceof Error ? error.message : String(error) });
+        await sleep(Math.min(5000, 100 * 2 ** Math.min(attempt, 6)));
+        await heartbeat?.().catch(() => {});
+      }
+    }
+    for (const p of progress) stored.set(p.partition, p.nextOffset);
+    pending.clear();
+    buffer = new AggregateBatch();
+    firstBufferedAt = undefined;
+    observer.onFlush(events, increments.length, (performance.now() - started) / 1000);
+    observer.onApplied(progress);
+
+    const horizon = newestEventMs - options.retentionMs;
+    if (horizon - lastHorizonMs >= 60_000) {
+      lastHorizonMs = horizon;
+      const dropped = await store.dropBefore(horizon).catch((error: unknown) => {
+        logger.warn('retention delete failed; will try again', { error: error instanceof Error ? error.message : String(error) });
+        lastHorizonMs = Number.NEGATIVE_INFINITY;
+        return 0;
+      });
+      if (dropped > 0) logger.info('dropped minutes past retention', { horizon: new Date(horizon).toISOString(), rows: dropped });
+    }
+  }
+
+  return {
+    async init() {
+      stored = await store.loadOffsets(options.topic);
+      const { newestEventMs: newest } = await store.readWatermarks();
+      if (newest !== undefined) newestEventMs = newest;
+    },
+    handle: (batch) => exclusive(() => applyBatch(batch)),
+    flushIfDue: () =>
+      exclusive(async () => {
+        if (firstBufferedAt !== undefined && now() - firstBufferedAt >= options.maxDelayMs) await writeBuffered();
+      }),
+    flush: () => exclusive(writeBuffered),
+    applied: () => stored,
+  };
+}

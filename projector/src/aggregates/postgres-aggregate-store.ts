@@ -1,0 +1,220 @@
+import { ContractError } from '@usertags/contracts';
+import { type Generated, Kysely, PostgresDialect, sql } from 'kysely';
+import { type Migration, Migrator } from 'kysely/migration';
+import pg from 'pg';
+import type { AggregateStore, BucketQuery, BucketTotals, PartitionProgress } from './aggregate-store.ts';
+import { OffsetConflict } from './aggregate-store.ts';
+import { type AggregateIncrement, groupingOf } from './projection.ts';
+
+/**
+ * The aggregate read model in PostgreSQL. This module owns the layout: the
+ * projector writes through it and the query API reads through it.
+ *
+ * aggregate_minutes: one row per (grouping, action, origin, brand_id,
+ * category_id, minute); columns outside the grouping hold ''. The primary key
+ * serves every query shape with an index range scan that returns at most one
+ * row per minute. Minutes are stored as epoch minutes (bigint), counts and
+ * sums as bigint.
+ */
+interface Database {
+  aggregate_minutes: {
+    grouping: number;
+    action: number;
+    origin: string;
+    brand_id: string;
+    category_id: string;
+    bucket: string;
+    count: string;
+    sum_price: string;
+  };
+  projection_offsets: { projection: string; topic: string; partition: number; next_offset: string };
+  projection_state: { projection: string; newest_event_ms: string | null; horizon_ms: string | null; updated_at: Generated<Date> };
+}
+
+const PROJECTION = 'aggregates';
+const ACTION_CODE = { VIEW: 0, BUY: 1 } as const;
+const MS_PER_MINUTE = 60_000;
+
+const migrations: Record<string, Migration> = {
+  '0001_aggregate_minutes': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('aggregate_minutes')
+        .addColumn('grouping', 'smallint', (c) => c.notNull())
+        .addColumn('action', 'smallint', (c) => c.notNull())
+        .addColumn('origin', 'text', (c) => c.notNull())
+        .addColumn('brand_id', 'text', (c) => c.notNull())
+        .addColumn('category_id', 'text', (c) => c.notNull())
+        .addColumn('bucket', 'bigint', (c) => c.notNull())
+        .addColumn('count', 'bigint', (c) => c.notNull())
+        .addColumn('sum_price', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('aggregate_minutes_pk', ['grouping', 'action', 'origin', 'brand_id', 'category_id', 'bucket'])
+        .execute();
+      // Retention deletes whole minutes.
+      await db.schema.createIndex('aggregate_minutes_bucket').on('aggregate_minutes').column('bucket').execute();
+      await db.schema
+        .createTable('projection_offsets')
+        .addColumn('projection', 'text', (c) => c.notNull())
+        .addColumn('topic', 'text', (c) => c.notNull())
+        .addColumn('partition', 'integer', (c) => c.notNull())
+        .addColumn('next_offset', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('projection_offsets_pk', ['projection', 'topic', 'partition'])
+        .execute();
+      await db.schema
+        .createTable('projection_state')
+        .addColumn('projection', 'text', (c) => c.primaryKey())
+        .addColumn('newest_event_ms', 'bigint')
+        .addColumn('horizon_ms', 'bigint')
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+    },
+  },
+};
+
+/**
+ * PostgreSQL text cannot hold U+0000, which JSON strings may. Stored text is
+ * escaped injectively (`\` → `\\`, NUL → `\0`), for writes and for query
+ * filters alike.
+ */
+export function toStoredText(value: string): string {
+  return value.includes('\\') || value.includes('\u0000') ? value.replaceAll('\\', '\\\\').replaceAll('\u0000', '\\0') : value;
+}
+
+export interface PostgresAggregateStoreConfig {
+  readonly connectionString: string;
+  /** Connections in the pool. */
+  readonly poolSize?: number;
+}
+
+function unavailable(error: unknown): ContractError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new ContractError('STORE_UNAVAILABLE', `the aggregate store is unavailable (${reason})`, { cause: error });
+}
+
+export function createPostgresAggregateStore(config: PostgresAggregateStoreConfig): AggregateStore {
+  const pool = new pg.Pool({ connectionString: config.connectionString, max: config.poolSize ?? 4 });
+  // An idle client that errors (e.g. the server restarts) must not crash the process.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+
+  return {
+    async migrate() {
+      const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+      const { error } = await migrator.migrateToLatest();
+      if (error !== undefined) throw error;
+    },
+
+    async loadOffsets(topic) {
+      const rows = await db
+        .selectFrom('projection_offsets')
+        .select(['partition', 'next_offset'])
+        .where('projection', '=', PROJECTION)
+        .where('topic', '=', topic)
+        .execute();
+      return new Map(rows.map((r) => [r.partition, BigInt(r.next_offset)]));
+    },
+
+    async apply(topic, increments: readonly AggregateIncrement[], progress: readonly PartitionProgress[], newestEventMs) {
+      await db.transaction().execute(async (trx) => {
+        for (const p of progress) {
+          const updated = await sql<{ partition: number }>`
+            INSERT INTO projection_offsets AS o (projection, topic, partition, next_offset)
+            VALUES (${PROJECTION}, ${topic}, ${p.partition}, ${p.nextOffset.toString()})
+            ON CONFLICT (projection, topic, partition)
+            DO UPDATE SET next_offset = excluded.next_offset WHERE o.next_offset = ${p.expected.toString()}
+            RETURNING partition`.execute(trx);
+          if (updated.rows.length !== 1) throw new OffsetConflict(p.partition);
+        }
+        if (increments.length > 0) {
+          const cols = {
+            grouping: [] as number[],
+            action: [] as number[],
+            origin: [] as string[],
+            brand: [] as string[],
+            category: [] as string[],
+            bucket: [] as string[],
+            count: [] as string[],
+            sum: [] as string[],
+          };
+          for (const i of increments) {
+            cols.grouping.push(i.grouping);
+            cols.action.push(ACTION_CODE[i.action]);
+            cols.origin.push(toStoredText(i.origin));
+            cols.brand.push(toStoredText(i.brandId));
+            cols.category.push(toStoredText(i.categoryId));
+            cols.bucket.push(String(i.bucketMs / MS_PER_MINUTE));
+            cols.count.push(String(i.count));
+            cols.sum.push(String(i.sumPrice));
+          }
+          await sql`
+            INSERT INTO aggregate_minutes AS a (grouping, action, origin, brand_id, category_id, bucket, count, sum_price)
+            SELECT * FROM unnest(${cols.grouping}::smallint[], ${cols.action}::smallint[], ${cols.origin}::text[],
+                                 ${cols.brand}::text[], ${cols.category}::text[], ${cols.bucket}::bigint[],
+                                 ${cols.count}::bigint[], ${cols.sum}::bigint[])
+            ON CONFLICT (grouping, action, origin, brand_id, category_id, bucket)
+            DO UPDATE SET count = a.count + excluded.count, sum_price = a.sum_price + excluded.sum_price`.execute(trx);
+        }
+        await sql`
+          INSERT INTO projection_state AS s (projection, newest_event_ms) VALUES (${PROJECTION}, ${String(newestEventMs)})
+          ON CONFLICT (projection) DO UPDATE
+          SET newest_event_ms = greatest(s.newest_event_ms, excluded.newest_event_ms), updated_at = now()`.execute(trx);
+      });
+    },
+
+    async readBuckets(q: BucketQuery): Promise<BucketTotals[]> {
+      try {
+        const rows = await db
+          .selectFrom('aggregate_minutes')
+          .select(['bucket', 'count', 'sum_price'])
+          .where('grouping', '=', groupingOf(q.filters))
+          .where('action', '=', ACTION_CODE[q.action])
+          .where('origin', '=', toStoredText(q.filters.origin ?? ''))
+          .where('brand_id', '=', toStoredText(q.filters.brand_id ?? ''))
+          .where('category_id', '=', toStoredText(q.filters.category_id ?? ''))
+          .where('bucket', '>=', String(Math.floor(q.fromMs / MS_PER_MINUTE)))
+          .where('bucket', '<', String(Math.ceil(q.toMs / MS_PER_MINUTE)))
+          .orderBy('bucket')
+          .execute();
+        return rows.map((r) => ({ bucketMs: Number(r.bucket) * MS_PER_MINUTE, count: r.count, sumPrice: r.sum_price }));
+      } catch (error) {
+        throw unavailable(error);
+      }
+    },
+
+    async readWatermarks() {
+      try {
+        const row = await db
+          .selectFrom('projection_state')
+          .select(['newest_event_ms', 'horizon_ms'])
+          .where('projection', '=', PROJECTION)
+          .executeTakeFirst();
+        const num = (v: string | null | undefined) => (v === null || v === undefined ? undefined : Number(v));
+        return { newestEventMs: num(row?.newest_event_ms), horizonMs: num(row?.horizon_ms) };
+      } catch (error) {
+        throw unavailable(error);
+      }
+    },
+
+    async dropBefore(horizonMs) {
+      const bucket = String(Math.floor(horizonMs / MS_PER_MINUTE));
+      // The horizon is recorded first, so a query never reads a half-deleted minute as complete.
+      await sql`
+        INSERT INTO projection_state AS s (projection, horizon_ms) VALUES (${PROJECTION}, ${String(horizonMs)})
+        ON CONFLICT (projection) DO UPDATE SET horizon_ms = greatest(s.horizon_ms, excluded.horizon_ms), updated_at = now()`.execute(db);
+      const result = await db.deleteFrom('aggregate_minutes').where('bucket', '<', bucket).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+
+    async checkReady() {
+      try {
+        await sql`SELECT 1`.execute(db);
+      } catch (error) {
+        throw unavailable(error);
+      }
+    },
+
+    async close() {
+      await db.destroy();
+    },
+  };
+}

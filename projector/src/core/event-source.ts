@@ -1,0 +1,39 @@
+/**
+ * The event log as a projector reads it: batches of records per partition, in
+ * offset order. Kafka (a consumer group) is the production adapter.
+ */
+
+export interface SourceRecord {
+  readonly offset: bigint;
+  readonly key: string | null;
+  readonly value: Buffer | null;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export interface SourceBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: readonly SourceRecord[];
+  /** Tells the log this reader is alive; call it while a batch takes long (e.g. retrying a store). */
+  heartbeat(): Promise<void>;
+}
+
+export interface EventSource {
+  /**
+   * Delivers batches one at a time until `stop()`. A handler that throws makes
+   * the source re-deliver from its last committed position, so a handler must
+   * skip what it has already applied.
+   */
+  start(handler: (batch: SourceBatch) => Promise<void>): Promise<void>;
+  /** Records that everything before these offsets is applied, so a restart need not read it again. A hint only. */
+  commit(topic: string, progress: ReadonlyArray<{ partition: number; nextOffset: bigint }>): Promise<void>;
+  /** Records in the log past `applied`, per partition: the lag. */
+  lag(topic: string, applied: ReadonlyMap<number, bigint>): Promise<Map<number, number>>;
+  stop(): Promise<void>;
+}
+
+/** Where records that cannot be projected go, with the reason, so they are kept and counted but never block a partition. */
+export interface DeadLetterSink {
+  park(record: SourceRecord, source: { topic: string; partition: number }, reason: string): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,40 @@
+/**
+ * Debug mode: the first place where the expected answer and ours differ, as a
+ * short readable path and the two values, or undefined when they are equal.
+ *
+ * @example firstDifference({ rows: [['a', '1']] }, { rows: [['a', '2']] }) // 'rows[0][1]: expected "1", got "2"'
+ */
+export function firstDifference(expected: unknown, actual: unknown, path = ''): string | undefined {
+  if (Object.is(expected, actual)) return undefined;
+  const here = path === '' ? '(answer)' : path;
+  if (Array.isArray(expected) && Array.isArray(actual)) {
+    const n = Math.min(expected.length, actual.length);
+    for (let i = 0; i < n; i++) {
+      const d = firstDifference(expected[i], actual[i], `${path}[${i}]`);
+      if (d !== undefined) return d;
+    }
+    if (expected.length !== actual.length) return `${here}: expected ${expected.length} items, got ${actual.length}`;
+    return undefined;
+  }
+  if (isObject(expected) && isObject(actual)) {
+    for (const key of Object.keys(expected)) {
+      if (!(key in actual)) return `${path === '' ? key : `${path}.${key}`}: missing in our answer`;
+      const d = firstDifference(expected[key], actual[key], path === '' ? key : `${path}.${key}`);
+      if (d !== undefined) return d;
+    }
+    for (const key of Object.keys(actual)) {
+      if (!(key in expected)) return `${path === '' ? key : `${path}.${key}`}: not in the expected answer`;
+    }
+    return undefined;
+  }
+  return `${here}: expected ${short(expected)}, got ${short(actual)}`;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function short(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}

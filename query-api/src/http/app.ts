@@ -1,0 +1,84 @@
+import { ContractError, parseAggregatesQuery, queryApiOpenApi } from '@usertags/contracts';
+import { type Logger, mountFallbacks, mountOperational, readTextBody, sendProblem } from '@usertags/runtime';
+import express, { type Request, type Response } from 'express';
+import { type AggregateReader, answerAggregates } from '../core/aggregates.ts';
+import { firstDifference } from '../core/debug-compare.ts';
+import type { QueryApiMetrics } from '../metrics.ts';
+
+export interface QueryAppDeps {
+  readonly aggregates: AggregateReader;
+  readonly checkReady: () => Promise<void>;
+  readonly metrics: QueryApiMetrics;
+  readonly logger: Logger;
+  readonly maxMinutes: number;
+  readonly debugBodyLimitBytes: number;
+}
+
+function searchParams(req: Request): URLSearchParams {
+  const q = req.originalUrl.indexOf('?');
+  return new URLSearchParams(q < 0 ? '' : req.originalUrl.slice(q + 1));
+}
+
+/**
+ * Debug mode (spec §3.4): a non-empty body is the expected answer. It is
+ * compared with ours, counted, and the first difference logged; the answer
+ * sent is always ours. A body that is not JSON counts as a mismatch.
+ */
+async function checkExpected(req: Request, endpoint: string, actual: unknown, deps: QueryAppDeps): Promise<void> {
+  if (req.method !== 'POST') return;
+  let text: string;
+  try {
+    text = await readTextBody(req, deps.debugBodyLimitBytes);
+  } catch (error) {
+    deps.logger.warn('debug mode: expected answer not read', { endpoint, error: error instanceof Error ? error.message : String(error) });
+    deps.metrics.debugComparisons.inc({ endpoint, result: 'mismatch' });
+    return;
+  }
+  if (text.trim().length === 0) return;
+  let expected: unknown;
+  try {
+    expected = JSON.parse(text);
+  } catch {
+    deps.metrics.debugComparisons.inc({ endpoint, result: 'mismatch' });
+    deps.logger.warn('debug mode: expected answer is not JSON', { endpoint, url: req.originalUrl });
+    return;
+  }
+  const difference = firstDifference(expected, actual);
+  deps.metrics.debugComparisons.inc({ endpoint, result: difference === undefined ? 'match' : 'mismatch' });
+  if (difference !== undefined)
+    deps.logger.warn('debug mode: answer differs from the expected one', { endpoint, url: req.originalUrl, difference });
+}
+
+/** The query API: `/aggregates` (GET and POST), operational endpoints, problem answers for everything else. */
+export function createQueryApp(deps: QueryAppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+
+  const timed = (route: string, handler: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response) => {
+    const started = performance.now();
+    handler(req, res)
+      .catch((error: unknown) => {
+        if (!(error instanceof ContractError))
+          deps.logger.error('query failed', { route, error: error instanceof Error ? error.message : String(error) });
+        sendProblem(res, error);
+      })
+      .finally(() => {
+        deps.metrics.requestDuration.observe({ route, method: req.method, status: res.statusCode }, (performance.now() - started) / 1000);
+      });
+  };
+
+  const aggregates = timed('/aggregates', async (req, res) => {
+    const parsed = parseAggregatesQuery(searchParams(req), deps.maxMinutes);
+    if (!parsed.ok) throw parsed.error;
+    const answer = await answerAggregates(parsed.value, deps.aggregates);
+    await checkExpected(req, 'aggregates', answer, deps);
+    res.json(answer);
+  });
+  app.get('/aggregates', aggregates);
+  app.post('/aggregates', aggregates);
+
+  mountOperational(app, { checkReady: deps.checkReady, registry: deps.metrics.registry, openapi: queryApiOpenApi() });
+  mountFallbacks(app, deps.logger);
+  return app;
+}

@@ -1,0 +1,52 @@
+import { ContractError } from '@usertags/contracts';
+import type { Express, NextFunction, Request, Response } from 'express';
+import type { Registry } from 'prom-client';
+import type { Logger } from './logger.ts';
+import { sendProblem } from './problem.ts';
+
+export interface OperationalDeps {
+  /** Resolves when the program's dependencies are reachable. */
+  readonly checkReady: () => Promise<void>;
+  readonly registry: Registry;
+  /** Served at /openapi.json when given. */
+  readonly openapi?: unknown;
+}
+
+/** `/health`, `/ready`, `/metrics` and (optionally) `/openapi.json`, the same on every program. */
+export function mountOperational(app: Express, deps: OperationalDeps): void {
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/ready', (_req, res) => {
+    deps.checkReady().then(
+      () => res.json({ status: 'ready' }),
+      (error: unknown) => sendProblem(res, error),
+    );
+  });
+  app.get('/metrics', (_req, res, next) => {
+    deps.registry.metrics().then((text) => {
+      res.setHeader('content-type', deps.registry.contentType);
+      res.end(text);
+    }, next);
+  });
+  if (deps.openapi !== undefined) {
+    const body = JSON.stringify(deps.openapi);
+    app.get('/openapi.json', (_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(body);
+    });
+  }
+}
+
+/** The last handlers of every app: a 404 problem for unknown routes, and the one error-to-problem mapping. */
+export function mountFallbacks(app: Express, logger: Logger): void {
+  app.use((req, res) => {
+    sendProblem(res, new ContractError('NOT_FOUND', `no route for ${req.method} ${req.path}`));
+  });
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    // express's body parsers and routers raise errors with a status; anything else is ours.
+    if (!(error instanceof ContractError))
+      logger.error('unhandled error', { error: error instanceof Error ? error.message : String(error) });
+    sendProblem(res, error);
+  });
+}
