@@ -2,11 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createEventCodec, ProblemBody } from '@usertags/contracts';
 import { createLogger } from '@usertags/runtime';
+import { countRecords, deleteTopic, javaPartition, postTag, readTopic, sampleTag, TEST_BROKERS, uniqueName } from '@usertags/testkit';
 import { createKafkaEventLog } from '../src/adapters/kafka-event-log.ts';
 import { type CommandApi, startCommandApi } from '../src/command-api.ts';
 import { loadConfig } from '../src/config.ts';
-import { countRecords, deleteTopic, javaPartition, readTopic, TEST_BROKERS, uniqueName } from './support/kafka.ts';
-import { postTag, sampleTag } from './support/tags.ts';
 
 const PARTITIONS = 4;
 const codec = createEventCodec();

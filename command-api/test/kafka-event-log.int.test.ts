@@ -1,7 +1,7 @@
 import { createLogger } from '@usertags/runtime';
+import { createTopic, deleteTopic, readTopic, TEST_BROKERS, uniqueName } from '@usertags/testkit';
 import { createKafkaEventLog, type KafkaEventLog } from '../src/adapters/kafka-event-log.ts';
 import { describeEventLogContract } from './event-log.contract.ts';
-import { createTopic, deleteTopic, readTopic, TEST_BROKERS, uniqueName } from './support/kafka.ts';
 
 const logger = createLogger('test', 'error');
 const topics: string[] = [];

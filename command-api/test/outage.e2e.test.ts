@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createEventCodec, ProblemBody } from '@usertags/contracts';
-import { createTopic, readTopic } from './support/kafka.ts';
-import { CommandApiProcess, PrivateBroker, testPort } from './support/processes.ts';
-import { postTag, sampleTag } from './support/tags.ts';
+import { createTopic, PrivateBroker, ProgramProcess, postTag, readTopic, sampleTag, testPort } from '@usertags/testkit';
 
 const codec = createEventCodec();
 const TOPIC = 'user-tags';
@@ -31,12 +29,12 @@ async function sendFor(base: string, ms: number, first: number, results: Map<num
 
 describe('the command API when its Kafka broker goes away and comes back', () => {
   const broker = new PrivateBroker(testPort(1));
-  let api: CommandApiProcess;
+  let api: ProgramProcess;
   let base: string;
 
   before(async () => {
     // The API starts first, while nothing listens on the broker's port.
-    api = new CommandApiProcess({
+    api = new ProgramProcess('command-api', {
       PORT: String(testPort(2)),
       KAFKA_BROKERS: broker.brokers.join(','),
       KAFKA_TOPIC: TOPIC,

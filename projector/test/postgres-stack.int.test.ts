@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { createTestDatabase } from '@usertags/testkit';
 import pg from 'pg';
-import { createTestDatabase } from './support/postgres.ts';
 
 describe('the local PostgreSQL started by stack:up', () => {
   it('gives each test a fresh, empty database of its own that it can write to and drop', async () => {

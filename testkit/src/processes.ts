@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-const repo = resolve(import.meta.dirname, '../../..');
+const repo = resolve(import.meta.dirname, '../..');
 
 /**
  * A Kafka broker of its own for tests that stop and start it, so that other
@@ -41,14 +41,17 @@ export class PrivateBroker {
   }
 }
 
-/** The command API as its own process (src/main.ts), as it runs in production. */
-export class CommandApiProcess {
+/** A program of the platform as its own process (`<package>/src/main.ts`), as it runs in production. */
+export class ProgramProcess {
   readonly child: ChildProcess;
   readonly output: string[] = [];
   private exited: Promise<number | null>;
 
-  constructor(env: Record<string, string>) {
-    this.child = spawn(process.execPath, [join(repo, 'command-api/src/main.ts')], {
+  readonly name: string;
+
+  constructor(pkg: 'command-api' | 'projector' | 'query-api', env: Record<string, string>) {
+    this.name = pkg;
+    this.child = spawn(process.execPath, [join(repo, `${pkg}/src/main.ts`)], {
       env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -65,10 +68,10 @@ export class CommandApiProcess {
     while (Date.now() < deadline) {
       const match = /"msg":"listening","url":"(http:\/\/[^"]+)"/.exec(this.output.join(''));
       if (match?.[1] !== undefined) return match[1];
-      if (this.child.exitCode !== null) throw new Error(`command-api exited: ${this.output.join('')}`);
+      if (this.child.exitCode !== null) throw new Error(`${this.name} exited: ${this.output.join('')}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    throw new Error(`command-api did not start: ${this.output.join('')}`);
+    throw new Error(`${this.name} did not start: ${this.output.join('')}`);
   }
 
   signal(signal: NodeJS.Signals): void {

@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { AggregateStore } from '../src/aggregates/aggregate-store.ts';
+import { OffsetConflict } from '../src/aggregates/aggregate-store.ts';
+import type { AggregateIncrement } from '../src/aggregates/projection.ts';
+
+const T0 = Date.UTC(2022, 2, 22, 12, 0);
+const MIN = 60_000;
+
+function inc(partial: Partial<AggregateIncrement>): AggregateIncrement {
+  return { bucketMs: T0, action: 'BUY', grouping: 0, origin: '', brandId: '', categoryId: '', count: 1, sumPrice: 10, ...partial };
+}
+
+/** The behaviour every AggregateStore adapter must have; each adapter's test calls this with a fresh store. */
+export function describeAggregateStoreContract(
+  name: string,
+  open: () => Promise<{ store: AggregateStore; cleanup(): Promise<void> }>,
+): void {
+  describe(`AggregateStore contract: ${name}`, () => {
+    let store: AggregateStore;
+    let cleanup: () => Promise<void>;
+    before(async () => {
+      ({ store, cleanup } = await open());
+      await store.migrate();
+      await store.migrate(); // migrating twice is harmless
+    });
+    after(() => cleanup());
+
+    it('adds increments up and reads one total per minute in [from, to)', async () => {
+      await store.apply(
+        't',
+        [inc({ bucketMs: T0 }), inc({ bucketMs: T0 + MIN, count: 2, sumPrice: -5 })],
+        [{ partition: 0, expected: -1n, nextOffset: 3n }],
+        T0 + MIN,
+      );
+      await store.apply('t', [inc({ bucketMs: T0, count: 4, sumPrice: 100 })], [{ partition: 0, expected: 3n, nextOffset: 5n }], T0 + MIN);
+      const all = await store.readBuckets({ action: 'BUY', filters: {}, fromMs: T0, toMs: T0 + 2 * MIN });
+      assert.deepEqual(all, [
+        { bucketMs: T0, count: '5', sumPrice: '110' },
+        { bucketMs: T0 + MIN, count: '2', sumPrice: '-5' },
+      ]);
+      const first = await store.readBuckets({ action: 'BUY', filters: {}, fromMs: T0, toMs: T0 + MIN });
+      assert.equal(first.length, 1, 'the end of the range is excluded');
+      assert.deepEqual(await store.readBuckets({ action: 'VIEW', filters: {}, fromMs: T0, toMs: T0 + 2 * MIN }), []);
+      assert.deepEqual(await store.loadOffsets('t'), new Map([[0, 5n]]));
+    });
+
+    it('keeps sums exact past 2^53', async () => {
+      const big = 2 ** 52;
+      for (let i = 0; i < 3; i++) {
+        await store.apply(
+          'big',
+          [inc({ bucketMs: T0, grouping: 1, origin: 'big', sumPrice: big })],
+          [{ partition: 0, expected: i === 0 ? -1n : BigInt(i), nextOffset: BigInt(i + 1) }],
+          T0,
+        );
+      }
+      const [row] = await store.readBuckets({ action: 'BUY', filters: { origin: 'big' }, fromMs: T0, toMs: T0 + MIN });
+      assert.equal(row?.sumPrice, (3n * 2n ** 52n).toString());
+    });
+
+    it('refuses a write whose expected offset is stale, and changes nothing', async () => {
+      await store.apply('c', [inc({ grouping: 2, brandId: 'x' })], [{ partition: 1, expected: -1n, nextOffset: 10n }], T0);
+      await assert.rejects(
+        store.apply('c', [inc({ grouping: 2, brandId: 'x', count: 100 })], [{ partition: 1, expected: 7n, nextOffset: 20n }], T0),
+        (e: unknown) => e instanceof OffsetConflict && e.partition === 1,
+      );
+      const [row] = await store.readBuckets({ action: 'BUY', filters: { brand_id: 'x' }, fromMs: T0, toMs: T0 + MIN });
+      assert.equal(row?.count, '1');
+      assert.equal((await store.loadOffsets('c')).get(1), 10n);
+    });
+
+    it('stores and filters on any string, NUL and backslashes included', async () => {
+      const odd = ['a\u0000b', 'a\\0b', 'a\\\\', 'ünï_code', ''];
+      for (const [i, origin] of odd.entries()) {
+        await store.apply(
+          's',
+          [inc({ grouping: 1, origin, count: i + 1 })],
+          [{ partition: 0, expected: i === 0 ? -1n : BigInt(i), nextOffset: BigInt(i + 1) }],
+          T0,
+        );
+      }
+      for (const [i, origin] of odd.entries()) {
+        const [row] = await store.readBuckets({ action: 'BUY', filters: { origin }, fromMs: T0, toMs: T0 + MIN });
+        assert.equal(row?.count, String(i + 1), JSON.stringify(origin));
+      }
+    });
+
+    it('drops minutes before the horizon and reports it', async () => {
+      await store.apply(
+        'r',
+        [inc({ grouping: 4, categoryId: 'old', bucketMs: T0 - 10 * MIN }), inc({ grouping: 4, categoryId: 'old', bucketMs: T0 })],
+        [{ partition: 0, expected: -1n, nextOffset: 1n }],
+        T0 + 5 * MIN,
+      );
+      await store.dropBefore(T0 - 5 * MIN);
+      const rows = await store.readBuckets({ action: 'BUY', filters: { category_id: 'old' }, fromMs: T0 - 20 * MIN, toMs: T0 + MIN });
+      assert.deepEqual(
+        rows.map((r) => r.bucketMs),
+        [T0],
+      );
+      const marks = await store.readWatermarks();
+      assert.equal(marks.horizonMs, T0 - 5 * MIN);
+      assert.equal(marks.newestEventMs, T0 + 5 * MIN);
+    });
+
+    it('is ready while its database answers', async () => {
+      await store.checkReady();
+    });
+  });
+}

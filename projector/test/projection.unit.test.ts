@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseUserTag, type UserTag } from '@usertags/contracts';
+import { aggregateStream, allQueryShapes, expectedAggregates } from '@usertags/testkit';
+import { AggregateBatch, groupingOf } from '../src/aggregates/projection.ts';
+
+const START = Date.UTC(2022, 2, 22, 12, 0);
+const tags = aggregateStream({ seed: 7, count: 3000, startMs: START, minutes: 5 });
+const parsed: UserTag[] = tags.map((t) => {
+  const r = parseUserTag(t);
+  assert.ok(r.ok);
+  return r.value;
+});
+
+describe('the aggregate projection', () => {
+  const batch = new AggregateBatch();
+  for (const tag of parsed) batch.add(tag);
+  const rows = batch.increments();
+
+  it('adds every event to exactly one row of each of the 8 groupings', () => {
+    for (let g = 0; g < 8; g++) {
+      const total = rows.filter((r) => r.grouping === g).reduce((s, r) => s + r.count, 0);
+      assert.equal(total, tags.length, `grouping ${g}`);
+    }
+    assert.equal(batch.events, tags.length);
+  });
+
+  it('answers every query shape with one row per minute, equal to the oracle', () => {
+    for (const q of allQueryShapes(START, START + 5 * 60_000)) {
+      const grouping = groupingOf(q);
+      const expected = expectedAggregates(tags, q);
+      for (const [i, row] of expected.rows.entries()) {
+        const bucketMs = START + i * 60_000;
+        const matching = rows.filter(
+          (r) =>
+            r.grouping === grouping &&
+            r.action === q.action &&
+            r.bucketMs === bucketMs &&
+            r.origin === (q.origin ?? '') &&
+            r.brandId === (q.brand_id ?? '') &&
+            r.categoryId === (q.category_id ?? ''),
+        );
+        assert.ok(matching.length <= 1, 'at most one row per minute');
+        const got = q.aggregates.map((a) => String(a === 'COUNT' ? (matching[0]?.count ?? 0) : (matching[0]?.sumPrice ?? 0)));
+        assert.deepEqual(got, row.slice(row.length - q.aggregates.length), JSON.stringify(q));
+      }
+    }
+  });
+
+  it('keeps values that differ only in separators apart', () => {
+    const b = new AggregateBatch();
+    const base = parsed[0] as UserTag;
+    b.add({ ...base, origin: 'a_b', product_info: { ...base.product_info, brand_id: 'c' } });
+    b.add({ ...base, origin: 'a', product_info: { ...base.product_info, brand_id: 'b_c' } });
+    assert.equal(b.increments().filter((r) => r.grouping === 3).length, 2);
+  });
+
+  it('lists rows in one sorted order, whatever the order of the events', () => {
+    const reversed = new AggregateBatch();
+    for (const tag of [...parsed].reverse()) reversed.add(tag);
+    assert.deepEqual(reversed.increments(), rows);
+  });
+});

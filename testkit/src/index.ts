@@ -1,0 +1,16 @@
+export { countRecords, createTopic, deleteTopic, javaPartition, type ReadRecord, readTopic, TEST_BROKERS, uniqueName } from './kafka.ts';
+export { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from './postgres.ts';
+export { PrivateBroker, ProgramProcess, testPort } from './processes.ts';
+export {
+  aggregateStream,
+  aggregatesQueryString,
+  allQueryShapes,
+  expectedAggregates,
+  type OracleQuery,
+  random,
+  STREAM_BRANDS,
+  STREAM_CATEGORIES,
+  STREAM_ORIGINS,
+  type StreamOptions,
+} from './stream.ts';
+export { postTag, sampleTag } from './tags.ts';
