@@ -29,6 +29,9 @@ export const ProjectorConfig = z.object({
     .describe('PostgreSQL of the aggregate read model'),
   FLUSH_MAX_EVENTS: int(1, 1_000_000).default(20_000).describe('Flush the aggregates once this many events are buffered'),
   FLUSH_MAX_DELAY_MS: int(10, 60_000).default(500).describe('Flush at the latest this long after the first buffered event'),
+  KAFKA_SESSION_TIMEOUT_MS: int(6000, 300_000)
+    .default(10_000)
+    .describe('How long the group waits for a silent projector before its partitions move (bounds failover after a crash)'),
   FETCH_MAX_WAIT_MS: int(10, 10_000).default(100).describe('How long a fetch waits for new records'),
   RETENTION_HOURS: z.coerce
     .number()

@@ -29,6 +29,7 @@ const source = createKafkaEventSource(
     groupId: config.AGGREGATES_GROUP_ID,
     topic: config.KAFKA_TOPIC,
     maxWaitMs: config.FETCH_MAX_WAIT_MS,
+    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
   },
   logger,
 );
@@ -103,8 +104,10 @@ const lagTimer = setInterval(() => {
   );
 }, 5000);
 
-await source.start((batch) => projector.handle(batch));
 logger.info('listening', { url: `http://${config.HOST}:${(server.address() as AddressInfo).port}`, topic: config.KAFKA_TOPIC, projection });
+// Joining the consumer group can wait for a crashed predecessor's session to expire; /health answers meanwhile.
+await source.start((batch) => projector.handle(batch));
+logger.info('consuming', { topic: config.KAFKA_TOPIC, group: config.AGGREGATES_GROUP_ID });
 
 let stopping = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {

@@ -9,6 +9,8 @@ export interface KafkaSourceConfig {
   readonly topic: string;
   /** How long a fetch waits for data when there is none: bounds freshness when traffic is low. */
   readonly maxWaitMs: number;
+  /** How long the group waits for a silent member before moving its partitions. */
+  readonly sessionTimeoutMs: number;
 }
 
 function kafkaClient(brokers: readonly string[], clientId: string, logger: Logger): Kafka {
@@ -36,8 +38,8 @@ export function createKafkaEventSource(config: KafkaSourceConfig, logger: Logger
   const consumer: Consumer = kafka.consumer({
     groupId: config.groupId,
     maxWaitTimeInMs: config.maxWaitMs,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3000,
+    sessionTimeout: config.sessionTimeoutMs,
+    heartbeatInterval: Math.max(500, Math.floor(config.sessionTimeoutMs / 5)),
   });
   const admin = kafka.admin();
   let adminConnected: Promise<void> | undefined;

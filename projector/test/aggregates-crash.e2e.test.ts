@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createEventCodec, parseUserTag } from '@usertags/contracts';
+import {
+  aggregateStream,
+  allQueryShapes,
+  createTestDatabase,
+  createTopic,
+  deleteTopic,
+  expectedAggregates,
+  ProgramProcess,
+  readTopic,
+  TEST_BROKERS,
+  type TestDatabase,
+  testPort,
+  uniqueName,
+} from '@usertags/testkit';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { createPostgresAggregateStore } from '../src/aggregates/postgres-aggregate-store.ts';
+
+const START = Date.UTC(2022, 2, 22, 12, 0);
+const MINUTES = 12;
+const EVENTS = 50_000;
+const KILLS = 5;
+const tags = aggregateStream({ seed: 99, count: EVENTS, startMs: START, minutes: MINUTES });
+const codec = createEventCodec();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    assert.ok(Date.now() < deadline, 'timed out waiting');
+    await sleep(50);
+  }
+}
+
+describe('the aggregate projector killed again and again while events flow', () => {
+  const topic = uniqueName('aggregates-crash');
+  const deadLetterTopic = `${topic}.dead-letter`;
+  const groupId = uniqueName('aggregates-crash');
+  let database: TestDatabase;
+  const kafka = new Kafka({ clientId: 'crash-test', brokers: TEST_BROKERS, logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  let projector: ProgramProcess | undefined;
+  const poisonOffsets: string[] = [];
+
+  const startProjector = () => {
+    projector = new ProgramProcess('projector', {
+      KAFKA_BROKERS: TEST_BROKERS.join(','),
+      KAFKA_TOPIC: topic,
+      KAFKA_DEAD_LETTER_TOPIC: deadLetterTopic,
+      AGGREGATES_GROUP_ID: groupId,
+      DATABASE_URL: database.url,
+      PORT: String(testPort(21)),
+      FLUSH_MAX_EVENTS: '3000',
+      FLUSH_MAX_DELAY_MS: '100',
+      KAFKA_SESSION_TIMEOUT_MS: '6000',
+    });
+    return projector.ready();
+  };
+
+  before(async () => {
+    database = await createTestDatabase('aggregates_crash');
+    await createTopic(topic, 4);
+    await producer.connect();
+  });
+
+  after(async () => {
+    await projector?.kill();
+    await producer.disconnect();
+    await deleteTopic(topic);
+    await deleteTopic(deadLetterTopic);
+    await database.drop();
+  });
+
+  it(`survives ${KILLS} SIGKILLs during ${EVENTS.toLocaleString('en')} events, then equals the oracle exactly`, async () => {
+    // Producing runs alongside the kills: 50 chunks, a poison record after chunks 10, 25 and 40.
+    const producing = (async () => {
+      const chunk = EVENTS / 50;
+      for (let i = 0; i < EVENTS; i += chunk) {
+        const messages = tags.slice(i, i + chunk).map((t) => {
+          const parsed = parseUserTag(t);
+          assert.ok(parsed.ok);
+          return { key: t.cookie, value: codec.encode(parsed.value) };
+        });
+        await producer.send({ topic, acks: -1, messages });
+        if ([10, 25, 40].includes(i / chunk)) {
+          const [meta] = await producer.send({ topic, acks: -1, messages: [{ key: 'poison', value: Buffer.from('{"not":"avro"}') }] });
+          poisonOffsets.push(`${meta?.partition}:${meta?.baseOffset}`);
+        }
+        await sleep(150);
+      }
+    })();
+
+    for (let kill = 0; kill < KILLS; kill++) {
+      await startProjector();
+      await waitFor(() => projector?.output.join('').includes('"msg":"consuming"') ?? false, 30_000);
+      await sleep(700 + kill * 300);
+      projector?.signal('SIGKILL');
+      await projector?.waitForExit();
+    }
+    await producing;
+    await startProjector();
+
+    // Wait until the store's offsets reach the end of every partition.
+    const store = createPostgresAggregateStore({ connectionString: database.url });
+    try {
+      const admin = kafka.admin();
+      await admin.connect();
+      const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]));
+      await admin.disconnect();
+      const deadline = Date.now() + 90_000;
+      for (;;) {
+        const stored = await store.loadOffsets(topic);
+        if ([...ends].every(([p, end]) => (stored.get(p) ?? 0n) >= end)) break;
+        assert.ok(Date.now() < deadline, `caught up: ${JSON.stringify([...stored].map(([p, o]) => [p, String(o)]))}`);
+        await sleep(250);
+      }
+
+      for (const q of allQueryShapes(START, START + MINUTES * 60_000).filter((_, i) => i % 4 === 2)) {
+        const expected = expectedAggregates(tags, q);
+        const got = await store.readBuckets({ action: q.action, filters: q, fromMs: q.fromMs, toMs: q.toMs });
+        const byBucket = new Map(got.map((b) => [b.bucketMs, b]));
+        for (const [i, row] of expected.rows.entries()) {
+          const b = byBucket.get(START + i * 60_000);
+          assert.deepEqual([b?.count ?? '0', b?.sumPrice ?? '0'], row.slice(-2), `${JSON.stringify(q)} minute ${i}`);
+        }
+      }
+    } finally {
+      await store.close();
+    }
+
+    // The poison records were parked with their reason and origin; the partitions went on past them.
+    const parked = await readTopic(deadLetterTopic);
+    const parkedOrigins = new Set(parked.map((r) => `${r.headers['x-source-partition']}:${r.headers['x-source-offset']}`));
+    for (const origin of poisonOffsets) assert.ok(parkedOrigins.has(origin), `poison record ${origin} is parked`);
+    assert.ok(parked.every((r) => (r.headers['x-dead-letter-reason'] ?? '').length > 0));
+  });
+});
