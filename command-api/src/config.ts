@@ -1,7 +1,7 @@
-import { loadEnvConfig } from '@usertags/runtime';
+import { env, loadEnvConfig } from '@usertags/runtime';
 import { z } from 'zod';
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const { int } = env;
 
 /**
  * Every setting of the command API, read once from the environment at start.
@@ -25,11 +25,7 @@ export const CommandApiConfig = z.object({
   KAFKA_TOPIC: z.string().min(1).default('user-tags').describe('Topic the tags are appended to'),
   KAFKA_TOPIC_PARTITIONS: int(1, 10_000).default(4).describe('Partitions when the API creates the topic'),
   KAFKA_TOPIC_REPLICATION: int(1, 100).default(1).describe('Replication factor when the API creates the topic'),
-  KAFKA_CREATE_TOPIC: z
-    .enum(['true', 'false'])
-    .default('true')
-    .transform((v) => v === 'true')
-    .describe('Create the topic at start if it is missing'),
+  KAFKA_CREATE_TOPIC: env.flag(true).describe('Create the topic at start if it is missing'),
   APPEND_TIMEOUT_MS: int(50, 60_000)
     .default(1000)
     .describe('How long a tag may wait for its append before the request gets 503 (it is then not stored)'),
@@ -40,7 +36,7 @@ export const CommandApiConfig = z.object({
     .default(64 * 1024)
     .describe('Largest request body'),
   SHUTDOWN_GRACE_MS: int(0, 120_000).default(10_000).describe('How long SIGTERM waits for in-flight requests'),
-  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Least severe level logged'),
+  LOG_LEVEL: env.logLevel(),
 });
 
 export type CommandApiConfig = Readonly<z.output<typeof CommandApiConfig>>;

@@ -1,17 +1,11 @@
 #!/usr/bin/env node
-import { createLogger, errorFields } from '@usertags/runtime';
+import { createLogger, errorFields, loadConfigOrExit, onShutdownSignal } from '@usertags/runtime';
 // Composition root of the command API: config → adapters → app → listen.
 import { createKafkaEventLog } from './adapters/kafka-event-log.ts';
 import { startCommandApi } from './command-api.ts';
 import { loadConfig } from './config.ts';
 
-let config: ReturnType<typeof loadConfig>;
-try {
-  config = loadConfig();
-} catch (error) {
-  process.stderr.write(`command-api: ${(error as Error).message}\n`);
-  process.exit(2);
-}
+const config = loadConfigOrExit('command-api', loadConfig);
 const logger = createLogger('command-api', config.LOG_LEVEL);
 
 const log = createKafkaEventLog(
@@ -34,18 +28,4 @@ if (config.KAFKA_CREATE_TOPIC) {
 const api = await startCommandApi(config, log, logger);
 logger.info('listening', { url: `http://${config.HOST}:${api.port()}`, topic: config.KAFKA_TOPIC });
 
-let signalled = false;
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.on(signal, () => {
-    if (signalled) return;
-    signalled = true;
-    logger.info('shutting down', { signal });
-    api.shutdown().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error('shutdown failed', errorFields(error));
-        process.exit(1);
-      },
-    );
-  });
-}
+onShutdownSignal(logger, () => api.shutdown());

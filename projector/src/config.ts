@@ -1,32 +1,18 @@
-import { loadEnvConfig } from '@usertags/runtime';
+import { env, loadEnvConfig } from '@usertags/runtime';
 import { z } from 'zod';
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const { int } = env;
 
 /** Every setting of the projector, read once from the environment at start. */
 export const ProjectorConfig = z.object({
-  HOST: z.string().default('0.0.0.0').describe('Address of the operational HTTP server'),
-  PORT: int(0, 65535).default(8082).describe('Port of /health, /ready and /metrics'),
-  KAFKA_BROKERS: z
-    .string()
-    .default('127.0.0.1:9092')
-    .transform((s) =>
-      s
-        .split(',')
-        .map((b) => b.trim())
-        .filter((b) => b.length > 0),
-    )
-    .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'host:port')).min(1))
-    .describe('Comma-separated Kafka bootstrap brokers'),
+  HOST: env.host(),
+  PORT: env.port(8082),
+  KAFKA_BROKERS: env.kafkaBrokers(),
   KAFKA_CLIENT_ID: z.string().min(1).default('projector').describe('Kafka client id'),
   KAFKA_TOPIC: z.string().min(1).default('user-tags').describe('Topic the tags are read from'),
   KAFKA_DEAD_LETTER_TOPIC: z.string().min(1).default('user-tags.dead-letter').describe('Where undecodable records are parked'),
   AGGREGATES_GROUP_ID: z.string().min(1).default('projector-aggregates').describe('Consumer group of the aggregate projection'),
-  DATABASE_URL: z
-    .string()
-    .url()
-    .default('postgres://usertags:usertags@127.0.0.1:5432/usertags')
-    .describe('PostgreSQL of the aggregate read model'),
+  DATABASE_URL: env.databaseUrl(),
   FLUSH_MAX_EVENTS: int(1, 1_000_000).default(20_000).describe('Flush the aggregates once this many events are buffered'),
   FLUSH_MAX_DELAY_MS: int(10, 60_000).default(500).describe('Flush at the latest this long after the first buffered event'),
   KAFKA_SESSION_TIMEOUT_MS: int(6000, 300_000)
@@ -39,7 +25,7 @@ export const ProjectorConfig = z.object({
     .max(24 * 365)
     .default(24)
     .describe('Event-time hours of aggregates kept'),
-  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Least severe level logged'),
+  LOG_LEVEL: env.logLevel(),
 });
 
 export type ProjectorConfig = Readonly<z.output<typeof ProjectorConfig>>;

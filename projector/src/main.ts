@@ -2,21 +2,23 @@
 // Composition root of the projector: config → adapters → the aggregate projection → run.
 import type { AddressInfo } from 'node:net';
 import { createEventCodec } from '@usertags/contracts';
-import { createHttpServer, createLogger, errorFields, mountFallbacks, mountOperational } from '@usertags/runtime';
+import {
+  createHttpServer,
+  createLogger,
+  errorFields,
+  loadConfigOrExit,
+  mountFallbacks,
+  mountOperational,
+  onShutdownSignal,
+} from '@usertags/runtime';
 import express from 'express';
 import { createKafkaDeadLetterSink, createKafkaEventSource } from './adapters/kafka-event-source.ts';
 import { createAggregateProjector } from './aggregates/aggregate-projector.ts';
 import { createPostgresAggregateStore } from './aggregates/postgres-aggregate-store.ts';
-import { loadConfig, type ProjectorConfig } from './config.ts';
+import { loadConfig } from './config.ts';
 import { createProjectorMetrics } from './metrics.ts';
 
-let config: ProjectorConfig;
-try {
-  config = loadConfig();
-} catch (error) {
-  process.stderr.write(`projector: ${(error as Error).message}\n`);
-  process.exit(2);
-}
+const config = loadConfigOrExit('projector', loadConfig);
 const logger = createLogger('projector', config.LOG_LEVEL);
 const metrics = createProjectorMetrics();
 const projection = 'aggregates';
@@ -109,25 +111,11 @@ logger.info('listening', { url: `http://${config.HOST}:${(server.address() as Ad
 await source.start((batch) => projector.handle(batch));
 logger.info('consuming', { topic: config.KAFKA_TOPIC, group: config.AGGREGATES_GROUP_ID });
 
-let stopping = false;
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    logger.info('shutting down', { signal });
-    clearInterval(flushTimer);
-    clearInterval(lagTimer);
-    (async () => {
-      await source.stop();
-      await projector.flush();
-      await Promise.allSettled([deadLetters.close(), store.close()]);
-      server.close();
-    })().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error('shutdown failed', errorFields(error));
-        process.exit(1);
-      },
-    );
-  });
-}
+onShutdownSignal(logger, async () => {
+  clearInterval(flushTimer);
+  clearInterval(lagTimer);
+  await source.stop();
+  await projector.flush();
+  await Promise.allSettled([deadLetters.close(), store.close()]);
+  server.close();
+});

@@ -2,18 +2,12 @@
 // Composition root of the query API: config → read-model readers → app → listen.
 import type { AddressInfo } from 'node:net';
 import { createPostgresAggregateStore } from '@usertags/projector';
-import { createHttpServer, createLogger, errorFields } from '@usertags/runtime';
-import { loadConfig, type QueryApiConfig } from './config.ts';
+import { createHttpServer, createLogger, loadConfigOrExit, onShutdownSignal } from '@usertags/runtime';
+import { loadConfig } from './config.ts';
 import { createQueryApp } from './http/app.ts';
 import { createMetrics } from './metrics.ts';
 
-let config: QueryApiConfig;
-try {
-  config = loadConfig();
-} catch (error) {
-  process.stderr.write(`query-api: ${(error as Error).message}\n`);
-  process.exit(2);
-}
+const config = loadConfigOrExit('query-api', loadConfig);
 const logger = createLogger('query-api', config.LOG_LEVEL);
 const aggregates = createPostgresAggregateStore({ connectionString: config.DATABASE_URL, poolSize: 8 });
 const app = createQueryApp({
@@ -28,21 +22,9 @@ const server = createHttpServer(app);
 await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
 logger.info('listening', { url: `http://${config.HOST}:${(server.address() as AddressInfo).port}` });
 
-let stopping = false;
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    logger.info('shutting down', { signal });
-    server.close(() => {
-      aggregates.close().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error('shutdown failed', errorFields(error));
-          process.exit(1);
-        },
-      );
-    });
-    server.closeIdleConnections();
-  });
-}
+onShutdownSignal(logger, async () => {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  await closed;
+  await aggregates.close();
+});

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /**
  * Parses the environment with a program's zod schema, once, at start. Throws
@@ -12,3 +12,40 @@ export function loadEnvConfig<S extends z.ZodType>(schema: S, env: Readonly<Reco
   }
   return Object.freeze(parsed.data) as Readonly<z.output<S>>;
 }
+
+/** Loads a program's config or stops the process with exit code 2 and the reason on stderr. */
+export function loadConfigOrExit<T>(program: string, load: () => T): T {
+  try {
+    return load();
+  } catch (error) {
+    process.stderr.write(`${program}: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(2);
+  }
+}
+
+/** Field builders for the settings every program shares. */
+export const env = {
+  int: (min: number, max: number) => z.coerce.number().int().min(min).max(max),
+  host: () => z.string().default('0.0.0.0').describe('Address to listen on'),
+  port: (port: number) => z.coerce.number().int().min(0).max(65535).default(port).describe('HTTP port'),
+  kafkaBrokers: () =>
+    z
+      .string()
+      .default('127.0.0.1:9092')
+      .transform((s) =>
+        s
+          .split(',')
+          .map((b) => b.trim())
+          .filter((b) => b.length > 0),
+      )
+      .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'host:port')).min(1))
+      .describe('Comma-separated Kafka bootstrap brokers'),
+  databaseUrl: () =>
+    z.string().url().default('postgres://usertags:usertags@127.0.0.1:5432/usertags').describe('PostgreSQL of the aggregate read model'),
+  flag: (value: boolean) =>
+    z
+      .enum(['true', 'false'])
+      .default(value ? 'true' : 'false')
+      .transform((v) => v === 'true'),
+  logLevel: () => z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Least severe level logged'),
+};

@@ -1,0 +1,23 @@
+import type { Logger } from './logger.ts';
+
+/**
+ * Runs `stop` once on the first SIGTERM or SIGINT, then exits 0 (or 1 if
+ * stopping failed). Later signals are ignored while it runs.
+ */
+export function onShutdownSignal(logger: Logger, stop: () => Promise<void>): void {
+  let stopping = false;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      logger.info('shutting down', { signal });
+      stop().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error('shutdown failed', { error: error instanceof Error ? error.message : String(error) });
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
