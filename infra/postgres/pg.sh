@@ -28,12 +28,35 @@ install() {
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "postgresql-$PG_VERSION" >/dev/null
 }
 
+# Settings for a write-heavy read model on a machine that has the memory; written
+# to the cluster's conf.d, so a change here takes effect on the next start.
+tune() {
+  local conf="/etc/postgresql/$PG_VERSION/$PG_CLUSTER/conf.d/usertags.conf"
+  local want
+  want="$(cat <<CONF
+# Written by usertags infra/postgres/pg.sh
+shared_buffers = '${PG_SHARED_BUFFERS:-2GB}'
+max_wal_size = '8GB'
+checkpoint_timeout = '15min'
+wal_compression = on
+CONF
+)"
+  if [ ! -f "$conf" ] || [ "$(cat "$conf")" != "$want" ]; then
+    echo "$want" > "$conf"
+    if pg_isready -q -h 127.0.0.1 -p "$PG_PORT"; then
+      log "settings changed; restarting cluster $PG_VERSION/$PG_CLUSTER"
+      pg_ctlcluster "$PG_VERSION" "$PG_CLUSTER" restart
+    fi
+  fi
+}
+
 start() {
   install
   if ! pg_lsclusters -h | awk '{print $1"/"$2}' | grep -qx "$PG_VERSION/$PG_CLUSTER"; then
     log "creating cluster $PG_VERSION/$PG_CLUSTER on port $PG_PORT"
     pg_createcluster "$PG_VERSION" "$PG_CLUSTER" --port "$PG_PORT" >/dev/null
   fi
+  tune
   if ! pg_isready -q -h 127.0.0.1 -p "$PG_PORT"; then
     log "starting cluster $PG_VERSION/$PG_CLUSTER"
     pg_ctlcluster "$PG_VERSION" "$PG_CLUSTER" start

@@ -2,7 +2,7 @@ import { ContractError, type EventCodec } from '@usertags/contracts';
 import type { Logger } from '@usertags/runtime';
 import type { DeadLetterSink, SourceBatch } from '../core/event-source.ts';
 import { type AggregateStore, OffsetConflict, type PartitionProgress } from './aggregate-store.ts';
-import { AggregateBatch } from './projection.ts';
+import { AggregateBatch, type AggregateIncrement } from './projection.ts';
 
 export interface AggregateProjectorOptions {
   readonly topic: string;
@@ -29,10 +29,17 @@ export interface AggregateProjector {
   handle(batch: SourceBatch): Promise<void>;
   /** Flushes if the oldest buffered event has waited `maxDelayMs`. */
   flushIfDue(): Promise<void>;
-  /** Flushes whatever is buffered. */
+  /** Flushes whatever is buffered and waits until it is stored. */
   flush(): Promise<void>;
-  /** The next offset to apply per partition, as stored. */
+  /** The next offset to apply per partition, as stored or being stored. */
   applied(): ReadonlyMap<number, bigint>;
+}
+
+interface Snapshot {
+  readonly increments: AggregateIncrement[];
+  readonly progress: PartitionProgress[];
+  readonly events: number;
+  readonly newestEventMs: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -43,6 +50,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * the store already has are skipped, so re-delivery after a crash neither
  * loses nor double-counts an event. Store errors are retried with backoff
  * while the batch holds its place; undecodable records are parked.
+ *
+ * One write may be in flight while the next batch is gathered, so decoding
+ * and aggregating overlap with the database's work; a second full buffer
+ * waits for the write before it.
  */
 export function createAggregateProjector(
   store: AggregateStore,
@@ -53,6 +64,7 @@ export function createAggregateProjector(
   logger: Logger,
   now: () => number = Date.now,
 ): AggregateProjector {
+  // Offsets stored, or being stored by the write in flight.
   let stored = new Map<number, bigint>();
   const pending = new Map<number, PartitionProgress>();
   let buffer = new AggregateBatch();
@@ -60,7 +72,10 @@ export function createAggregateProjector(
   let newestEventMs = Number.NEGATIVE_INFINITY;
   let lastHorizonMs = Number.NEGATIVE_INFINITY;
   let heartbeat: (() => Promise<void>) | undefined;
-  // One flush or batch at a time: the timer and the consumer share this chain.
+  let writing: Promise<void> = Promise.resolve();
+  // Set when a write found its offsets taken by another writer: the next call fails so the source restarts.
+  let conflict: OffsetConflict | undefined;
+  // One batch or flush at a time: the timer and the consumer share this chain.
   let chain: Promise<void> = Promise.resolve();
   const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
     const run = chain.then(work);
@@ -75,7 +90,19 @@ export function createAggregateProjector(
     return pending.get(partition)?.nextOffset ?? stored.get(partition) ?? 0n;
   }
 
+  async function throwIfConflicted(): Promise<void> {
+    if (conflict === undefined) return;
+    const error = conflict;
+    conflict = undefined;
+    buffer = new AggregateBatch();
+    pending.clear();
+    firstBufferedAt = undefined;
+    stored = await store.loadOffsets(options.topic);
+    throw error;
+  }
+
   async function applyBatch(batch: SourceBatch): Promise<void> {
+    await throwIfConflicted();
     heartbeat = batch.heartbeat;
     let next = nextToApply(batch.partition);
     const horizon = newestEventMs - options.retentionMs;
@@ -107,28 +134,39 @@ export function createAggregateProjector(
       expected: before?.expected ?? stored.get(batch.partition) ?? -1n,
       nextOffset: next,
     });
-    if (buffer.events >= options.maxEvents) await writeBuffered();
+    if (buffer.events >= options.maxEvents) await startWrite();
   }
 
-  async function writeBuffered(): Promise<void> {
+  /** Hands the buffer to a write that runs after the one in flight; returns once it has started. */
+  async function startWrite(): Promise<void> {
     if (pending.size === 0) return;
-    const increments = buffer.increments();
-    const progress = [...pending.values()];
-    const events = buffer.events;
+    const snapshot: Snapshot = {
+      increments: buffer.increments(),
+      progress: [...pending.values()],
+      events: buffer.events,
+      newestEventMs: Number.isFinite(newestEventMs) ? newestEventMs : 0,
+    };
+    for (const p of snapshot.progress) stored.set(p.partition, p.nextOffset);
+    pending.clear();
+    buffer = new AggregateBatch();
+    firstBufferedAt = undefined;
+    await writing;
+    await throwIfConflicted();
+    writing = write(snapshot);
+  }
+
+  async function write(snapshot: Snapshot): Promise<void> {
     const started = performance.now();
     for (let attempt = 0; ; attempt++) {
       try {
-        await store.apply(options.topic, increments, progress, Number.isFinite(newestEventMs) ? newestEventMs : 0);
+        await store.apply(options.topic, snapshot.increments, snapshot.progress, snapshot.newestEventMs);
         break;
       } catch (error) {
         if (error instanceof OffsetConflict) {
-          // Another writer applied this span: drop ours and start again from what is stored.
+          // Another writer applied this span: drop ours; the next call starts again from what is stored.
           logger.warn('offsets changed under this projector; reloading', { partition: error.partition });
-          buffer = new AggregateBatch();
-          pending.clear();
-          firstBufferedAt = undefined;
-          stored = await store.loadOffsets(options.topic);
-          throw error;
+          conflict = error;
+          return;
         }
         observer.onStoreRetry(error);
         logger.warn('aggregate store write failed; retrying', { attempt, error: error instanceof Error ? error.message : String(error) });
@@ -136,14 +174,10 @@ export function createAggregateProjector(
         await heartbeat?.().catch(() => {});
       }
     }
-    for (const p of progress) stored.set(p.partition, p.nextOffset);
-    pending.clear();
-    buffer = new AggregateBatch();
-    firstBufferedAt = undefined;
-    observer.onFlush(events, increments.length, (performance.now() - started) / 1000);
-    observer.onApplied(progress);
+    observer.onFlush(snapshot.events, snapshot.increments.length, (performance.now() - started) / 1000);
+    observer.onApplied(snapshot.progress);
 
-    const horizon = newestEventMs - options.retentionMs;
+    const horizon = snapshot.newestEventMs - options.retentionMs;
     if (horizon - lastHorizonMs >= 60_000) {
       lastHorizonMs = horizon;
       const dropped = await store.dropBefore(horizon).catch((error: unknown) => {
@@ -164,9 +198,17 @@ export function createAggregateProjector(
     handle: (batch) => exclusive(() => applyBatch(batch)),
     flushIfDue: () =>
       exclusive(async () => {
-        if (firstBufferedAt !== undefined && now() - firstBufferedAt >= options.maxDelayMs) await writeBuffered();
+        if (firstBufferedAt === undefined || now() - firstBufferedAt < options.maxDelayMs) return;
+        // Traffic is low when the timer is what flushes, so there is nothing to overlap with: wait for it.
+        await startWrite();
+        await writing;
       }),
-    flush: () => exclusive(writeBuffered),
+    flush: () =>
+      exclusive(async () => {
+        await startWrite();
+        await writing;
+        await throwIfConflicted();
+      }),
     applied: () => stored,
   };
 }

@@ -42,15 +42,17 @@ const migrations: Record<string, Migration> = {
         .createTable('aggregate_minutes')
         .addColumn('grouping', 'smallint', (c) => c.notNull())
         .addColumn('action', 'smallint', (c) => c.notNull())
-        .addColumn('origin', 'text', (c) => c.notNull())
-        .addColumn('brand_id', 'text', (c) => c.notNull())
-        .addColumn('category_id', 'text', (c) => c.notNull())
+        // Byte-order collation: keys are compared for equality only, and "C" compares with memcmp
+        // instead of the locale's strcoll, which was most of the database's CPU per upserted row.
+        .addColumn('origin', sql`text COLLATE "C"`, (c) => c.notNull())
+        .addColumn('brand_id', sql`text COLLATE "C"`, (c) => c.notNull())
+        .addColumn('category_id', sql`text COLLATE "C"`, (c) => c.notNull())
         .addColumn('bucket', 'bigint', (c) => c.notNull())
         .addColumn('count', 'bigint', (c) => c.notNull())
         .addColumn('sum_price', 'bigint', (c) => c.notNull())
         .addPrimaryKeyConstraint('aggregate_minutes_pk', ['grouping', 'action', 'origin', 'brand_id', 'category_id', 'bucket'])
         .execute();
-      // Retention deletes whole minutes.
+      // Retention deletes whole minutes. (Measured: dropping this index did not speed up inserts.)
       await db.schema.createIndex('aggregate_minutes_bucket').on('aggregate_minutes').column('bucket').execute();
       await db.schema
         .createTable('projection_offsets')
@@ -78,6 +80,19 @@ const migrations: Record<string, Migration> = {
  */
 export function toStoredText(value: string): string {
   return value.includes('\\') || value.includes('\u0000') ? value.replaceAll('\\', '\\\\').replaceAll('\u0000', '\\0') : value;
+}
+
+function sortByKey(increments: readonly AggregateIncrement[]): AggregateIncrement[] {
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return [...increments].sort(
+    (x, y) =>
+      x.grouping - y.grouping ||
+      cmp(x.action, y.action) ||
+      cmp(x.origin, y.origin) ||
+      cmp(x.brandId, y.brandId) ||
+      cmp(x.categoryId, y.categoryId) ||
+      x.bucketMs - y.bucketMs,
+  );
 }
 
 export interface PostgresAggregateStoreConfig {
@@ -126,31 +141,25 @@ export function createPostgresAggregateStore(config: PostgresAggregateStoreConfi
           if (updated.rows.length !== 1) throw new OffsetConflict(p.partition);
         }
         if (increments.length > 0) {
-          const cols = {
-            grouping: [] as number[],
-            action: [] as number[],
-            origin: [] as string[],
-            brand: [] as string[],
-            category: [] as string[],
-            bucket: [] as string[],
-            count: [] as string[],
-            sum: [] as string[],
-          };
-          for (const i of increments) {
-            cols.grouping.push(i.grouping);
-            cols.action.push(ACTION_CODE[i.action]);
-            cols.origin.push(toStoredText(i.origin));
-            cols.brand.push(toStoredText(i.brandId));
-            cols.category.push(toStoredText(i.categoryId));
-            cols.bucket.push(String(i.bucketMs / MS_PER_MINUTE));
-            cols.count.push(String(i.count));
-            cols.sum.push(String(i.sumPrice));
-          }
+          // One JSON parameter, parsed once per row by json_to_recordset. Rows arrive sorted by key, so
+          // every writer locks rows in the same order and two projector instances cannot deadlock.
+          const rows = JSON.stringify(
+            sortByKey(increments).map((i) => ({
+              g: i.grouping,
+              a: ACTION_CODE[i.action],
+              o: toStoredText(i.origin),
+              b: toStoredText(i.brandId),
+              c: toStoredText(i.categoryId),
+              k: i.bucketMs / MS_PER_MINUTE,
+              n: i.count,
+              s: i.sumPrice,
+            })),
+          );
           await sql`
             INSERT INTO aggregate_minutes AS a (grouping, action, origin, brand_id, category_id, bucket, count, sum_price)
-            SELECT * FROM unnest(${cols.grouping}::smallint[], ${cols.action}::smallint[], ${cols.origin}::text[],
-                                 ${cols.brand}::text[], ${cols.category}::text[], ${cols.bucket}::bigint[],
-                                 ${cols.count}::bigint[], ${cols.sum}::bigint[])
+            SELECT g, a, o, b, c, k, n, s FROM json_to_recordset(${rows}::json)
+              AS r(g smallint, a smallint, o text, b text, c text, k bigint, n bigint, s bigint)
+
             ON CONFLICT (grouping, action, origin, brand_id, category_id, bucket)
             DO UPDATE SET count = a.count + excluded.count, sum_price = a.sum_price + excluded.sum_price`.execute(trx);
         }

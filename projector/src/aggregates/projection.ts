@@ -60,8 +60,8 @@ export class AggregateBatch {
       const o = grouping & ORIGIN ? origin : '';
       const b = grouping & BRAND ? brandId : '';
       const c = grouping & CATEGORY ? categoryId : '';
-      // Any string may hold any character, so the map key is JSON: unambiguous whatever the values.
-      const key = JSON.stringify([bucketMs, tag.action, grouping, o, b, c]);
+      // Any string may hold any character; the lengths of the first two values make the key unambiguous.
+      const key = `${bucketMs} ${tag.action} ${grouping} ${o.length} ${b.length} ${o}${b}${c}`;
       const row = this.rows.get(key);
       if (row === undefined) {
         this.rows.set(key, { bucketMs, action: tag.action, grouping, origin: o, brandId: b, categoryId: c, count: 1, sumPrice: price });
@@ -73,9 +73,9 @@ export class AggregateBatch {
     this.events++;
   }
 
-  /** The rows, sorted by key, so concurrent writers lock rows in one order and cannot deadlock. */
+  /** The rows, in no particular order (the store orders its writes). */
   increments(): AggregateIncrement[] {
-    return [...this.rows.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
+    return [...this.rows.values()];
   }
 
   get size(): number {
