@@ -94,6 +94,7 @@ const projector = await startProgram('projector/src/main.ts', {
   DATABASE_URL: database.url,
   FLUSH_MAX_EVENTS: process.env.BENCH_FLUSH_MAX_EVENTS ?? '50000',
   FLUSH_MAX_DELAY_MS: '500',
+  PROJECTIONS: 'aggregates',
 });
 const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]));
 let projectStart = 0;

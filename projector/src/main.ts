@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Composition root of the projector: config → adapters → the aggregate projection → run.
+// Composition root of the projector: config → adapters → the projections it runs → run.
 import type { AddressInfo } from 'node:net';
 import { createEventCodec } from '@usertags/contracts';
 import {
@@ -16,25 +16,15 @@ import { createKafkaDeadLetterSink, createKafkaEventSource } from './adapters/ka
 import { createAggregateProjector } from './aggregates/aggregate-projector.ts';
 import { createPostgresAggregateStore } from './aggregates/postgres-aggregate-store.ts';
 import { loadConfig } from './config.ts';
+import type { EventSource } from './core/event-source.ts';
 import { createProjectorMetrics } from './metrics.ts';
+import { createProfileProjector } from './profiles/profile-projector.ts';
+import { createSqliteProfileStore } from './profiles/sqlite-profile-store.ts';
 
 const config = loadConfigOrExit('projector', loadConfig);
 const logger = createLogger('projector', config.LOG_LEVEL);
 const metrics = createProjectorMetrics();
-const projection = 'aggregates';
-
-const store = createPostgresAggregateStore({ connectionString: config.DATABASE_URL });
-const source = createKafkaEventSource(
-  {
-    brokers: config.KAFKA_BROKERS,
-    clientId: config.KAFKA_CLIENT_ID,
-    groupId: config.AGGREGATES_GROUP_ID,
-    topic: config.KAFKA_TOPIC,
-    maxWaitMs: config.FETCH_MAX_WAIT_MS,
-    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
-  },
-  logger,
-);
+const codec = createEventCodec();
 const deadLetters = createKafkaDeadLetterSink(
   {
     brokers: config.KAFKA_BROKERS,
@@ -44,78 +34,173 @@ const deadLetters = createKafkaDeadLetterSink(
   },
   logger,
 );
-
-const projector = createAggregateProjector(
-  store,
-  createEventCodec(),
-  deadLetters,
-  {
-    topic: config.KAFKA_TOPIC,
-    maxEvents: config.FLUSH_MAX_EVENTS,
-    maxDelayMs: config.FLUSH_MAX_DELAY_MS,
-    retentionMs: config.RETENTION_HOURS * 3_600_000,
-  },
-  {
-    onFlush(events, rows, seconds) {
-      metrics.eventsApplied.inc({ projection }, events);
-      metrics.batchEvents.observe({ projection }, events);
-      metrics.batchRows.observe({ projection }, rows);
-      metrics.flushDuration.observe({ projection }, seconds);
+const source = (groupId: string): EventSource =>
+  createKafkaEventSource(
+    {
+      brokers: config.KAFKA_BROKERS,
+      clientId: config.KAFKA_CLIENT_ID,
+      groupId,
+      topic: config.KAFKA_TOPIC,
+      maxWaitMs: config.FETCH_MAX_WAIT_MS,
+      sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     },
-    onDeadLetter: () => metrics.deadLettered.inc({ projection }),
-    onLateEvent: () => metrics.lateEvents.inc({ projection }),
-    onStoreRetry: () => metrics.storeRetries.inc({ projection }),
-    onApplied(progress) {
-      source.commit(config.KAFKA_TOPIC, progress).catch((error: unknown) => logger.debug('offset commit hint failed', errorFields(error)));
-    },
-  },
-  logger,
-);
+    logger,
+  );
 
-// The schema may be created by several projector instances at once; the migrator locks.
-for (let attempt = 1; ; attempt++) {
-  try {
-    await store.migrate();
-    await projector.init();
-    break;
-  } catch (error) {
-    logger.warn('waiting for PostgreSQL', { attempt, ...errorFields(error) });
-    await new Promise((r) => setTimeout(r, Math.min(5000, 250 * attempt)));
-  }
+/** A projection as this process runs it: how to get ready, how to consume, how to stop. */
+interface Running {
+  readonly name: string;
+  readonly source: EventSource;
+  ready(): Promise<void>;
+  start(): Promise<void>;
+  checkReady(): Promise<void>;
+  stop(): Promise<void>;
+  applied(): ReadonlyMap<number, bigint>;
 }
+
+function aggregates(): Running {
+  const projection = 'aggregates';
+  const store = createPostgresAggregateStore({ connectionString: config.DATABASE_URL });
+  const events = source(config.AGGREGATES_GROUP_ID);
+  const projector = createAggregateProjector(
+    store,
+    codec,
+    deadLetters,
+    {
+      topic: config.KAFKA_TOPIC,
+      maxEvents: config.FLUSH_MAX_EVENTS,
+      maxDelayMs: config.FLUSH_MAX_DELAY_MS,
+      retentionMs: config.RETENTION_HOURS * 3_600_000,
+    },
+    {
+      onFlush(count, rows, seconds) {
+        metrics.eventsApplied.inc({ projection }, count);
+        metrics.batchEvents.observe({ projection }, count);
+        metrics.batchRows.observe({ projection }, rows);
+        metrics.flushDuration.observe({ projection }, seconds);
+      },
+      onDeadLetter: () => metrics.deadLettered.inc({ projection }),
+      onLateEvent: () => metrics.lateEvents.inc({ projection }),
+      onStoreRetry: () => metrics.storeRetries.inc({ projection }),
+      onApplied(progress) {
+        events
+          .commit(config.KAFKA_TOPIC, progress)
+          .catch((error: unknown) => logger.debug('offset commit hint failed', errorFields(error)));
+      },
+    },
+    logger,
+  );
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    name: projection,
+    source: events,
+    async ready() {
+      // The schema may be created by several projector instances at once; the migrator locks.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await store.migrate();
+          await projector.init();
+          return;
+        } catch (error) {
+          logger.warn('waiting for PostgreSQL', { attempt, ...errorFields(error) });
+          await new Promise((r) => setTimeout(r, Math.min(5000, 250 * attempt)));
+        }
+      }
+    },
+    async start() {
+      timer = setInterval(
+        () => {
+          projector.flushIfDue().catch((error: unknown) => logger.warn('timed flush failed', errorFields(error)));
+        },
+        Math.max(10, Math.floor(config.FLUSH_MAX_DELAY_MS / 4)),
+      );
+      await events.start((batch) => projector.handle(batch));
+    },
+    checkReady: () => store.checkReady(),
+    async stop() {
+      clearInterval(timer);
+      await events.stop();
+      await projector.flush();
+      await store.close();
+    },
+    applied: () => projector.applied(),
+  };
+}
+
+function profiles(): Running {
+  const projection = 'profiles';
+  const store = createSqliteProfileStore(config.PROFILE_STORE_PATH);
+  const events = source(config.PROFILES_GROUP_ID);
+  const committed = new Map<number, bigint>();
+  const projector = createProfileProjector(
+    store,
+    codec,
+    deadLetters,
+    {
+      onApplied(count, seconds, partition, nextOffset) {
+        metrics.eventsApplied.inc({ projection }, count);
+        metrics.batchEvents.observe({ projection }, count);
+        metrics.flushDuration.observe({ projection }, seconds);
+        committed.set(partition, nextOffset);
+      },
+      onDeadLetter: () => metrics.deadLettered.inc({ projection }),
+      onStoreRetry: () => metrics.storeRetries.inc({ projection }),
+    },
+    logger,
+  );
+  return {
+    name: projection,
+    source: events,
+    ready: () => store.migrate(),
+    // At-least-once: the group's committed offset is the position, committed only after the store has the batch.
+    start: () =>
+      events.start(async (batch) => {
+        await projector.handle(batch);
+        const last = batch.records.at(-1);
+        if (last !== undefined) await events.commit(batch.topic, [{ partition: batch.partition, nextOffset: last.offset + 1n }]);
+      }),
+    checkReady: () => store.checkReady(),
+    async stop() {
+      await events.stop();
+      await store.close();
+    },
+    applied: () => committed,
+  };
+}
+
+const running = config.PROJECTIONS.map((name) => (name === 'aggregates' ? aggregates() : profiles()));
+for (const r of running) await r.ready();
 
 const app = express();
 app.disable('x-powered-by');
-mountOperational(app, { checkReady: () => store.checkReady(), registry: metrics.registry });
+mountOperational(app, { checkReady: async () => void (await Promise.all(running.map((r) => r.checkReady()))), registry: metrics.registry });
 mountFallbacks(app, logger);
 const server = createHttpServer(app);
 await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
+logger.info('listening', {
+  url: `http://${config.HOST}:${(server.address() as AddressInfo).port}`,
+  topic: config.KAFKA_TOPIC,
+  projections: config.PROJECTIONS,
+});
 
-const flushTimer = setInterval(
-  () => {
-    projector.flushIfDue().catch((error: unknown) => logger.warn('timed flush failed', errorFields(error)));
-  },
-  Math.max(10, Math.floor(config.FLUSH_MAX_DELAY_MS / 4)),
-);
 const lagTimer = setInterval(() => {
-  source.lag(config.KAFKA_TOPIC, projector.applied()).then(
-    (lag) => {
-      for (const [partition, n] of lag) metrics.lag.set({ projection, partition: String(partition) }, n);
-    },
-    () => {},
-  );
+  for (const r of running) {
+    r.source.lag(config.KAFKA_TOPIC, r.applied()).then(
+      (lag) => {
+        for (const [partition, n] of lag) metrics.lag.set({ projection: r.name, partition: String(partition) }, n);
+      },
+      () => {},
+    );
+  }
 }, 5000);
 
-logger.info('listening', { url: `http://${config.HOST}:${(server.address() as AddressInfo).port}`, topic: config.KAFKA_TOPIC, projection });
-// Joining the consumer group can wait for a crashed predecessor's session to expire; /health answers meanwhile.
-await source.start((batch) => projector.handle(batch));
-logger.info('consuming', { topic: config.KAFKA_TOPIC, group: config.AGGREGATES_GROUP_ID });
-
 onShutdownSignal(logger, async () => {
-  clearInterval(flushTimer);
   clearInterval(lagTimer);
-  await source.stop();
-  await projector.flush();
-  await Promise.allSettled([deadLetters.close(), store.close()]);
+  await Promise.allSettled(running.map((r) => r.stop()));
+  await deadLetters.close();
   server.close();
 });
+
+// Joining a consumer group can wait for a crashed predecessor's session to expire; /health answers meanwhile.
+await Promise.all(running.map((r) => r.start()));
+logger.info('consuming', { topic: config.KAFKA_TOPIC, projections: config.PROJECTIONS });

@@ -54,6 +54,7 @@ describe('the aggregate projector killed again and again while events flow', () 
       FLUSH_MAX_EVENTS: '3000',
       FLUSH_MAX_DELAY_MS: '100',
       KAFKA_SESSION_TIMEOUT_MS: '6000',
+      PROJECTIONS: 'aggregates',
     });
     return projector.ready();
   };

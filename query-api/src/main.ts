@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Composition root of the query API: config → read-model readers → app → listen.
 import type { AddressInfo } from 'node:net';
-import { createPostgresAggregateStore } from '@usertags/projector';
+import { createPostgresAggregateStore, createSqliteProfileStore } from '@usertags/projector';
 import { createHttpServer, createLogger, loadConfigOrExit, onShutdownSignal } from '@usertags/runtime';
 import { loadConfig } from './config.ts';
 import { createQueryApp } from './http/app.ts';
@@ -10,9 +10,14 @@ import { createMetrics } from './metrics.ts';
 const config = loadConfigOrExit('query-api', loadConfig);
 const logger = createLogger('query-api', config.LOG_LEVEL);
 const aggregates = createPostgresAggregateStore({ connectionString: config.DATABASE_URL, poolSize: 8 });
+const profiles = createSqliteProfileStore(config.PROFILE_STORE_PATH);
+await profiles.migrate();
 const app = createQueryApp({
   aggregates,
-  checkReady: () => aggregates.checkReady(),
+  profiles,
+  checkReady: async () => {
+    await Promise.all([aggregates.checkReady(), profiles.checkReady()]);
+  },
   metrics: createMetrics(),
   logger,
   maxMinutes: config.AGGREGATES_MAX_MINUTES,
@@ -26,5 +31,5 @@ onShutdownSignal(logger, async () => {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   await closed;
-  await aggregates.close();
+  await Promise.all([aggregates.close(), profiles.close()]);
 });

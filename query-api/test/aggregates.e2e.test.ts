@@ -45,6 +45,7 @@ describe('/aggregates over the whole pipeline: HTTP → Kafka → projector → 
       AGGREGATES_GROUP_ID: uniqueName('aggregates'),
       KAFKA_DEAD_LETTER_TOPIC: `${topic}.dead-letter`,
       FLUSH_MAX_DELAY_MS: '200',
+      PROJECTIONS: 'aggregates',
     });
     const queryApi = new ProgramProcess('query-api', { ...common, PORT: String(testPort(13)) });
     programs.push(commandApi, projector, queryApi);

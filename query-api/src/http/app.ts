@@ -1,12 +1,14 @@
-import { ContractError, parseAggregatesQuery, queryApiOpenApi } from '@usertags/contracts';
+import { ContractError, createEventCodec, parseAggregatesQuery, parseProfileQuery, queryApiOpenApi } from '@usertags/contracts';
 import { type Logger, mountFallbacks, mountOperational, readTextBody, sendProblem } from '@usertags/runtime';
 import express, { type Request, type Response } from 'express';
 import { type AggregateReader, answerAggregates } from '../core/aggregates.ts';
 import { firstDifference } from '../core/debug-compare.ts';
+import { answerProfile, type ProfileReader } from '../core/profiles.ts';
 import type { QueryApiMetrics } from '../metrics.ts';
 
 export interface QueryAppDeps {
   readonly aggregates: AggregateReader;
+  readonly profiles: ProfileReader;
   readonly checkReady: () => Promise<void>;
   readonly metrics: QueryApiMetrics;
   readonly logger: Logger;
@@ -49,7 +51,21 @@ async function checkExpected(req: Request, endpoint: string, actual: unknown, de
     deps.logger.warn('debug mode: answer differs from the expected one', { endpoint, url: req.originalUrl, difference });
 }
 
-/** The query API: `/aggregates` (GET and POST), operational endpoints, problem answers for everything else. */
+const PROFILES_PREFIX = '/user_profiles/';
+
+/** The cookie of `/user_profiles/{cookie}`, percent-decoded from the raw path (it may itself contain `/`, `?`, `%`). */
+function cookieOf(req: Request): string {
+  const path = req.originalUrl.split('?', 1)[0] as string;
+  try {
+    return decodeURIComponent(path.slice(PROFILES_PREFIX.length));
+  } catch {
+    throw new ContractError('INVALID_REQUEST', 'the cookie in the path is not valid percent-encoding', {
+      issues: [{ field: 'cookie', message: 'is not valid percent-encoding' }],
+    });
+  }
+}
+
+/** The query API: `/user_profiles/{cookie}` and `/aggregates` (GET and POST), operational endpoints, problems for everything else. */
 export function createQueryApp(deps: QueryAppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -77,6 +93,17 @@ export function createQueryApp(deps: QueryAppDeps): express.Express {
   });
   app.get('/aggregates', aggregates);
   app.post('/aggregates', aggregates);
+
+  const codec = createEventCodec();
+  const profile = timed('/user_profiles', async (req, res) => {
+    const parsed = parseProfileQuery(cookieOf(req), searchParams(req));
+    if (!parsed.ok) throw parsed.error;
+    const answer = await answerProfile(parsed.value, deps.profiles, codec);
+    await checkExpected(req, 'user_profiles', answer, deps);
+    res.json(answer);
+  });
+  app.get('/user_profiles/*cookie', profile);
+  app.post('/user_profiles/*cookie', profile);
 
   mountOperational(app, { checkReady: deps.checkReady, registry: deps.metrics.registry, openapi: queryApiOpenApi() });
   mountFallbacks(app, deps.logger);

@@ -1,0 +1,35 @@
+import type { Action } from '@usertags/contracts';
+
+/** Profiles keep at least this many of the newest tags per cookie and action (spec §3.2). */
+export const PROFILE_KEEP = 200;
+
+/**
+ * One tag as a profile holds it. `digest` identifies the event (its place in
+ * the log), so applying the same event again changes nothing, while two events
+ * in the same millisecond are both kept; among those, the greater digest is
+ * the newer.
+ */
+export interface ProfileEntry {
+  readonly cookie: string;
+  readonly action: Action;
+  readonly timeMs: number;
+  readonly digest: Buffer;
+  /** The event exactly as the log holds it (Avro single-object encoding). */
+  readonly payload: Buffer;
+}
+
+/** The profile read model: per cookie and action, the newest tags by event time. */
+export interface ProfileStore {
+  /** Creates the storage if needed. */
+  migrate(): Promise<void>;
+  /**
+   * Applies entries durably and idempotently, then trims each touched
+   * (cookie, action) to its newest `PROFILE_KEEP` by event time. A late entry
+   * older than those is trimmed away at once.
+   */
+  apply(entries: readonly ProfileEntry[]): Promise<void>;
+  /** Payloads of `cookie`'s `action` tags with time in `[fromMs, toMs)`, newest first, at most `limit`. */
+  read(cookie: string, action: Action, fromMs: number, toMs: number, limit: number): Promise<Buffer[]>;
+  checkReady(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,104 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { type Action, ContractError } from '@usertags/contracts';
+import { PROFILE_KEEP, type ProfileStore } from './profile-store.ts';
+
+/**
+ * The embedded profile store: SQLite on local disk through Node's built-in
+ * `node:sqlite`, no server. One row per kept tag, keyed so that a cookie's
+ * tags of one action are contiguous and ordered by time:
+ *
+ *   profile_tags(cookie, action, time_ms, digest, payload) PRIMARY KEY (cookie, action, time_ms, digest) WITHOUT ROWID
+ *
+ * WAL mode lets the query API read from another process while the projector
+ * writes; `synchronous = FULL` makes every committed batch survive a crash.
+ * This module owns the layout: the projector writes through it and the query
+ * API reads through it.
+ */
+export function createSqliteProfileStore(path: string): ProfileStore {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  let db: DatabaseSync | undefined;
+  let statements:
+    | {
+        insert: StatementSync;
+        trim: StatementSync;
+        read: StatementSync;
+        begin: StatementSync;
+        commit: StatementSync;
+        rollback: StatementSync;
+      }
+    | undefined;
+
+  function open() {
+    if (db !== undefined && statements !== undefined) return { db, statements };
+    // Both the projector and the query API open it this way; whichever comes first creates the table.
+    const opened = new DatabaseSync(path, { timeout: 5000 });
+    opened.exec('PRAGMA journal_mode = WAL');
+    opened.exec('PRAGMA synchronous = FULL');
+    opened.exec(`CREATE TABLE IF NOT EXISTS profile_tags (
+      cookie TEXT NOT NULL, action INTEGER NOT NULL, time_ms INTEGER NOT NULL, digest BLOB NOT NULL, payload BLOB NOT NULL,
+      PRIMARY KEY (cookie, action, time_ms, digest)) WITHOUT ROWID`);
+    const prepared = {
+      insert: opened.prepare('INSERT OR IGNORE INTO profile_tags (cookie, action, time_ms, digest, payload) VALUES (?, ?, ?, ?, ?)'),
+      // Everything older than the PROFILE_KEEP-th newest of this cookie and action.
+      trim: opened.prepare(`DELETE FROM profile_tags WHERE cookie = ?1 AND action = ?2 AND (time_ms, digest) < (
+          SELECT time_ms, digest FROM profile_tags WHERE cookie = ?1 AND action = ?2
+          ORDER BY time_ms DESC, digest DESC LIMIT 1 OFFSET ${PROFILE_KEEP - 1})`),
+      read: opened.prepare(
+        'SELECT payload FROM profile_tags WHERE cookie = ? AND action = ? AND time_ms >= ? AND time_ms < ? ORDER BY time_ms DESC, digest DESC LIMIT ?',
+      ),
+      begin: opened.prepare('BEGIN IMMEDIATE'),
+      commit: opened.prepare('COMMIT'),
+      rollback: opened.prepare('ROLLBACK'),
+    };
+    db = opened;
+    statements = prepared;
+    return { db: opened, statements: prepared };
+  }
+
+  const actionCode = (action: Action) => (action === 'VIEW' ? 0 : 1);
+
+  return {
+    async migrate() {
+      open();
+    },
+
+    async apply(entries) {
+      if (entries.length === 0) return;
+      const { statements: s } = open();
+      const touched = new Map<string, [string, number]>();
+      s.begin.run();
+      try {
+        for (const e of entries) {
+          const action = actionCode(e.action);
+          s.insert.run(e.cookie, action, e.timeMs, e.digest, e.payload);
+          touched.set(`${action}${e.cookie}`, [e.cookie, action]);
+        }
+        for (const [cookie, action] of touched.values()) s.trim.run(cookie, action);
+        s.commit.run();
+      } catch (error) {
+        s.rollback.run();
+        throw new ContractError('STORE_UNAVAILABLE', `the profile store could not apply a batch (${(error as Error).message})`, {
+          cause: error,
+        });
+      }
+    },
+
+    async read(cookie, action, fromMs, toMs, limit) {
+      const { statements: s } = open();
+      const rows = s.read.all(cookie, actionCode(action), fromMs, toMs, limit) as Array<{ payload: Uint8Array }>;
+      return rows.map((r) => Buffer.from(r.payload.buffer, r.payload.byteOffset, r.payload.byteLength));
+    },
+
+    async checkReady() {
+      open().db.prepare('SELECT 1').get();
+    },
+
+    async close() {
+      db?.close();
+      db = undefined;
+      statements = undefined;
+    },
+  };
+}

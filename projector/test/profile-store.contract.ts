@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Action } from '@usertags/contracts';
+import type { ProfileEntry, ProfileStore } from '../src/profiles/profile-store.ts';
+
+const T0 = Date.UTC(2022, 2, 22, 12, 0);
+
+/** Entries whose payload is a readable label, so tests can compare order at a glance. */
+function entry(cookie: string, action: Action, timeMs: number, seq: number): ProfileEntry {
+  const digest = Buffer.alloc(12);
+  digest.writeUInt32BE(0, 0);
+  digest.writeBigUInt64BE(BigInt(seq), 4);
+  return { cookie, action, timeMs, digest, payload: Buffer.from(`${cookie}/${action}/${timeMs - T0}/${seq}`) };
+}
+
+const labels = (payloads: Buffer[]) => payloads.map((p) => p.toString());
+
+/** The behaviour every ProfileStore adapter must have; each adapter's test calls this with a way to open a fresh store. */
+export function describeProfileStoreContract(
+  name: string,
+  open: () => Promise<{ store: ProfileStore; reopen(): Promise<ProfileStore>; cleanup(): Promise<void> }>,
+): void {
+  describe(`ProfileStore contract: ${name}`, () => {
+    let store: ProfileStore;
+    let reopen: () => Promise<ProfileStore>;
+    let cleanup: () => Promise<void>;
+    before(async () => {
+      ({ store, reopen, cleanup } = await open());
+      await store.migrate();
+    });
+    after(() => cleanup());
+
+    it('reads tags in [from, to), newest first, at most limit, views and buys apart', async () => {
+      await store.apply([
+        entry('a', 'VIEW', T0 + 1, 1),
+        entry('a', 'VIEW', T0 + 3, 2),
+        entry('a', 'VIEW', T0 + 2, 3),
+        entry('a', 'BUY', T0 + 2, 4),
+        entry('b', 'VIEW', T0 + 2, 5),
+      ]);
+      assert.deepEqual(labels(await store.read('a', 'VIEW', T0, T0 + 10, 200)), ['a/VIEW/3/2', 'a/VIEW/2/3', 'a/VIEW/1/1']);
+      assert.deepEqual(labels(await store.read('a', 'VIEW', T0 + 1, T0 + 3, 200)), ['a/VIEW/2/3', 'a/VIEW/1/1'], 'the end is excluded');
+      assert.deepEqual(labels(await store.read('a', 'VIEW', T0, T0 + 10, 1)), ['a/VIEW/3/2']);
+      assert.deepEqual(labels(await store.read('a', 'BUY', T0, T0 + 10, 200)), ['a/BUY/2/4']);
+      assert.deepEqual(await store.read('nobody', 'VIEW', T0, T0 + 10, 200), []);
+    });
+
+    it('keeps both of two events in one millisecond, and applying an event again changes nothing', async () => {
+      const twins = [entry('c', 'BUY', T0 + 5, 10), entry('c', 'BUY', T0 + 5, 11)];
+      await store.apply(twins);
+      await store.apply(twins);
+      assert.deepEqual(labels(await store.read('c', 'BUY', T0, T0 + 10, 200)), ['c/BUY/5/11', 'c/BUY/5/10']);
+    });
+
+    it('keeps the newest 200 per cookie and action by event time, whatever the arrival order', async () => {
+      // 250 views arriving newest-first in three batches, then a late old one and a late new one.
+      const all = Array.from({ length: 250 }, (_, i) => entry('d', 'VIEW', T0 + 1000 - i, 100 + i));
+      await store.apply(all.slice(0, 100));
+      await store.apply(all.slice(100, 180));
+      await store.apply(all.slice(180));
+      await store.apply([entry('d', 'VIEW', T0 + 1, 999)]); // older than the 200 newest: trimmed at once
+      await store.apply([entry('d', 'VIEW', T0 + 2000, 1000)]); // newer than all: lands first
+      const kept = labels(await store.read('d', 'VIEW', T0, T0 + 5000, 200));
+      assert.equal(kept.length, 200);
+      assert.equal(kept[0], 'd/VIEW/2000/1000');
+      assert.equal(kept[199], 'd/VIEW/802/298');
+      assert.ok(!kept.includes('d/VIEW/1/999'));
+      const everything = labels(await store.read('d', 'VIEW', T0 - 10_000, T0 + 10_000, 1000));
+      assert.equal(everything.length, 200, 'nothing beyond the 200 newest is kept');
+      assert.deepEqual(await store.read('d', 'BUY', T0, T0 + 5000, 200), []);
+    });
+
+    it('keeps any cookie apart, unicode and URL-special characters included', async () => {
+      const cookies = ['ü/ß?&=#%', 'a b', 'a+b', '🍪', 'a\u0000b'];
+      await store.apply(cookies.map((c, i) => entry(c, 'BUY', T0 + i, 2000 + i)));
+      for (const [i, c] of cookies.entries())
+        assert.deepEqual(labels(await store.read(c, 'BUY', T0, T0 + 10, 200)), [`${c}/BUY/${i}/${2000 + i}`]);
+    });
+
+    it('still has everything after it is closed and opened again', async () => {
+      await store.close();
+      store = await reopen();
+      assert.deepEqual(labels(await store.read('a', 'VIEW', T0, T0 + 10, 200)), ['a/VIEW/3/2', 'a/VIEW/2/3', 'a/VIEW/1/1']);
+      await store.checkReady();
+    });
+  });
+}
