@@ -102,8 +102,10 @@ export function createQueryApp(deps: QueryAppDeps): express.Express {
     await checkExpected(req, 'user_profiles', answer, deps);
     res.json(answer);
   });
-  app.get('/user_profiles/*cookie', profile);
-  app.post('/user_profiles/*cookie', profile);
+  // A pattern without parameters: express would percent-decode a parameter itself and fail with a 500 on bad encoding.
+  const profilePath = /^\/user_profiles\/.+/;
+  app.get(profilePath, profile);
+  app.post(profilePath, profile);
 
   mountOperational(app, { checkReady: deps.checkReady, registry: deps.metrics.registry, openapi: queryApiOpenApi() });
   mountFallbacks(app, deps.logger);
