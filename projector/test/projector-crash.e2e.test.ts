@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createEventCodec, parseUserTag } from '@usertags/contracts';
 import {
@@ -8,6 +11,7 @@ import {
   createTopic,
   deleteTopic,
   expectedAggregates,
+  expectedProfile,
   ProgramProcess,
   readTopic,
   TEST_BROKERS,
@@ -17,6 +21,7 @@ import {
 } from '@usertags/testkit';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { createPostgresAggregateStore } from '../src/aggregates/postgres-aggregate-store.ts';
+import { createSqliteProfileStore } from '../src/profiles/sqlite-profile-store.ts';
 
 const START = Date.UTC(2022, 2, 22, 12, 0);
 const MINUTES = 12;
@@ -33,11 +38,13 @@ async function waitFor(condition: () => boolean, timeoutMs: number): Promise<voi
   }
 }
 
-describe('the aggregate projector killed again and again while events flow', () => {
+describe('the projector (aggregates and profiles) killed again and again while events flow', () => {
   const topic = uniqueName('aggregates-crash');
   const deadLetterTopic = `${topic}.dead-letter`;
   const groupId = uniqueName('aggregates-crash');
   let database: TestDatabase;
+  const profileDir = mkdtempSync(join(tmpdir(), 'crash-profiles-'));
+  const profilePath = join(profileDir, 'profiles.sqlite');
   const kafka = new Kafka({ clientId: 'crash-test', brokers: TEST_BROKERS, logLevel: logLevel.NOTHING });
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   let projector: ProgramProcess | undefined;
@@ -54,7 +61,9 @@ describe('the aggregate projector killed again and again while events flow', () 
       FLUSH_MAX_EVENTS: '3000',
       FLUSH_MAX_DELAY_MS: '100',
       KAFKA_SESSION_TIMEOUT_MS: '6000',
-      PROJECTIONS: 'aggregates',
+      PROJECTIONS: 'aggregates,profiles',
+      PROFILES_GROUP_ID: `${groupId}-profiles`,
+      PROFILE_STORE_PATH: profilePath,
     });
     return projector.ready();
   };
@@ -71,9 +80,10 @@ describe('the aggregate projector killed again and again while events flow', () 
     await deleteTopic(topic);
     await deleteTopic(deadLetterTopic);
     await database.drop();
+    rmSync(profileDir, { recursive: true, force: true });
   });
 
-  it(`survives ${KILLS} SIGKILLs during ${EVENTS.toLocaleString('en')} events, then equals the oracle exactly`, async () => {
+  it(`survives ${KILLS} SIGKILLs during ${EVENTS.toLocaleString('en')} events, then both read models equal the oracle exactly`, async () => {
     // Producing runs alongside the kills: 50 chunks, a poison record after chunks 10, 25 and 40.
     const producing = (async () => {
       const chunk = EVENTS / 50;
@@ -128,6 +138,36 @@ describe('the aggregate projector killed again and again while events flow', () 
       }
     } finally {
       await store.close();
+    }
+
+    // Profiles: wait for the profile projection's committed offsets to reach the end, then compare cookies with the oracle.
+    const admin = kafka.admin();
+    await admin.connect();
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      const ends = await admin.fetchTopicOffsets(topic);
+      const committed = (await admin.fetchOffsets({ groupId: `${groupId}-profiles`, topics: [topic] }))[0]?.partitions ?? [];
+      const done = ends.every((e) => committed.some((c) => c.partition === e.partition && BigInt(c.offset) >= BigInt(e.high)));
+      if (done) break;
+      assert.ok(Date.now() < deadline, 'the profile projection caught up');
+      await sleep(250);
+    }
+    await admin.disconnect();
+    const profiles = createSqliteProfileStore(profilePath);
+    try {
+      for (let c = 0; c < 500; c += 7) {
+        const cookie = `cookie-${c}`;
+        const expected = expectedProfile(tags, cookie, START, START + MINUTES * 60_000, 200);
+        for (const [action, list] of [
+          ['VIEW', expected.views],
+          ['BUY', expected.buys],
+        ] as const) {
+          const got = (await profiles.read(cookie, action, START, START + MINUTES * 60_000, 200)).map((p) => codec.decode(p));
+          assert.deepEqual(got, list, `${cookie} ${action}`);
+        }
+      }
+    } finally {
+      await profiles.close();
     }
 
     // The poison records were parked with their reason and origin; the partitions went on past them.
