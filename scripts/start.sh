@@ -12,6 +12,6 @@ PORT="${COMMAND_API_PORT:-8080}" node command-api/src/main.ts & pids+=($!)
 PORT="${PROJECTOR_PORT:-8082}" node projector/src/main.ts & pids+=($!)
 PORT="${QUERY_API_PORT:-8081}" node query-api/src/main.ts & pids+=($!)
 echo "[start] command API  http://127.0.0.1:${COMMAND_API_PORT:-8080}  (POST /user_tags)" >&2
-echo "[start] query API    http://127.0.0.1:${QUERY_API_PORT:-8081}  (/aggregates)" >&2
+echo "[start] query API    http://127.0.0.1:${QUERY_API_PORT:-8081}  (/user_profiles, /aggregates)" >&2
 echo "[start] projector    http://127.0.0.1:${PROJECTOR_PORT:-8082}  (/health, /ready, /metrics)" >&2
 wait -n
