@@ -8,24 +8,18 @@
 //  3. freshness at 1000 tags/s: time from 204 to being counted.
 //
 //   ./run.sh bench:aggregates      (BENCH_EVENTS=3600000 BENCH_QUERIES=200 BENCH_FRESH_SECONDS=30)
-import { createEventCodec, parseUserTag } from '@usertags/contracts';
 import { createPostgresAggregateStore } from '@usertags/projector';
 import { createTestDatabase, postTag, referenceTags } from '@usertags/testkit';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
-import { ensureStack, machineLine, startProgram, writeReport } from './support.ts';
+import { ensureStack, fillTopic, machineLine, quantile, readOnlyRate, startProgram, writeReport } from './support.ts';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 3_600_000);
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 200);
 const FRESH_SECONDS = Number(process.env.BENCH_FRESH_SECONDS ?? 30);
 const START = Date.UTC(2022, 2, 1, 0, 0);
 const BROKERS = ['127.0.0.1:9092'];
-const codec = createEventCodec();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const quantile = (xs: number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? Number.NaN;
-};
 const round = (n: number, d = 1) => Number(n.toFixed(d));
 
 ensureStack();
@@ -34,53 +28,11 @@ const kafka = new Kafka({ clientId: 'bench-aggregates', brokers: BROKERS, logLev
 const topic = `bench-aggregates-${Date.now()}`;
 const admin = kafka.admin();
 await admin.connect();
-await admin.createTopics({ topics: [{ topic, numPartitions: 4 }], waitForLeaders: true });
 
-// --- fill the topic -------------------------------------------------------
-{
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
-  await producer.connect();
-  const started = performance.now();
-  let chunk: Array<{ key: string; value: Buffer }> = [];
-  const inFlight: Promise<unknown>[] = [];
-  for (const tag of referenceTags(1, START, EVENTS)) {
-    const parsed = parseUserTag(tag);
-    if (!parsed.ok) throw parsed.error;
-    chunk.push({ key: tag.cookie, value: codec.encode(parsed.value) });
-    if (chunk.length === 10_000) {
-      inFlight.push(producer.send({ topic, acks: 1, messages: chunk }));
-      chunk = [];
-      if (inFlight.length >= 4) await inFlight.shift();
-    }
-  }
-  if (chunk.length > 0) inFlight.push(producer.send({ topic, acks: 1, messages: chunk }));
-  await Promise.all(inFlight);
-  await producer.disconnect();
-  console.log(`filled ${topic} with ${EVENTS.toLocaleString('en')} events in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-}
-
-// --- baseline: read and decode only ---------------------------------------
-async function readOnlyRate(): Promise<number> {
-  const consumer = kafka.consumer({ groupId: `bench-read-${Date.now()}`, maxBytes: 50 * 1024 * 1024, maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  let seen = 0;
-  let first = 0;
-  const done = new Promise<number>((resolve) => {
-    void consumer.run({
-      eachBatch: async ({ batch }) => {
-        if (first === 0) first = performance.now();
-        for (const m of batch.messages) if (m.value !== null) codec.decode(m.value);
-        seen += batch.messages.length;
-        if (seen >= EVENTS) resolve(performance.now());
-      },
-    });
-  });
-  const end = await done;
-  await consumer.disconnect();
-  return EVENTS / ((end - first) / 1000);
-}
-const readRate = await readOnlyRate();
+// --- fill the topic, and the baseline: read and decode only -----------------
+const filled = await fillTopic(kafka, topic, referenceTags(1, START, EVENTS));
+console.log(`filled ${topic} with ${EVENTS.toLocaleString('en')} events in ${filled.seconds.toFixed(1)} s`);
+const readRate = await readOnlyRate(kafka, topic, EVENTS);
 console.log(`baseline: read + decode ${Math.round(readRate).toLocaleString('en')} events/s`);
 
 // --- projector throughput -------------------------------------------------

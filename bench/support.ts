@@ -1,7 +1,9 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { createEventCodec, parseUserTag, type UserTagInput } from '@usertags/contracts';
 import autocannon from 'autocannon';
+import { type Kafka, Partitioners } from 'kafkajs';
 
 export const repo = resolve(import.meta.dirname, '..');
 
@@ -149,3 +151,60 @@ export function machineLine(): string {
   const mem = Math.round(Number(/MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0) / 1024 / 1024);
   return `${cpus} cores, ${mem} GiB, Node ${process.version}`;
 }
+
+const codec = createEventCodec();
+
+/** Appends tags to a new topic as fast as Kafka takes them (acks = 1, 10,000 per request, 4 requests in flight). */
+export async function fillTopic(kafka: Kafka, topic: string, tags: Iterable<UserTagInput>): Promise<{ events: number; seconds: number }> {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 4 }], waitForLeaders: true });
+  await admin.disconnect();
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+  await producer.connect();
+  const started = performance.now();
+  let events = 0;
+  let chunk: Array<{ key: string; value: Buffer }> = [];
+  const inFlight: Promise<unknown>[] = [];
+  for (const tag of tags) {
+    const parsed = parseUserTag(tag);
+    if (!parsed.ok) throw parsed.error;
+    chunk.push({ key: tag.cookie, value: codec.encode(parsed.value) });
+    events++;
+    if (chunk.length === 10_000) {
+      inFlight.push(producer.send({ topic, acks: 1, messages: chunk }));
+      chunk = [];
+      if (inFlight.length >= 4) await inFlight.shift();
+    }
+  }
+  if (chunk.length > 0) inFlight.push(producer.send({ topic, acks: 1, messages: chunk }));
+  await Promise.all(inFlight);
+  await producer.disconnect();
+  return { events, seconds: (performance.now() - started) / 1000 };
+}
+
+/** The baseline of a projector's throughput: how fast a consumer merely reads and decodes `events` records of `topic`. */
+export async function readOnlyRate(kafka: Kafka, topic: string, events: number): Promise<number> {
+  const consumer = kafka.consumer({ groupId: `bench-read-${Date.now()}`, maxBytes: 50 * 1024 * 1024, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let seen = 0;
+  let first = 0;
+  const end = await new Promise<number>((resolve) => {
+    void consumer.run({
+      eachBatch: async ({ batch }) => {
+        if (first === 0) first = performance.now();
+        for (const m of batch.messages) if (m.value !== null) codec.decode(m.value);
+        seen += batch.messages.length;
+        if (seen >= events) resolve(performance.now());
+      },
+    });
+  });
+  await consumer.disconnect();
+  return events / ((end - first) / 1000);
+}
+
+export const quantile = (xs: readonly number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? Number.NaN;
+};

@@ -9,13 +9,13 @@ export const REFERENCE = { cookies: 1_000_000, countries: 100, origins: 1000, br
  * and advance by exactly 1 ms per tag; values are drawn uniformly from the
  * reference cardinalities. Generated lazily, so millions of tags cost no memory.
  */
-export function* referenceTags(seed: number, startMs: number, count: number): Generator<UserTagInput> {
+export function* referenceTags(seed: number, startMs: number, count: number, cookies: number = REFERENCE.cookies): Generator<UserTagInput> {
   const rnd = random(seed);
   const int = (n: number) => Math.floor(rnd() * n);
   for (let i = 0; i < count; i++) {
     yield {
       time: new Date(startMs + i).toISOString(),
-      cookie: `cookie-${int(REFERENCE.cookies)}`,
+      cookie: `cookie-${int(cookies)}`,
       country: `C${int(REFERENCE.countries)}`,
       device: (['PC', 'MOBILE', 'TV'] as const)[int(3)] as UserTagInput['device'],
       action: rnd() < 0.5 ? 'VIEW' : 'BUY',

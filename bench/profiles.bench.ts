@@ -1,0 +1,196 @@
+// bench:profiles — the profile read model (embedded SQLite store):
+//  1. projector throughput: events/s applied from a pre-filled topic, next to
+//     the rate at which the topic is merely read and decoded;
+//  2. /user_profiles latency at 100 and at 1,000 queries/s (open loop) over
+//     a store of BENCH_COOKIES cookies, next to GET /health at the same rates;
+//  3. freshness at 1000 tags/s: time from 204 to being visible in the profile.
+//
+//   ./run.sh bench:profiles      (BENCH_EVENTS=1000000 BENCH_COOKIES=100000 BENCH_SECONDS=20 BENCH_FRESH_SECONDS=20)
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { postTag, referenceTags } from '@usertags/testkit';
+import autocannon from 'autocannon';
+import { Kafka, logLevel } from 'kafkajs';
+import { ensureStack, fillTopic, machineLine, quantile, readOnlyRate, startProgram, writeReport } from './support.ts';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
+const COOKIES = Number(process.env.BENCH_COOKIES ?? 100_000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const FRESH_SECONDS = Number(process.env.BENCH_FRESH_SECONDS ?? 20);
+const START = Date.UTC(2022, 2, 1, 0, 0);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const round = (n: number, d = 2) => Number(n.toFixed(d));
+
+ensureStack();
+console.log(`bench:profiles on ${machineLine()}: ${EVENTS.toLocaleString('en')} events over ${COOKIES.toLocaleString('en')} cookies`);
+const kafka = new Kafka({ clientId: 'bench-profiles', brokers: ['127.0.0.1:9092'], logLevel: logLevel.NOTHING });
+const topic = `bench-profiles-${Date.now()}`;
+const dir = mkdtempSync(join(tmpdir(), 'bench-profiles-'));
+const storePath = join(dir, 'profiles.sqlite');
+
+const filled = await fillTopic(kafka, topic, referenceTags(2, START, EVENTS, COOKIES));
+console.log(`filled ${topic} in ${filled.seconds.toFixed(1)} s`);
+const readRate = await readOnlyRate(kafka, topic, EVENTS);
+console.log(`baseline: read + decode ${Math.round(readRate).toLocaleString('en')} events/s`);
+
+// --- projector throughput -------------------------------------------------
+const group = `bench-${topic}`;
+const projector = await startProgram('projector/src/main.ts', {
+  PORT: '0',
+  KAFKA_TOPIC: topic,
+  KAFKA_DEAD_LETTER_TOPIC: `${topic}.dead-letter`,
+  PROJECTIONS: 'profiles',
+  PROFILES_GROUP_ID: group,
+  PROFILE_STORE_PATH: storePath,
+});
+const admin = kafka.admin();
+await admin.connect();
+const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]));
+let first = 0;
+let firstApplied = 0;
+for (;;) {
+  const committed = (await admin.fetchOffsets({ groupId: group, topics: [topic] }))[0]?.partitions ?? [];
+  const applied = committed.reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
+  if (applied > 0 && first === 0) {
+    first = performance.now();
+    firstApplied = applied;
+  }
+  if ([...ends].every(([p, end]) => Number(committed.find((c) => c.partition === p)?.offset ?? -1) >= end)) break;
+  await sleep(250);
+}
+const projectRate = (EVENTS - firstApplied) / ((performance.now() - first) / 1000);
+console.log(`projector: ${Math.round(projectRate).toLocaleString('en')} events/s applied`);
+
+// --- query latency --------------------------------------------------------
+const query = await startProgram('query-api/src/main.ts', { PORT: '0', PROFILE_STORE_PATH: storePath });
+const range = `${new Date(START).toISOString().slice(0, 23)}_${new Date(START + EVENTS + 1000).toISOString().slice(0, 23)}`;
+async function load(label: string, rate: number, path: (i: number) => string) {
+  let i = 0;
+  const result = await autocannon({
+    url: query.url,
+    connections: Math.max(4, Math.ceil(rate / 50)),
+    overallRate: rate,
+    duration: SECONDS,
+    requests: [
+      {
+        method: 'GET',
+        setupRequest: (req) => {
+          req.path = path(i++);
+          return req;
+        },
+      },
+    ],
+  });
+  const r = {
+    label,
+    rate,
+    done: result['2xx'],
+    non2xx: result.non2xx,
+    errors: result.errors,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    max: result.latency.max,
+  };
+  console.log(`${label.padEnd(40)} ${rate}/s  p50 ${r.p50} ms  p99 ${r.p99} ms  max ${r.max} ms  non-2xx ${r.non2xx}`);
+  return r;
+}
+const profilePath = (i: number) => `/user_profiles/cookie-${(i * 7919) % COOKIES}?time_range=${range}`;
+await load('warm-up', 200, profilePath);
+const runs = [];
+for (const rate of [100, 1000]) {
+  runs.push({
+    health: await load('GET /health (baseline)', rate, () => '/health'),
+    profile: await load('GET /user_profiles', rate, profilePath),
+  });
+}
+
+// --- freshness at 1000 tags/s ---------------------------------------------
+const api = await startProgram('command-api/src/main.ts', { PORT: '0', HOST: '127.0.0.1', KAFKA_TOPIC: topic });
+const cookie = `fresh-${Date.now()}`;
+const freshStart = START + EVENTS + 60_000;
+const acked: number[] = [];
+let sent = 0;
+let newestVisible = -1;
+const seenAt: number[] = [];
+let polling = true;
+const poller = (async () => {
+  const freshRange = `${new Date(freshStart).toISOString().slice(0, 23)}_${new Date(freshStart + 3_600_000).toISOString().slice(0, 23)}`;
+  while (polling || newestVisible < sent - 1) {
+    const res = await fetch(`${query.url}/user_profiles/${cookie}?time_range=${freshRange}&limit=1`);
+    const body = (await res.json()) as { views: Array<{ time: string }>; buys: Array<{ time: string }> };
+    const now = performance.now();
+    const newest = Math.max(-1, ...[...body.views, ...body.buys].map((t) => Date.parse(t.time) - freshStart));
+    for (let k = newestVisible + 1; k <= newest; k++) seenAt[k] = now;
+    newestVisible = Math.max(newestVisible, newest);
+    if (!polling && newestVisible >= sent - 1) break;
+    await sleep(10);
+  }
+})();
+{
+  const t0 = performance.now();
+  const total = FRESH_SECONDS * 1000;
+  // One cookie, so its tags stay in order in one partition; sent one after another at up to 1000/s.
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(performance.now() - t0));
+    while (sent < due) {
+      const i = sent++;
+      const res = await postTag(api.url, {
+        time: new Date(freshStart + i).toISOString(),
+        cookie,
+        country: 'PL',
+        device: 'PC',
+        action: 'VIEW',
+        origin: 'o',
+        product_info: { product_id: 'p', brand_id: 'b', category_id: 'c', price: 1 },
+      });
+      await res.arrayBuffer();
+      if (res.status === 204) acked[i] = performance.now();
+    }
+    await sleep(1);
+  }
+}
+polling = false;
+await Promise.race([poller, sleep(30_000)]);
+const lags = acked.map((t, k) => (seenAt[k] ?? Number.NaN) - t).filter((x) => Number.isFinite(x));
+const fresh = {
+  tags: lags.length,
+  p50: round(quantile(lags, 0.5) / 1000),
+  p99: round(quantile(lags, 0.99) / 1000),
+  max: round(Math.max(...lags) / 1000),
+};
+console.log(`freshness over ${fresh.tags} tags: p50 ${fresh.p50} s  p99 ${fresh.p99} s  max ${fresh.max} s`);
+
+await Promise.all([api.stop(), query.stop(), projector.stop()]);
+await admin.deleteTopics({ topics: [topic, `${topic}.dead-letter`] }).catch(() => {});
+await admin.disconnect();
+rmSync(dir, { recursive: true, force: true });
+
+const rows = runs
+  .map(
+    ({ health, profile }) =>
+      `| ${profile.rate.toLocaleString('en')}/s | ${profile.p50} / ${profile.p99} | ${health.p50} / ${health.p99} | ${profile.done.toLocaleString('en')} | ${profile.non2xx + profile.errors} |`,
+  )
+  .join('\n');
+const markdown = `
+## Profiles (\`bench:profiles\`)
+
+Reproduce: \`./run.sh bench:profiles\` (BENCH_EVENTS=${EVENTS}, BENCH_COOKIES=${COOKIES}, BENCH_SECONDS=${SECONDS}, BENCH_FRESH_SECONDS=${FRESH_SECONDS}).
+Machine: ${machineLine()}; Kafka, the programs and the load all on it; embedded SQLite profile store. Run at ${new Date().toISOString()}.
+
+| measure | result | baseline in the same run | ratio |
+|---|---:|---:|---:|
+| projector, events/s applied to the embedded store from a pre-filled topic | ${Math.round(projectRate).toLocaleString('en')} | read + decode only: ${Math.round(readRate).toLocaleString('en')} | ${(projectRate / readRate).toFixed(2)} |
+| freshness at 1000 tags/s (204 → visible), p50 / p99 / max s | ${fresh.p50} / ${fresh.p99} / ${fresh.max} | — | — |
+
+\`/user_profiles\` over ${COOKIES.toLocaleString('en')} cookies (open loop, ${SECONDS} s per rate):
+
+| offered | profile p50 / p99 ms | GET /health p50 / p99 ms (baseline) | answered | failed |
+|---:|---:|---:|---:|---:|
+${rows}
+
+Goals (issue 4): ≥ 30,000 events/s applied to the embedded store; p99 < 10 ms; freshness p99 < 1 s.
+`;
+writeReport('profiles', markdown, { machine: machineLine(), EVENTS, COOKIES, readRate, projectRate, runs, fresh });
+console.log(markdown);
+process.exit(0);
