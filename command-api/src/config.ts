@@ -8,19 +8,9 @@ const { int } = env;
  * A bad value stops the program with a message naming the variable.
  */
 export const CommandApiConfig = z.object({
-  HOST: z.string().default('0.0.0.0').describe('Address to listen on'),
-  PORT: int(0, 65535).default(8080).describe('HTTP port'),
-  KAFKA_BROKERS: z
-    .string()
-    .default('127.0.0.1:9092')
-    .transform((s) =>
-      s
-        .split(',')
-        .map((b) => b.trim())
-        .filter((b) => b.length > 0),
-    )
-    .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'host:port')).min(1))
-    .describe('Comma-separated Kafka bootstrap brokers'),
+  HOST: env.host(),
+  PORT: env.port(8080),
+  KAFKA_BROKERS: env.kafkaBrokers(),
   KAFKA_CLIENT_ID: z.string().min(1).default('command-api').describe('Kafka client id'),
   KAFKA_TOPIC: z.string().min(1).default('user-tags').describe('Topic the tags are appended to'),
   KAFKA_TOPIC_PARTITIONS: int(1, 10_000).default(4).describe('Partitions when the API creates the topic'),

@@ -12,17 +12,7 @@ export const ProjectorConfig = z.object({
   KAFKA_TOPIC: z.string().min(1).default('user-tags').describe('Topic the tags are read from'),
   KAFKA_DEAD_LETTER_TOPIC: z.string().min(1).default('user-tags.dead-letter').describe('Where undecodable records are parked'),
   AGGREGATES_GROUP_ID: z.string().min(1).default('projector-aggregates').describe('Consumer group of the aggregate projection'),
-  PROJECTIONS: z
-    .string()
-    .default('aggregates,profiles')
-    .transform((s) =>
-      s
-        .split(',')
-        .map((p) => p.trim())
-        .filter((p) => p.length > 0),
-    )
-    .pipe(z.array(z.enum(['aggregates', 'profiles'])).min(1))
-    .describe('Which projections this process runs'),
+  PROJECTIONS: env.list('aggregates,profiles', z.enum(['aggregates', 'profiles'])).describe('Which projections this process runs'),
   PROFILES_GROUP_ID: z.string().min(1).default('projector-profiles').describe('Consumer group of the profile projection'),
   PROFILE_STORE_PATH: z.string().min(1).default('data/profiles.sqlite').describe('File of the embedded profile store'),
   DATABASE_URL: env.databaseUrl(),

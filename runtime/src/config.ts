@@ -28,18 +28,20 @@ export const env = {
   int: (min: number, max: number) => z.coerce.number().int().min(min).max(max),
   host: () => z.string().default('0.0.0.0').describe('Address to listen on'),
   port: (port: number) => z.coerce.number().int().min(0).max(65535).default(port).describe('HTTP port'),
-  kafkaBrokers: () =>
+  /** A comma-separated list, each item checked by `item`. */
+  list: <T extends z.ZodType<unknown, string>>(fallback: string, item: T) =>
     z
       .string()
-      .default('127.0.0.1:9092')
+      .default(fallback)
       .transform((s) =>
         s
           .split(',')
-          .map((b) => b.trim())
-          .filter((b) => b.length > 0),
+          .map((x) => x.trim())
+          .filter((x) => x.length > 0),
       )
-      .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'host:port')).min(1))
-      .describe('Comma-separated Kafka bootstrap brokers'),
+      .pipe(z.array(item).min(1)),
+  kafkaBrokers: () =>
+    env.list('127.0.0.1:9092', z.string().regex(/^[^:\s]+:\d+$/, 'host:port')).describe('Comma-separated Kafka bootstrap brokers'),
   databaseUrl: () =>
     z.string().url().default('postgres://usertags:usertags@127.0.0.1:5432/usertags').describe('PostgreSQL of the aggregate read model'),
   flag: (value: boolean) =>
