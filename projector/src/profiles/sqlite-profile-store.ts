@@ -36,6 +36,9 @@ export function createSqliteProfileStore(path: string): ProfileStore {
     const opened = new DatabaseSync(path, { timeout: 5000 });
     opened.exec('PRAGMA journal_mode = WAL');
     opened.exec('PRAGMA synchronous = FULL');
+    // Reads should come from memory: a 64 MiB page cache and the file memory-mapped (bench:profiles p99).
+    opened.exec('PRAGMA cache_size = -65536');
+    opened.exec('PRAGMA mmap_size = 1073741824');
     opened.exec(`CREATE TABLE IF NOT EXISTS profile_tags (
       cookie TEXT NOT NULL, action INTEGER NOT NULL, time_ms INTEGER NOT NULL, digest BLOB NOT NULL, payload BLOB NOT NULL,
       PRIMARY KEY (cookie, action, time_ms, digest)) WITHOUT ROWID`);
