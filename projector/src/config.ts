@@ -14,7 +14,7 @@ export const ProjectorConfig = z.object({
   AGGREGATES_GROUP_ID: z.string().min(1).default('projector-aggregates').describe('Consumer group of the aggregate projection'),
   PROJECTIONS: env.list('aggregates,profiles', z.enum(['aggregates', 'profiles'])).describe('Which projections this process runs'),
   PROFILES_GROUP_ID: z.string().min(1).default('projector-profiles').describe('Consumer group of the profile projection'),
-  PROFILE_STORE_PATH: z.string().min(1).default('data/profiles.sqlite').describe('File of the embedded profile store'),
+  ...env.profileStore(),
   DATABASE_URL: env.databaseUrl(),
   FLUSH_MAX_EVENTS: int(1, 1_000_000).default(20_000).describe('Flush the aggregates once this many events are buffered'),
   FLUSH_MAX_DELAY_MS: int(10, 60_000).default(500).describe('Flush at the latest this long after the first buffered event'),

@@ -18,8 +18,8 @@ import { createPostgresAggregateStore } from './aggregates/postgres-aggregate-st
 import { loadConfig } from './config.ts';
 import type { EventSource } from './core/event-source.ts';
 import { createProjectorMetrics } from './metrics.ts';
+import { openProfileStore } from './profiles/open-profile-store.ts';
 import { createProfileProjector } from './profiles/profile-projector.ts';
-import { createSqliteProfileStore } from './profiles/sqlite-profile-store.ts';
 
 const config = loadConfigOrExit('projector', loadConfig);
 const logger = createLogger('projector', config.LOG_LEVEL);
@@ -127,9 +127,14 @@ function aggregates(): Running {
   };
 }
 
-function profiles(): Running {
+async function profiles(): Promise<Running> {
   const projection = 'profiles';
-  const store = createSqliteProfileStore(config.PROFILE_STORE_PATH);
+  const store = await openProfileStore({
+    aerospikeHosts: config.AEROSPIKE_HOSTS,
+    aerospikeNamespace: config.AEROSPIKE_NAMESPACE,
+    aerospikeSet: config.AEROSPIKE_SET,
+    path: config.PROFILE_STORE_PATH,
+  });
   const events = source(config.PROFILES_GROUP_ID);
   const committed = new Map<number, bigint>();
   const projector = createProfileProjector(
@@ -168,7 +173,7 @@ function profiles(): Running {
   };
 }
 
-const running = config.PROJECTIONS.map((name) => (name === 'aggregates' ? aggregates() : profiles()));
+const running = await Promise.all(config.PROJECTIONS.map((name) => (name === 'aggregates' ? aggregates() : profiles())));
 for (const r of running) await r.ready();
 
 const app = express();

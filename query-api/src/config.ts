@@ -8,11 +8,7 @@ export const QueryApiConfig = z.object({
   HOST: env.host(),
   PORT: env.port(8081),
   DATABASE_URL: env.databaseUrl(),
-  PROFILE_STORE_PATH: z
-    .string()
-    .min(1)
-    .default('data/profiles.sqlite')
-    .describe('File of the embedded profile store (written by the projector)'),
+  ...env.profileStore(),
   AGGREGATES_MAX_MINUTES: int(1, 7 * 24 * 60)
     .default(24 * 60)
     .describe('Longest /aggregates range served, in minutes (the spec publishes 10; up to the retention window is served)'),

@@ -44,6 +44,16 @@ export const env = {
     env.list('127.0.0.1:9092', z.string().regex(/^[^:\s]+:\d+$/, 'host:port')).describe('Comma-separated Kafka bootstrap brokers'),
   databaseUrl: () =>
     z.string().url().default('postgres://usertags:usertags@127.0.0.1:5432/usertags').describe('PostgreSQL of the aggregate read model'),
+  /** The profile store's settings, the same for the projector (writer) and the query API (reader). */
+  profileStore: () => ({
+    AEROSPIKE_HOSTS: z
+      .string()
+      .optional()
+      .describe('Aerospike seed nodes host:port[,host:port]; when unset, profiles use the embedded store'),
+    AEROSPIKE_NAMESPACE: z.string().min(1).default('test').describe('Aerospike namespace of the profiles'),
+    AEROSPIKE_SET: z.string().min(1).default('profiles').describe('Aerospike set of the profiles'),
+    PROFILE_STORE_PATH: z.string().min(1).default('data/profiles.sqlite').describe('File of the embedded profile store'),
+  }),
   flag: (value: boolean) =>
     z
       .enum(['true', 'false'])

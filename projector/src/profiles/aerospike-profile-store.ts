@@ -1,0 +1,129 @@
+import { type Action, ContractError } from '@usertags/contracts';
+import Aerospike from 'aerospike';
+import { PROFILE_KEEP, type ProfileEntry, type ProfileStore } from './profile-store.ts';
+
+export interface AerospikeProfileStoreConfig {
+  /** `host:port[,host:port…]` seed nodes. */
+  readonly hosts: string;
+  readonly namespace: string;
+  readonly set: string;
+}
+
+/** Map bins, one per action. */
+const BIN: Record<Action, string> = { VIEW: 'views', BUY: 'buys' };
+/**
+ * Event times are made non-negative so their fixed-width hex sorts as the
+ * numbers do. 2^52 keeps every biased time of years 0000–9999 exact (below 2^53).
+ */
+const TIME_BIAS = 2 ** 52;
+
+/**
+ * The map key of an entry: 14 hex digits of the biased event time, then the
+ * entry's digest in hex. String order is (time, digest) order, which is what a
+ * KEY_ORDERED map sorts by, so the newest tags are the last keys.
+ */
+export function mapKeyOf(timeMs: number, digest: Buffer): string {
+  return `${timeKey(timeMs)}${digest.toString('hex')}`;
+}
+
+function timeKey(timeMs: number): string {
+  return (timeMs + TIME_BIAS).toString(16).padStart(14, '0');
+}
+
+function unavailable(error: unknown): ContractError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new ContractError('STORE_UNAVAILABLE', `the Aerospike profile store is unavailable (${reason})`, { cause: error });
+}
+
+/**
+ * The production profile store: one Aerospike record per cookie (namespace and
+ * set configurable) with two KEY_ORDERED map bins, `views` and `buys`, from
+ * the map key above to the event's Avro bytes. A batch becomes one
+ * `batchWrite` with a record per cookie; each record's operations put its
+ * entries and then trim each touched map to the newest PROFILE_KEEP by index
+ * (`removeByIndexRange(bin, -PROFILE_KEEP, null, INVERTED)`), atomically.
+ * Putting an existing key again rewrites the same value, so re-applying is
+ * harmless. A read takes the key range of the time range from one bin.
+ */
+export function createAerospikeProfileStore(config: AerospikeProfileStoreConfig): ProfileStore {
+  let client: Promise<Aerospike.Client> | undefined;
+  const connect = () => {
+    client ??= Aerospike.connect({ hosts: config.hosts }).catch((error: unknown) => {
+      client = undefined;
+      throw error;
+    });
+    return client;
+  };
+  const mapPolicy = new Aerospike.MapPolicy({ order: Aerospike.maps.order.KEY_ORDERED });
+  const keyOf = (cookie: string) => new Aerospike.Key(config.namespace, config.set, cookie);
+
+  return {
+    async migrate() {
+      try {
+        await connect();
+      } catch (error) {
+        throw unavailable(error);
+      }
+    },
+
+    async apply(entries: readonly ProfileEntry[]) {
+      if (entries.length === 0) return;
+      const byCookie = new Map<string, ProfileEntry[]>();
+      for (const e of entries) {
+        const list = byCookie.get(e.cookie);
+        if (list === undefined) byCookie.set(e.cookie, [e]);
+        else list.push(e);
+      }
+      const records = [...byCookie].map(([cookie, list]) => {
+        const ops: Aerospike.operations.Operation[] = [];
+        const touched = new Set<Action>();
+        for (const e of list) {
+          ops.push(Aerospike.maps.put(BIN[e.action], mapKeyOf(e.timeMs, e.digest), e.payload, mapPolicy));
+          touched.add(e.action);
+        }
+        for (const action of touched) {
+          ops.push(Aerospike.maps.removeByIndexRange(BIN[action], -PROFILE_KEEP, null, Aerospike.maps.returnType.INVERTED));
+        }
+        return { type: Aerospike.batchType.BATCH_WRITE, key: keyOf(cookie), ops };
+      });
+      let results: Aerospike.BatchResult[];
+      try {
+        results = await (await connect()).batchWrite(records);
+      } catch (error) {
+        throw unavailable(error);
+      }
+      const failed = results.find((r) => r.status !== Aerospike.status.OK);
+      if (failed !== undefined)
+        throw unavailable(new Error(`batch write status ${failed.status} for cookie ${String(failed.record.key.key)}`));
+    },
+
+    async read(cookie, action, fromMs, toMs, limit) {
+      try {
+        const record = await (await connect()).operate({ ns: config.namespace, set: config.set, key: cookie }, [
+          Aerospike.maps.getByKeyRange(BIN[action], timeKey(fromMs), timeKey(toMs), Aerospike.maps.returnType.VALUE),
+        ]);
+        const values = (record.bins[BIN[action]] ?? []) as Buffer[];
+        // The map returns the range in key order (oldest first); answers are newest first.
+        return values.slice(-limit).reverse();
+      } catch (error) {
+        if ((error as { code?: number }).code === Aerospike.status.ERR_RECORD_NOT_FOUND) return [];
+        throw unavailable(error);
+      }
+    },
+
+    async checkReady() {
+      try {
+        const c = await connect();
+        if (!c.isConnected()) throw new Error('not connected to the cluster');
+      } catch (error) {
+        throw unavailable(error);
+      }
+    },
+
+    async close() {
+      const c = client;
+      client = undefined;
+      if (c !== undefined) await (await c.catch(() => undefined))?.close();
+    },
+  };
+}
