@@ -1,4 +1,4 @@
-// bench:profiles — the profile read model (embedded SQLite store):
+// bench:profiles — the profile read model (the embedded SQLite store, or Aerospike when AEROSPIKE_HOSTS is set):
 //  1. projector throughput: events/s applied from a pre-filled topic, next to
 //     the rate at which the topic is merely read and decoded;
 //  2. /user_profiles latency at 100 and at 1,000 queries/s (open loop) over
@@ -176,11 +176,11 @@ const markdown = `
 ## Profiles (\`bench:profiles\`)
 
 Reproduce: \`./run.sh bench:profiles\` (BENCH_EVENTS=${EVENTS}, BENCH_COOKIES=${COOKIES}, BENCH_SECONDS=${SECONDS}, BENCH_FRESH_SECONDS=${FRESH_SECONDS}).
-Machine: ${machineLine()}; Kafka, the programs and the load all on it; embedded SQLite profile store. Run at ${new Date().toISOString()}.
+Machine: ${machineLine()}; Kafka, the programs and the load all on it; profile store: ${process.env.AEROSPIKE_HOSTS ? `Aerospike at ${process.env.AEROSPIKE_HOSTS}` : 'embedded SQLite'}. Run at ${new Date().toISOString()}.
 
 | measure | result | baseline in the same run | ratio |
 |---|---:|---:|---:|
-| projector, events/s applied to the embedded store from a pre-filled topic | ${Math.round(projectRate).toLocaleString('en')} | read + decode only: ${Math.round(readRate).toLocaleString('en')} | ${(projectRate / readRate).toFixed(2)} |
+| projector, events/s applied to the store from a pre-filled topic | ${Math.round(projectRate).toLocaleString('en')} | read + decode only: ${Math.round(readRate).toLocaleString('en')} | ${(projectRate / readRate).toFixed(2)} |
 | freshness at 1000 tags/s (204 → visible), p50 / p99 / max s | ${fresh.p50} / ${fresh.p99} / ${fresh.max} | — | — |
 
 \`/user_profiles\` over ${COOKIES.toLocaleString('en')} cookies (open loop, ${SECONDS} s per rate):
