@@ -41,7 +41,7 @@ function unavailable(error: unknown): ContractError {
  * the map key above to the event's Avro bytes. A batch becomes one
  * `batchWrite` with a record per cookie; each record's operations put its
  * entries and then trim each touched map to the newest PROFILE_KEEP by index
- * (`removeByIndexRange(bin, -PROFILE_KEEP, null, INVERTED)`), atomically.
+ * (`removeByIndexRange(bin, -PROFILE_KEEP, PROFILE_KEEP, INVERTED)`), atomically.
  * Putting an existing key again rewrites the same value, so re-applying is
  * harmless. A read takes the key range of the time range from one bin.
  */
@@ -56,6 +56,8 @@ export function createAerospikeProfileStore(config: AerospikeProfileStoreConfig)
   };
   const mapPolicy = new Aerospike.MapPolicy({ order: Aerospike.maps.order.KEY_ORDERED });
   const keyOf = (cookie: string) => new Aerospike.Key(config.namespace, config.set, cookie);
+  // Profiles never expire by age: the newest 200 tags are kept however old they are.
+  const writePolicy = new Aerospike.BatchWritePolicy({ ttl: Aerospike.ttl.NEVER_EXPIRE });
 
   return {
     async migrate() {
@@ -82,9 +84,10 @@ export function createAerospikeProfileStore(config: AerospikeProfileStoreConfig)
           touched.add(e.action);
         }
         for (const action of touched) {
-          ops.push(Aerospike.maps.removeByIndexRange(BIN[action], -PROFILE_KEEP, null, Aerospike.maps.returnType.INVERTED));
+          // The last PROFILE_KEEP by index are the newest; INVERTED removes everything else.
+          ops.push(Aerospike.maps.removeByIndexRange(BIN[action], -PROFILE_KEEP, PROFILE_KEEP, Aerospike.maps.returnType.INVERTED));
         }
-        return { type: Aerospike.batchType.BATCH_WRITE, key: keyOf(cookie), ops };
+        return { type: Aerospike.batchType.BATCH_WRITE, key: keyOf(cookie), ops, policy: writePolicy };
       });
       let results: Aerospike.BatchResult[];
       try {
