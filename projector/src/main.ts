@@ -114,7 +114,10 @@ function aggregates(): Running {
         },
         Math.max(10, Math.floor(config.FLUSH_MAX_DELAY_MS / 4)),
       );
-      await events.start((batch) => projector.handle(batch));
+      // The store's offsets are the truth: start each assigned partition there, whatever the group committed.
+      await events.start((batch) => projector.handle(batch), {
+        startFrom: (_topic, partition) => projector.applied().get(partition) ?? 0n,
+      });
     },
     checkReady: () => store.checkReady(),
     async stop() {

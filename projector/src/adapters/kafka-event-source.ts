@@ -45,9 +45,21 @@ export function createKafkaEventSource(config: KafkaSourceConfig, logger: Logger
   let adminConnected: Promise<void> | undefined;
 
   return {
-    async start(handler) {
+    async start(handler, options = {}) {
       await consumer.connect();
       await consumer.subscribe({ topic: config.topic, fromBeginning: true });
+      if (options.startFrom !== undefined) {
+        const startFrom = options.startFrom;
+        // On every assignment, move each partition to the projection's own stored position.
+        consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+          for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
+            for (const partition of partitions) {
+              const offset = startFrom(topic, partition);
+              if (offset !== undefined) consumer.seek({ topic, partition, offset: offset.toString() });
+            }
+          }
+        });
+      }
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,

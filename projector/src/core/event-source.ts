@@ -18,13 +18,22 @@ export interface SourceBatch {
   heartbeat(): Promise<void>;
 }
 
+export interface SourceStartOptions {
+  /**
+   * Where to read a partition from when it is assigned to this reader: the
+   * reader's own stored position, which wins over the log's committed one.
+   * `undefined` keeps the log's position.
+   */
+  startFrom?(topic: string, partition: number): bigint | undefined;
+}
+
 export interface EventSource {
   /**
    * Delivers batches one at a time until `stop()`. A handler that throws makes
    * the source re-deliver from its last committed position, so a handler must
    * skip what it has already applied.
    */
-  start(handler: (batch: SourceBatch) => Promise<void>): Promise<void>;
+  start(handler: (batch: SourceBatch) => Promise<void>, options?: SourceStartOptions): Promise<void>;
   /** Records that everything before these offsets is applied, so a restart need not read it again. A hint only. */
   commit(topic: string, progress: ReadonlyArray<{ partition: number; nextOffset: bigint }>): Promise<void>;
   /** Records in the log past `applied`, per partition: the lag. */

@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createEventCodec, parseUserTag } from '@usertags/contracts';
+import {
+  aggregateStream,
+  createTestDatabase,
+  createTopic,
+  deleteTopic,
+  expectedAggregates,
+  ProgramProcess,
+  TEST_BROKERS,
+  type TestDatabase,
+  testPort,
+  uniqueName,
+} from '@usertags/testkit';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { createPostgresAggregateStore } from '../src/aggregates/postgres-aggregate-store.ts';
+
+const START = Date.UTC(2022, 2, 22, 12, 0);
+const tags = aggregateStream({ seed: 3, count: 2000, startMs: START, minutes: 3 });
+
+describe('the aggregate projector reads from its own stored position, not the consumer group’s', () => {
+  const topic = uniqueName('store-position');
+  const groupId = uniqueName('store-position');
+  const kafka = new Kafka({ clientId: 'store-position-test', brokers: TEST_BROKERS, logLevel: logLevel.NOTHING });
+  let database: TestDatabase;
+  let projector: ProgramProcess | undefined;
+
+  before(async () => {
+    database = await createTestDatabase('store_position');
+    await createTopic(topic, 4);
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    const codec = createEventCodec();
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: tags.map((t) => {
+        const parsed = parseUserTag(t);
+        assert.ok(parsed.ok);
+        return { key: t.cookie, value: codec.encode(parsed.value) };
+      }),
+    });
+    await producer.disconnect();
+  });
+
+  after(async () => {
+    await projector?.kill();
+    await deleteTopic(topic);
+    await deleteTopic(`${topic}.dead-letter`);
+    await database.drop();
+  });
+
+  it('applies every event to an empty store even when the group has already committed the end of the log', async () => {
+    // As after the read model was lost or restored from an old backup: the group says "done", the store says "nothing".
+    const admin = kafka.admin();
+    await admin.connect();
+    const ends = await admin.fetchTopicOffsets(topic);
+    await admin.setOffsets({ groupId, topic, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
+    await admin.disconnect();
+
+    projector = new ProgramProcess('projector', {
+      KAFKA_BROKERS: TEST_BROKERS.join(','),
+      KAFKA_TOPIC: topic,
+      KAFKA_DEAD_LETTER_TOPIC: `${topic}.dead-letter`,
+      PROJECTIONS: 'aggregates',
+      AGGREGATES_GROUP_ID: groupId,
+      DATABASE_URL: database.url,
+      PORT: String(testPort(41)),
+      FLUSH_MAX_DELAY_MS: '100',
+    });
+    await projector.ready();
+
+    const store = createPostgresAggregateStore({ connectionString: database.url });
+    try {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const stored = await store.loadOffsets(topic);
+        if (ends.every((p) => (stored.get(p.partition) ?? 0n) >= BigInt(p.high))) break;
+        assert.ok(Date.now() < deadline, 'the projector applied the whole log');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const q = { fromMs: START, toMs: START + 3 * 60_000, action: 'BUY', aggregates: ['COUNT', 'SUM_PRICE'] } as const;
+      const got = await store.readBuckets({ action: 'BUY', filters: {}, fromMs: q.fromMs, toMs: q.toMs });
+      assert.deepEqual(
+        got.map((b) => [b.count, b.sumPrice]),
+        expectedAggregates(tags, q).rows.map((r) => r.slice(-2)),
+      );
+    } finally {
+      await store.close();
+    }
+  });
+});
