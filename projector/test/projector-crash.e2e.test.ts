@@ -18,6 +18,7 @@ import {
   type TestDatabase,
   testPort,
   uniqueName,
+  waitFor,
 } from '@usertags/testkit';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { createPostgresAggregateStore } from '../src/aggregates/postgres-aggregate-store.ts';
@@ -30,13 +31,6 @@ const KILLS = 5;
 const tags = aggregateStream({ seed: 99, count: EVENTS, startMs: START, minutes: MINUTES });
 const codec = createEventCodec();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    assert.ok(Date.now() < deadline, 'timed out waiting');
-    await sleep(50);
-  }
-}
 
 describe('the projector (aggregates and profiles) killed again and again while events flow', () => {
   const topic = uniqueName('aggregates-crash');
@@ -104,7 +98,11 @@ describe('the projector (aggregates and profiles) killed again and again while e
 
     for (let kill = 0; kill < KILLS; kill++) {
       await startProjector();
-      await waitFor(() => projector?.output.join('').includes('"msg":"consuming"') ?? false, 30_000);
+      await waitFor(
+        () => projector?.output.join('').includes('"msg":"consuming"') ?? false,
+        30_000,
+        () => 'the projector joins its groups',
+      );
       await sleep(700 + kill * 300);
       projector?.signal('SIGKILL');
       await projector?.waitForExit();
@@ -119,13 +117,15 @@ describe('the projector (aggregates and profiles) killed again and again while e
       await admin.connect();
       const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]));
       await admin.disconnect();
-      const deadline = Date.now() + 90_000;
-      for (;;) {
-        const stored = await store.loadOffsets(topic);
-        if ([...ends].every(([p, end]) => (stored.get(p) ?? 0n) >= end)) break;
-        assert.ok(Date.now() < deadline, `caught up: ${JSON.stringify([...stored].map(([p, o]) => [p, String(o)]))}`);
-        await sleep(250);
-      }
+      let stored = new Map<number, bigint>();
+      await waitFor(
+        async () => {
+          stored = await store.loadOffsets(topic);
+          return [...ends].every(([p, end]) => (stored.get(p) ?? 0n) >= end);
+        },
+        90_000,
+        () => `caught up: ${JSON.stringify([...stored].map(([p, o]) => [p, String(o)]))}`,
+      );
 
       for (const q of allQueryShapes(START, START + MINUTES * 60_000).filter((_, i) => i % 4 === 2)) {
         const expected = expectedAggregates(tags, q);
@@ -143,15 +143,15 @@ describe('the projector (aggregates and profiles) killed again and again while e
     // Profiles: wait for the profile projection's committed offsets to reach the end, then compare cookies with the oracle.
     const admin = kafka.admin();
     await admin.connect();
-    const deadline = Date.now() + 90_000;
-    for (;;) {
-      const ends = await admin.fetchTopicOffsets(topic);
-      const committed = (await admin.fetchOffsets({ groupId: `${groupId}-profiles`, topics: [topic] }))[0]?.partitions ?? [];
-      const done = ends.every((e) => committed.some((c) => c.partition === e.partition && BigInt(c.offset) >= BigInt(e.high)));
-      if (done) break;
-      assert.ok(Date.now() < deadline, 'the profile projection caught up');
-      await sleep(250);
-    }
+    await waitFor(
+      async () => {
+        const ends = await admin.fetchTopicOffsets(topic);
+        const committed = (await admin.fetchOffsets({ groupId: `${groupId}-profiles`, topics: [topic] }))[0]?.partitions ?? [];
+        return ends.every((e) => committed.some((c) => c.partition === e.partition && BigInt(c.offset) >= BigInt(e.high)));
+      },
+      90_000,
+      () => 'the profile projection caught up',
+    );
     await admin.disconnect();
     const profiles = createSqliteProfileStore(profilePath);
     try {

@@ -12,6 +12,7 @@ import {
   type TestDatabase,
   testPort,
   uniqueName,
+  waitFor,
 } from '@usertags/testkit';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { createPostgresAggregateStore } from '../src/aggregates/postgres-aggregate-store.ts';
@@ -73,13 +74,14 @@ describe('the aggregate projector reads from its own stored position, not the co
 
     const store = createPostgresAggregateStore({ connectionString: database.url });
     try {
-      const deadline = Date.now() + 60_000;
-      for (;;) {
-        const stored = await store.loadOffsets(topic);
-        if (ends.every((p) => (stored.get(p.partition) ?? 0n) >= BigInt(p.high))) break;
-        assert.ok(Date.now() < deadline, 'the projector applied the whole log');
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      await waitFor(
+        async () => {
+          const stored = await store.loadOffsets(topic);
+          return ends.every((p) => (stored.get(p.partition) ?? 0n) >= BigInt(p.high));
+        },
+        60_000,
+        () => 'the projector applied the whole log',
+      );
       const q = { fromMs: START, toMs: START + 3 * 60_000, action: 'BUY', aggregates: ['COUNT', 'SUM_PRICE'] } as const;
       const got = await store.readBuckets({ action: 'BUY', filters: {}, fromMs: q.fromMs, toMs: q.toMs });
       assert.deepEqual(

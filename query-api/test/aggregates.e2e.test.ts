@@ -9,23 +9,19 @@ import {
   createTopic,
   deleteTopic,
   expectedAggregates,
+  metricValue,
   ProgramProcess,
   postTag,
   TEST_BROKERS,
   type TestDatabase,
   testPort,
   uniqueName,
+  waitFor,
 } from '@usertags/testkit';
 
 const START = Date.UTC(2022, 2, 22, 12, 0);
 const MINUTES = 6;
 const tags = aggregateStream({ seed: 42, count: 2500, startMs: START, minutes: MINUTES });
-
-async function metricValue(base: string, name: string): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(name));
-  return line === undefined ? 0 : Number(line.split(' ').pop());
-}
 
 describe('/aggregates over the whole pipeline: HTTP → Kafka → projector → PostgreSQL → query API', () => {
   const topic = uniqueName('aggregates-e2e');
@@ -57,11 +53,11 @@ describe('/aggregates over the whole pipeline: HTTP → Kafka → projector → 
       const statuses = await Promise.all(tags.slice(i, i + 100).map((t) => postTag(ingest, t).then((r) => r.status)));
       assert.deepEqual([...new Set(statuses)], [204]);
     }
-    const deadline = Date.now() + 60_000;
-    while ((await metricValue(projectorUrl, 'projector_events_applied_total')) < tags.length) {
-      assert.ok(Date.now() < deadline, 'the projector applies every tag within a minute');
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await waitFor(
+      async () => (await metricValue(projectorUrl, 'projector_events_applied_total{projection="aggregates"}')) >= tags.length,
+      60_000,
+      () => 'the projector applies every tag within a minute',
+    );
   });
 
   after(async () => {

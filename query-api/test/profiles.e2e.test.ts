@@ -9,6 +9,7 @@ import {
   createTopic,
   deleteTopic,
   expectedProfile,
+  metricValue,
   ProgramProcess,
   postTag,
   random,
@@ -16,6 +17,7 @@ import {
   type TestDatabase,
   testPort,
   uniqueName,
+  waitFor,
 } from '@usertags/testkit';
 
 const T0 = Date.UTC(2022, 2, 22, 12, 0);
@@ -79,14 +81,15 @@ describe('/user_profiles over the whole pipeline: HTTP → Kafka → projector �
       }),
     );
     const total = perCookie.reduce((s, t) => s + t.length, 0);
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const metrics = await (await fetch(`${projector}/metrics`)).text();
-      const applied = Number(/^projector_events_applied_total\{projection="profiles"\} (\d+)/m.exec(metrics)?.[1] ?? 0);
-      if (applied >= total) break;
-      assert.ok(Date.now() < deadline, `applied ${applied} of ${total}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    let applied = 0;
+    await waitFor(
+      async () => {
+        applied = await metricValue(projector, 'projector_events_applied_total{projection="profiles"}');
+        return applied >= total;
+      },
+      60_000,
+      () => `applied ${applied} of ${total}`,
+    );
   });
 
   after(async () => {

@@ -16,3 +16,4 @@ export {
   type StreamOptions,
 } from './stream.ts';
 export { postTag, sampleTag } from './tags.ts';
+export { metricValue, waitFor } from './wait.ts';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
+import { type Admin, Kafka, logLevel } from 'kafkajs';
 
 /** The broker the test stack runs (infra/stack.sh). */
 export const TEST_BROKERS = (process.env.TEST_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
@@ -20,36 +20,34 @@ function client(brokers: readonly string[]): Kafka {
   return new Kafka({ clientId: 'test-reader', brokers: [...brokers], logLevel: logLevel.NOTHING });
 }
 
-export async function createTopic(topic: string, partitions = 4, brokers: readonly string[] = TEST_BROKERS): Promise<void> {
+/** Runs `work` with a connected admin client, and disconnects it afterwards. */
+async function withAdmin<T>(brokers: readonly string[], work: (admin: Admin) => Promise<T>): Promise<T> {
   const admin = client(brokers).admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+    return await work(admin);
   } finally {
     await admin.disconnect();
   }
 }
 
-export async function deleteTopic(topic: string, brokers: readonly string[] = TEST_BROKERS): Promise<void> {
-  const admin = client(brokers).admin();
-  await admin.connect();
-  try {
+export function createTopic(topic: string, partitions = 4, brokers: readonly string[] = TEST_BROKERS): Promise<void> {
+  return withAdmin(brokers, async (admin) => {
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  });
+}
+
+export function deleteTopic(topic: string, brokers: readonly string[] = TEST_BROKERS): Promise<void> {
+  return withAdmin(brokers, async (admin) => {
     await admin.deleteTopics({ topics: [topic] }).catch(() => {});
-  } finally {
-    await admin.disconnect();
-  }
+  });
 }
 
 /** How many records the topic holds, from its partitions' end offsets. */
-export async function countRecords(topic: string, brokers: readonly string[] = TEST_BROKERS): Promise<number> {
-  const admin = client(brokers).admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
-  } finally {
-    await admin.disconnect();
-  }
+export function countRecords(topic: string, brokers: readonly string[] = TEST_BROKERS): Promise<number> {
+  return withAdmin(brokers, async (admin) =>
+    (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0),
+  );
 }
 
 /**
@@ -58,10 +56,7 @@ export async function countRecords(topic: string, brokers: readonly string[] = T
  */
 export async function readTopic(topic: string, brokers: readonly string[] = TEST_BROKERS, timeoutMs = 30_000): Promise<ReadRecord[]> {
   const kafka = client(brokers);
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends = await admin.fetchTopicOffsets(topic);
-  await admin.disconnect();
+  const ends = await withAdmin(brokers, (admin) => admin.fetchTopicOffsets(topic));
   const remaining = new Map(ends.filter((p) => Number(p.high) > Number(p.low)).map((p) => [p.partition, Number(p.high)]));
   const records: ReadRecord[] = [];
   if (remaining.size === 0) return records;
