@@ -10,11 +10,14 @@ import { type AggregateIncrement, groupingOf } from './projection.ts';
  * The aggregate read model in PostgreSQL. This module owns the layout: the
  * projector writes through it and the query API reads through it.
  *
- * aggregate_minutes: one row per (grouping, action, origin, brand_id,
- * category_id, minute); columns outside the grouping hold ''. The primary key
- * serves every query shape with an index range scan that returns at most one
- * row per minute. Minutes are stored as epoch minutes (bigint), counts and
- * sums as bigint.
+ * aggregate_minutes: one row per (minute, grouping, action, origin, brand_id,
+ * category_id); columns outside the grouping hold ''. The primary key leads
+ * with the minute, so a batch's inserts land in the index's newest pages and
+ * retention deletes a key range. A query probes the key once per minute of
+ * its range (`bucket IN (...)` with the other key columns fixed) and sums the
+ * rows found: one for a stored grouping, a bounded few when origin+brand or
+ * origin+category are read from the all-three rows (see projection.ts).
+ * Minutes are epoch minutes (bigint), counts and sums bigint.
  */
 interface Database {
   aggregate_minutes: {
@@ -71,6 +74,28 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  // Minute-first key, six stored groupings instead of eight (docs/aggregates.md). The rows cannot be
+  // converted in place, so the read model is rebuilt from the log: the table is recreated empty and the
+  // projection's offsets are forgotten, and the projector reads its topic again from the beginning.
+  '0002_minute_first_key': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.dropTable('aggregate_minutes').execute();
+      await db.schema
+        .createTable('aggregate_minutes')
+        .addColumn('bucket', 'bigint', (c) => c.notNull())
+        .addColumn('grouping', 'smallint', (c) => c.notNull())
+        .addColumn('action', 'smallint', (c) => c.notNull())
+        .addColumn('origin', sql`text COLLATE "C"`, (c) => c.notNull())
+        .addColumn('brand_id', sql`text COLLATE "C"`, (c) => c.notNull())
+        .addColumn('category_id', sql`text COLLATE "C"`, (c) => c.notNull())
+        .addColumn('count', 'bigint', (c) => c.notNull())
+        .addColumn('sum_price', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('aggregate_minutes_pk', ['bucket', 'grouping', 'action', 'origin', 'brand_id', 'category_id'])
+        .execute();
+      await sql`DELETE FROM projection_offsets WHERE projection = ${PROJECTION}`.execute(db);
+      await sql`DELETE FROM projection_state WHERE projection = ${PROJECTION}`.execute(db);
+    },
+  },
 };
 
 /**
@@ -86,12 +111,12 @@ function sortByKey(increments: readonly AggregateIncrement[]): AggregateIncremen
   const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   return [...increments].sort(
     (x, y) =>
+      x.bucketMs - y.bucketMs ||
       x.grouping - y.grouping ||
       cmp(x.action, y.action) ||
       cmp(x.origin, y.origin) ||
       cmp(x.brandId, y.brandId) ||
-      cmp(x.categoryId, y.categoryId) ||
-      x.bucketMs - y.bucketMs,
+      cmp(x.categoryId, y.categoryId),
   );
 }
 
@@ -156,11 +181,10 @@ export function createPostgresAggregateStore(config: PostgresAggregateStoreConfi
             })),
           );
           await sql`
-            INSERT INTO aggregate_minutes AS a (grouping, action, origin, brand_id, category_id, bucket, count, sum_price)
-            SELECT g, a, o, b, c, k, n, s FROM json_to_recordset(${rows}::json)
+            INSERT INTO aggregate_minutes AS a (bucket, grouping, action, origin, brand_id, category_id, count, sum_price)
+            SELECT k, g, a, o, b, c, n, s FROM json_to_recordset(${rows}::json)
               AS r(g smallint, a smallint, o text, b text, c text, k bigint, n bigint, s bigint)
-
-            ON CONFLICT (grouping, action, origin, brand_id, category_id, bucket)
+            ON CONFLICT (bucket, grouping, action, origin, brand_id, category_id)
             DO UPDATE SET count = a.count + excluded.count, sum_price = a.sum_price + excluded.sum_price`.execute(trx);
         }
         await sql`
@@ -171,19 +195,23 @@ export function createPostgresAggregateStore(config: PostgresAggregateStoreConfi
     },
 
     async readBuckets(q: BucketQuery): Promise<BucketTotals[]> {
+      const first = Math.floor(q.fromMs / MS_PER_MINUTE);
+      const end = Math.ceil(q.toMs / MS_PER_MINUTE);
+      if (end <= first) return [];
+      const minutes = Array.from({ length: end - first }, (_, i) => String(first + i));
+      const { origin, brand_id: brandId, category_id: categoryId } = q.filters;
       try {
-        const rows = await db
+        let query = db
           .selectFrom('aggregate_minutes')
-          .select(['bucket', 'count', 'sum_price'])
+          .select(['bucket', sql<string>`sum(count)`.as('count'), sql<string>`sum(sum_price)`.as('sum_price')])
+          // One index probe per minute: the key leads with the minute, then the fixed columns.
+          .where(sql<boolean>`bucket = ANY(${minutes}::bigint[])`)
           .where('grouping', '=', groupingOf(q.filters))
-          .where('action', '=', ACTION_CODE[q.action])
-          .where('origin', '=', toStoredText(q.filters.origin ?? ''))
-          .where('brand_id', '=', toStoredText(q.filters.brand_id ?? ''))
-          .where('category_id', '=', toStoredText(q.filters.category_id ?? ''))
-          .where('bucket', '>=', String(Math.floor(q.fromMs / MS_PER_MINUTE)))
-          .where('bucket', '<', String(Math.ceil(q.toMs / MS_PER_MINUTE)))
-          .orderBy('bucket')
-          .execute();
+          .where('action', '=', ACTION_CODE[q.action]);
+        if (origin !== undefined) query = query.where('origin', '=', toStoredText(origin));
+        if (brandId !== undefined) query = query.where('brand_id', '=', toStoredText(brandId));
+        if (categoryId !== undefined) query = query.where('category_id', '=', toStoredText(categoryId));
+        const rows = await query.groupBy('bucket').orderBy('bucket').execute();
         return rows.map((r) => ({ bucketMs: Number(r.bucket) * MS_PER_MINUTE, count: r.count, sumPrice: r.sum_price }));
       } catch (error) {
         throw unavailable(error);
