@@ -172,10 +172,11 @@ const rows = runs
       `| ${profile.rate.toLocaleString('en')}/s | ${profile.p50} / ${profile.p99} | ${health.p50} / ${health.p99} | ${profile.done.toLocaleString('en')} | ${profile.non2xx + profile.errors} |`,
   )
   .join('\n');
+const aerospike = process.env.AEROSPIKE_HOSTS;
 const markdown = `
-## Profiles (\`bench:profiles\`)
+## Profiles${aerospike ? ' on Aerospike (\`bench:profiles\` with \`AEROSPIKE_HOSTS\`)' : ' (\`bench:profiles\`)'}
 
-Reproduce: \`./run.sh bench:profiles\` (BENCH_EVENTS=${EVENTS}, BENCH_COOKIES=${COOKIES}, BENCH_SECONDS=${SECONDS}, BENCH_FRESH_SECONDS=${FRESH_SECONDS}).
+Reproduce: ${aerospike ? `\`AEROSPIKE_HOSTS=${aerospike} ` : '\`'}./run.sh bench:profiles\` (BENCH_EVENTS=${EVENTS}, BENCH_COOKIES=${COOKIES}, BENCH_SECONDS=${SECONDS}, BENCH_FRESH_SECONDS=${FRESH_SECONDS}).
 Machine: ${machineLine()}; Kafka, the programs and the load all on it; profile store: ${process.env.AEROSPIKE_HOSTS ? `Aerospike at ${process.env.AEROSPIKE_HOSTS}` : 'embedded SQLite'}. Run at ${new Date().toISOString()}.
 
 | measure | result | baseline in the same run | ratio |
@@ -191,6 +192,6 @@ ${rows}
 
 Goals (issue 4): ≥ 30,000 events/s applied to the embedded store; p99 < 10 ms; freshness p99 < 1 s.
 `;
-writeReport('profiles', markdown, { machine: machineLine(), EVENTS, COOKIES, readRate, projectRate, runs, fresh });
+writeReport(aerospike ? 'profiles-aerospike' : 'profiles', markdown, { machine: machineLine(), EVENTS, COOKIES, readRate, projectRate, runs, fresh });
 console.log(markdown);
 process.exit(0);

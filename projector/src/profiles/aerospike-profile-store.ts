@@ -36,11 +36,12 @@ function unavailable(error: unknown): ContractError {
 }
 
 /**
- * The production profile store: one Aerospike record per cookie (namespace and
- * set configurable) with two KEY_ORDERED map bins, `views` and `buys`, from
- * the map key above to the event's Avro bytes. A batch becomes one
- * `batchWrite` with a record per cookie; each record's operations put its
- * entries and then trim each touched map to the newest PROFILE_KEEP by index
+ * The production profile store: one Aerospike record per cookie, keyed by the
+ * cookie's UTF-8 bytes (namespace and set configurable), with two KEY_ORDERED
+ * map bins, `views` and `buys`, from the map key above to the event's Avro
+ * bytes. A batch becomes one `batchWrite` with a record per cookie; each
+ * record's operations put its entries and then trim each touched map to the
+ * newest PROFILE_KEEP by index
  * (`removeByIndexRange(bin, -PROFILE_KEEP, PROFILE_KEEP, INVERTED)`), atomically.
  * Putting an existing key again rewrites the same value, so re-applying is
  * harmless. A read takes the key range of the time range from one bin.
@@ -55,7 +56,11 @@ export function createAerospikeProfileStore(config: AerospikeProfileStoreConfig)
     return client;
   };
   const mapPolicy = new Aerospike.MapPolicy({ order: Aerospike.maps.order.KEY_ORDERED });
-  const keyOf = (cookie: string) => new Aerospike.Key(config.namespace, config.set, cookie);
+  // The user key is the cookie's UTF-8 bytes as a Buffer (a blob key), not the string: the client
+  // copies a string key as a C string (strdup), so a cookie with a NUL would lose everything after it
+  // and share a record with its prefix ('a\u0000b' with 'a'). A Buffer key is sent with its length.
+  const userKey = (cookie: string) => Buffer.from(cookie, 'utf8');
+  const keyOf = (cookie: string) => new Aerospike.Key(config.namespace, config.set, userKey(cookie));
   // Profiles never expire by age: the newest 200 tags are kept however old they are.
   const writePolicy = new Aerospike.BatchWritePolicy({ ttl: Aerospike.ttl.NEVER_EXPIRE });
 
@@ -102,7 +107,7 @@ export function createAerospikeProfileStore(config: AerospikeProfileStoreConfig)
 
     async read(cookie, action, fromMs, toMs, limit) {
       try {
-        const record = await (await connect()).operate({ ns: config.namespace, set: config.set, key: cookie }, [
+        const record = await (await connect()).operate({ ns: config.namespace, set: config.set, key: userKey(cookie) }, [
           Aerospike.maps.getByKeyRange(BIN[action], timeKey(fromMs), timeKey(toMs), Aerospike.maps.returnType.VALUE),
         ]);
         const values = (record.bins[BIN[action]] ?? []) as Buffer[];
