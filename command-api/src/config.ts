@@ -10,10 +10,11 @@ const { int } = env;
 export const CommandApiConfig = z.object({
   HOST: env.host(),
   PORT: env.port(8080),
+  EVENT_LOG_PATH: env.eventLogPath(),
   KAFKA_BROKERS: env.kafkaBrokers(),
   KAFKA_CLIENT_ID: z.string().min(1).default('command-api').describe('Kafka client id'),
   KAFKA_TOPIC: z.string().min(1).default('user-tags').describe('Topic the tags are appended to'),
-  KAFKA_TOPIC_PARTITIONS: int(1, 10_000).default(4).describe('Partitions when the API creates the topic'),
+  KAFKA_TOPIC_PARTITIONS: int(1, 10_000).default(4).describe('Partitions when the API creates the topic (Kafka or the embedded log)'),
   KAFKA_TOPIC_REPLICATION: int(1, 100).default(1).describe('Replication factor when the API creates the topic'),
   KAFKA_CREATE_TOPIC: env.flag(true).describe('Create the topic at start if it is missing'),
   APPEND_TIMEOUT_MS: int(50, 60_000)

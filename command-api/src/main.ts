@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-import { createLogger, errorFields, loadConfigOrExit, onShutdownSignal } from '@usertags/runtime';
 // Composition root of the command API: config → adapters → app → listen.
+import type { EventAppender } from '@usertags/contracts';
+import { createLogger, errorFields, loadConfigOrExit, onShutdownSignal } from '@usertags/runtime';
+import { createEmbeddedEventLog } from './adapters/embedded-event-log.ts';
 import { createKafkaEventLog } from './adapters/kafka-event-log.ts';
 import { startCommandApi } from './command-api.ts';
 import { loadConfig } from './config.ts';
@@ -8,24 +10,35 @@ import { loadConfig } from './config.ts';
 const config = loadConfigOrExit('command-api', loadConfig);
 const logger = createLogger('command-api', config.LOG_LEVEL);
 
-const log = createKafkaEventLog(
-  {
-    brokers: config.KAFKA_BROKERS,
-    clientId: config.KAFKA_CLIENT_ID,
-    topic: config.KAFKA_TOPIC,
-    partitions: config.KAFKA_TOPIC_PARTITIONS,
-    replicationFactor: config.KAFKA_TOPIC_REPLICATION,
-    requestTimeoutMs: config.APPEND_TIMEOUT_MS,
-  },
-  logger,
-);
-
-if (config.KAFKA_CREATE_TOPIC) {
-  // The API still starts when Kafka is down: it answers 503 until the log is back.
-  await log.ensureTopic().catch((error: unknown) => logger.warn('could not ensure the topic at start', errorFields(error)));
+async function openLog(): Promise<EventAppender> {
+  if (config.EVENT_LOG_PATH !== undefined) {
+    return createEmbeddedEventLog({ path: config.EVENT_LOG_PATH, topic: config.KAFKA_TOPIC, partitions: config.KAFKA_TOPIC_PARTITIONS });
+  }
+  const kafka = createKafkaEventLog(
+    {
+      brokers: config.KAFKA_BROKERS,
+      clientId: config.KAFKA_CLIENT_ID,
+      topic: config.KAFKA_TOPIC,
+      partitions: config.KAFKA_TOPIC_PARTITIONS,
+      replicationFactor: config.KAFKA_TOPIC_REPLICATION,
+      requestTimeoutMs: config.APPEND_TIMEOUT_MS,
+    },
+    logger,
+  );
+  if (config.KAFKA_CREATE_TOPIC) {
+    // The API still starts when Kafka is down: it answers 503 until the log is back.
+    await kafka.ensureTopic().catch((error: unknown) => logger.warn('could not ensure the topic at start', errorFields(error)));
+  }
+  return kafka;
 }
 
+const log = await openLog();
+
 const api = await startCommandApi(config, log, logger);
-logger.info('listening', { url: `http://${config.HOST}:${api.port()}`, topic: config.KAFKA_TOPIC });
+logger.info('listening', {
+  url: `http://${config.HOST}:${api.port()}`,
+  topic: config.KAFKA_TOPIC,
+  log: config.EVENT_LOG_PATH === undefined ? 'kafka' : `embedded ${config.EVENT_LOG_PATH}`,
+});
 
 onShutdownSignal(logger, () => api.shutdown());

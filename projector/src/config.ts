@@ -7,6 +7,7 @@ const { int } = env;
 export const ProjectorConfig = z.object({
   HOST: env.host(),
   PORT: env.port(8082),
+  EVENT_LOG_PATH: env.eventLogPath(),
   KAFKA_BROKERS: env.kafkaBrokers(),
   KAFKA_CLIENT_ID: z.string().min(1).default('projector').describe('Kafka client id'),
   KAFKA_TOPIC: z.string().min(1).default('user-tags').describe('Topic the tags are read from'),

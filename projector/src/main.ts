@@ -12,11 +12,12 @@ import {
   onShutdownSignal,
 } from '@usertags/runtime';
 import express from 'express';
+import { createEmbeddedDeadLetterSink, createEmbeddedEventSource } from './adapters/embedded-event-source.ts';
 import { createKafkaDeadLetterSink, createKafkaEventSource } from './adapters/kafka-event-source.ts';
 import { createAggregateProjector } from './aggregates/aggregate-projector.ts';
-import { createPostgresAggregateStore } from './aggregates/postgres-aggregate-store.ts';
+import { openAggregateStore } from './aggregates/open-aggregate-store.ts';
 import { loadConfig } from './config.ts';
-import type { EventSource } from './core/event-source.ts';
+import type { DeadLetterSink, EventSource } from './core/event-source.ts';
 import { createProjectorMetrics } from './metrics.ts';
 import { openProfileStore } from './profiles/open-profile-store.ts';
 import { createProfileProjector } from './profiles/profile-projector.ts';
@@ -25,27 +26,37 @@ const config = loadConfigOrExit('projector', loadConfig);
 const logger = createLogger('projector', config.LOG_LEVEL);
 const metrics = createProjectorMetrics();
 const codec = createEventCodec();
-const deadLetters = createKafkaDeadLetterSink(
-  {
-    brokers: config.KAFKA_BROKERS,
-    clientId: `${config.KAFKA_CLIENT_ID}-dead-letter`,
-    topic: config.KAFKA_DEAD_LETTER_TOPIC,
-    partitions: 1,
-  },
-  logger,
-);
+// The event log: Kafka, or the embedded log file when EVENT_LOG_PATH is set.
+const embeddedLog = config.EVENT_LOG_PATH;
+const deadLetters: DeadLetterSink =
+  embeddedLog === undefined
+    ? createKafkaDeadLetterSink(
+        {
+          brokers: config.KAFKA_BROKERS,
+          clientId: `${config.KAFKA_CLIENT_ID}-dead-letter`,
+          topic: config.KAFKA_DEAD_LETTER_TOPIC,
+          partitions: 1,
+        },
+        logger,
+      )
+    : createEmbeddedDeadLetterSink({ path: embeddedLog, topic: config.KAFKA_DEAD_LETTER_TOPIC });
 const source = (groupId: string): EventSource =>
-  createKafkaEventSource(
-    {
-      brokers: config.KAFKA_BROKERS,
-      clientId: config.KAFKA_CLIENT_ID,
-      groupId,
-      topic: config.KAFKA_TOPIC,
-      maxWaitMs: config.FETCH_MAX_WAIT_MS,
-      sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
-    },
-    logger,
-  );
+  embeddedLog === undefined
+    ? createKafkaEventSource(
+        {
+          brokers: config.KAFKA_BROKERS,
+          clientId: config.KAFKA_CLIENT_ID,
+          groupId,
+          topic: config.KAFKA_TOPIC,
+          maxWaitMs: config.FETCH_MAX_WAIT_MS,
+          sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+        },
+        logger,
+      )
+    : createEmbeddedEventSource(
+        { path: embeddedLog, groupId, topic: config.KAFKA_TOPIC, pollMs: config.FETCH_MAX_WAIT_MS, maxRecords: 10_000 },
+        logger,
+      );
 
 /** A projection as this process runs it: how to get ready, how to consume, how to stop. */
 interface Running {
@@ -60,7 +71,7 @@ interface Running {
 
 function aggregates(): Running {
   const projection = 'aggregates';
-  const store = createPostgresAggregateStore({ connectionString: config.DATABASE_URL });
+  const store = openAggregateStore(config.DATABASE_URL);
   const events = source(config.AGGREGATES_GROUP_ID);
   const projector = createAggregateProjector(
     store,
@@ -102,7 +113,7 @@ function aggregates(): Running {
           await projector.init();
           return;
         } catch (error) {
-          logger.warn('waiting for PostgreSQL', { attempt, ...errorFields(error) });
+          logger.warn('waiting for the aggregate store', { attempt, ...errorFields(error) });
           await new Promise((r) => setTimeout(r, Math.min(5000, 250 * attempt)));
         }
       }

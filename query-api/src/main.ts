@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Composition root of the query API: config → read-model readers → app → listen.
 import type { AddressInfo } from 'node:net';
-import { createPostgresAggregateStore, openProfileStore } from '@usertags/projector';
+import { openAggregateStore, openProfileStore } from '@usertags/projector';
 import { createHttpServer, createLogger, loadConfigOrExit, onShutdownSignal } from '@usertags/runtime';
 import { loadConfig } from './config.ts';
 import { createQueryApp } from './http/app.ts';
@@ -9,7 +9,7 @@ import { createMetrics } from './metrics.ts';
 
 const config = loadConfigOrExit('query-api', loadConfig);
 const logger = createLogger('query-api', config.LOG_LEVEL);
-const aggregates = createPostgresAggregateStore({ connectionString: config.DATABASE_URL, poolSize: 8 });
+const aggregates = openAggregateStore(config.DATABASE_URL, { poolSize: 8 });
 const profiles = await openProfileStore({
   aerospikeHosts: config.AEROSPIKE_HOSTS,
   aerospikeNamespace: config.AEROSPIKE_NAMESPACE,

@@ -43,7 +43,20 @@ export const env = {
   kafkaBrokers: () =>
     env.list('127.0.0.1:9092', z.string().regex(/^[^:\s]+:\d+$/, 'host:port')).describe('Comma-separated Kafka bootstrap brokers'),
   databaseUrl: () =>
-    z.string().url().default('postgres://usertags:usertags@127.0.0.1:5432/usertags').describe('PostgreSQL of the aggregate read model'),
+    z
+      .string()
+      .default('postgres://usertags:usertags@127.0.0.1:5432/usertags')
+      .refine(
+        (v) => /^postgres(ql)?:\/\/[^\s]+$/.test(v) || /^sqlite:.+$/.test(v),
+        'postgres://user:password@host:port/database, or sqlite:<file> for the embedded store',
+      )
+      .describe('The aggregate read model: PostgreSQL (postgres://…) or the embedded store (sqlite:<file>)'),
+  eventLogPath: () =>
+    z
+      .string()
+      .min(1)
+      .optional()
+      .describe('File of the embedded event log; when set, the program uses it instead of Kafka (KAFKA_* are then ignored)'),
   /** The profile store's settings, the same for the projector (writer) and the query API (reader). */
   profileStore: () => ({
     AEROSPIKE_HOSTS: z

@@ -1,4 +1,5 @@
 export { env, loadConfigOrExit, loadEnvConfig } from './config.ts';
+export { type EmbeddedLog, openEmbeddedLog, partitionOf, type StoredLogRecord } from './embedded-log.ts';
 export { createHttpServer } from './http-server.ts';
 export { isJsonContentType, readJsonBody, readTextBody } from './json-body.ts';
 export { createLogger, errorFields, type Logger, type LogLevel } from './logger.ts';

@@ -1,0 +1,136 @@
+import { type EmbeddedLog, errorFields, type Logger, openEmbeddedLog } from '@usertags/runtime';
+import type { DeadLetterSink, EventSource, SourceStartOptions } from '../core/event-source.ts';
+
+export interface EmbeddedSourceConfig {
+  readonly path: string;
+  readonly groupId: string;
+  readonly topic: string;
+  /** How long to wait before looking again when no partition has new records: bounds freshness. */
+  readonly pollMs: number;
+  /** Most records handed over in one batch. */
+  readonly maxRecords: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A reader of the embedded event log with the semantics of a one-member
+ * Kafka consumer group: every partition is assigned to it, read in offset
+ * order from the position `startFrom` gives (else the group's committed one,
+ * else 0), one batch at a time. A handler that throws makes it read again from
+ * where `startFrom` / the committed position says, after a pause. Several
+ * readers of one group in different processes are not coordinated: run one
+ * projector per projection on the embedded log.
+ */
+export function createEmbeddedEventSource(config: EmbeddedSourceConfig, logger: Logger): EventSource {
+  let log: EmbeddedLog | undefined;
+  let loop: Promise<void> | undefined;
+  let running = false;
+  let wake: (() => void) | undefined;
+  const open = () => {
+    log ??= openEmbeddedLog(config.path);
+    return log;
+  };
+
+  async function consume(
+    handler: Parameters<EventSource['start']>[0],
+    options: SourceStartOptions,
+    positions: Map<number, bigint>,
+  ): Promise<void> {
+    const l = open();
+    const seek = (partitions: number) => {
+      const committed = l.positions(config.groupId, config.topic);
+      for (let p = 0; p < partitions; p++) {
+        positions.set(p, options.startFrom?.(config.topic, p) ?? committed.get(p) ?? 0n);
+      }
+    };
+    let partitions = 0;
+    let failures = 0;
+    while (running) {
+      if (partitions === 0) {
+        partitions = l.partitions(config.topic) ?? 0;
+        if (partitions > 0) seek(partitions);
+      }
+      let delivered = false;
+      for (let p = 0; p < partitions && running; p++) {
+        const records = l.read(config.topic, p, positions.get(p) ?? 0n, config.maxRecords);
+        const last = records.at(-1);
+        if (last === undefined) continue;
+        delivered = true;
+        try {
+          await handler({ topic: config.topic, partition: p, records, heartbeat: async () => {} });
+          positions.set(p, last.offset + 1n);
+          failures = 0;
+        } catch (error) {
+          failures++;
+          logger.warn('batch failed; reading again from the stored position', { partition: p, failures, ...errorFields(error) });
+          await sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
+          seek(partitions);
+          break;
+        }
+      }
+      if (!delivered && running) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, config.pollMs);
+        });
+        wake = undefined;
+      }
+    }
+  }
+
+  return {
+    async start(handler, options = {}) {
+      running = true;
+      const positions = new Map<number, bigint>();
+      loop = consume(handler, options, positions).catch((error: unknown) => {
+        logger.error('the embedded log reader stopped', errorFields(error));
+        throw error;
+      });
+      // Like the Kafka source, resolve once reading has begun; failures to open surface here.
+      open();
+    },
+    async commit(topic, progress) {
+      open().commit(config.groupId, topic, progress);
+    },
+    async lag(topic, applied) {
+      const ends = open().ends(topic);
+      return new Map([...ends].map(([p, end]) => [p, Math.max(0, Number(end - (applied.get(p) ?? 0n)))]));
+    },
+    async stop() {
+      running = false;
+      wake?.();
+      await loop?.catch(() => {});
+      log?.close();
+      log = undefined;
+    },
+  };
+}
+
+/** Dead letters go to `topic` in the same log file, with the reason and origin in headers. */
+export function createEmbeddedDeadLetterSink(config: { path: string; topic: string }): DeadLetterSink {
+  let log: EmbeddedLog | undefined;
+  return {
+    async park(record, source, reason) {
+      log ??= openEmbeddedLog(config.path);
+      log.ensureTopic(config.topic, 1);
+      log.append(config.topic, [
+        {
+          key: record.key ?? '',
+          value: record.value ?? Buffer.alloc(0),
+          headers: {
+            ...record.headers,
+            'x-dead-letter-reason': reason,
+            'x-source-topic': source.topic,
+            'x-source-partition': String(source.partition),
+            'x-source-offset': record.offset.toString(),
+          },
+        },
+      ]);
+    },
+    async close() {
+      log?.close();
+      log = undefined;
+    },
+  };
+}

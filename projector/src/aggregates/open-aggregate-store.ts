@@ -1,0 +1,14 @@
+import type { AggregateStore } from './aggregate-store.ts';
+import { createPostgresAggregateStore } from './postgres-aggregate-store.ts';
+import { createSqliteAggregateStore } from './sqlite-aggregate-store.ts';
+
+/**
+ * The aggregate store a `DATABASE_URL` names: `postgres://…` (or
+ * `postgresql://…`) for PostgreSQL, `sqlite:<path>` for the embedded store
+ * in a local file. The projector (writer) and the query API (reader) open it
+ * the same way.
+ */
+export function openAggregateStore(url: string, options: { poolSize?: number } = {}): AggregateStore {
+  if (url.startsWith('sqlite:')) return createSqliteAggregateStore(url.slice('sqlite:'.length));
+  return createPostgresAggregateStore({ connectionString: url, ...options });
+}

@@ -1,0 +1,210 @@
+import { ContractError } from '@usertags/contracts';
+import { type Generated, type Kysely, sql, type Transaction } from 'kysely';
+import { type Migration, Migrator } from 'kysely/migration';
+import type { AggregateStore, BucketQuery, BucketTotals, PartitionProgress } from './aggregate-store.ts';
+import { OffsetConflict } from './aggregate-store.ts';
+import { type AggregateIncrement, groupingOf } from './projection.ts';
+
+/**
+ * The aggregate read model in SQL, through Kysely: everything the PostgreSQL
+ * and the embedded SQLite adapters share. This module owns the layout: the
+ * projector writes through it and the query API reads through it. Each
+ * adapter supplies only what its dialect spells differently — the migrations
+ * (column types) and the one statement that upserts a batch's rows.
+ *
+ * aggregate_minutes: one row per (minute, grouping, action, origin, brand_id,
+ * category_id); columns outside the grouping hold ''. The primary key leads
+ * with the minute, so a batch's inserts land in the index's newest pages and
+ * retention deletes a key range. A query probes the key once per minute of
+ * its range (`bucket IN (...)` with the other key columns fixed) and sums the
+ * rows found: one for a stored grouping, a bounded few when origin+brand or
+ * origin+category are read from the all-three rows (see projection.ts).
+ * Minutes are epoch minutes, counts and sums 64-bit integers, read back as
+ * decimal strings so nothing rounds through a JavaScript number.
+ */
+export interface AggregateTables {
+  aggregate_minutes: {
+    bucket: number;
+    grouping: number;
+    action: number;
+    origin: string;
+    brand_id: string;
+    category_id: string;
+    count: string;
+    sum_price: string;
+  };
+  projection_offsets: { projection: string; topic: string; partition: number; next_offset: string | number };
+  projection_state: {
+    projection: string;
+    newest_event_ms: string | number | null;
+    horizon_ms: string | number | null;
+    updated_at: Generated<unknown>;
+  };
+}
+
+/** One row of a batch as the upsert statement receives it, in a single JSON parameter. */
+export interface UpsertRow {
+  k: number;
+  g: number;
+  a: number;
+  o: string;
+  b: string;
+  c: string;
+  n: number;
+  s: number;
+}
+
+export interface SqlDialectParts {
+  readonly db: Kysely<AggregateTables>;
+  readonly migrations: Record<string, Migration>;
+  /** Adds the rows (JSON array of `UpsertRow`, sorted by key) to aggregate_minutes inside `trx`. */
+  upsert(trx: Transaction<AggregateTables>, rowsJson: string): Promise<void>;
+}
+
+export const PROJECTION = 'aggregates';
+const ACTION_CODE = { VIEW: 0, BUY: 1 } as const;
+const MS_PER_MINUTE = 60_000;
+
+/**
+ * Some SQL text types cannot hold U+0000, which JSON strings may. Stored text
+ * is escaped injectively (`\` → `\\`, NUL → `\0`), for writes and for query
+ * filters alike.
+ */
+export function toStoredText(value: string): string {
+  return value.includes('\\') || value.includes('\u0000') ? value.replaceAll('\\', '\\\\').replaceAll('\u0000', '\\0') : value;
+}
+
+function sortByKey(increments: readonly AggregateIncrement[]): AggregateIncrement[] {
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return [...increments].sort(
+    (x, y) =>
+      x.bucketMs - y.bucketMs ||
+      x.grouping - y.grouping ||
+      cmp(x.action, y.action) ||
+      cmp(x.origin, y.origin) ||
+      cmp(x.brandId, y.brandId) ||
+      cmp(x.categoryId, y.categoryId),
+  );
+}
+
+function unavailable(error: unknown): ContractError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new ContractError('STORE_UNAVAILABLE', `the aggregate store is unavailable (${reason})`, { cause: error });
+}
+
+/** `greatest(a, b)` that treats NULL as absent, in SQL both dialects read the same way. */
+const later = (column: 'newest_event_ms' | 'horizon_ms') =>
+  sql.raw(`CASE WHEN s.${column} IS NULL OR excluded.${column} > s.${column} THEN excluded.${column} ELSE s.${column} END`);
+
+export function createSqlAggregateStore(parts: SqlDialectParts): AggregateStore {
+  const { db } = parts;
+  return {
+    async migrate() {
+      const migrator = new Migrator({ db, provider: { getMigrations: async () => parts.migrations } });
+      const { error } = await migrator.migrateToLatest();
+      if (error !== undefined) throw error;
+    },
+
+    async loadOffsets(topic) {
+      const rows = await db
+        .selectFrom('projection_offsets')
+        .select(['partition', 'next_offset'])
+        .where('projection', '=', PROJECTION)
+        .where('topic', '=', topic)
+        .execute();
+      return new Map(rows.map((r) => [Number(r.partition), BigInt(r.next_offset)]));
+    },
+
+    async apply(topic, increments: readonly AggregateIncrement[], progress: readonly PartitionProgress[], newestEventMs) {
+      await db.transaction().execute(async (trx) => {
+        for (const p of progress) {
+          const updated = await sql<{ partition: number }>`
+            INSERT INTO projection_offsets AS o (projection, topic, partition, next_offset)
+            VALUES (${PROJECTION}, ${topic}, ${p.partition}, ${p.nextOffset.toString()})
+            ON CONFLICT (projection, topic, partition)
+            DO UPDATE SET next_offset = excluded.next_offset WHERE o.next_offset = ${p.expected.toString()}
+            RETURNING partition`.execute(trx);
+          if (updated.rows.length !== 1) throw new OffsetConflict(p.partition);
+        }
+        if (increments.length > 0) {
+          // Rows go sorted by key, so every writer locks rows in the same order and two cannot deadlock.
+          const rows: UpsertRow[] = sortByKey(increments).map((i) => ({
+            k: i.bucketMs / MS_PER_MINUTE,
+            g: i.grouping,
+            a: ACTION_CODE[i.action],
+            o: toStoredText(i.origin),
+            b: toStoredText(i.brandId),
+            c: toStoredText(i.categoryId),
+            n: i.count,
+            s: i.sumPrice,
+          }));
+          await parts.upsert(trx, JSON.stringify(rows));
+        }
+        await sql`
+          INSERT INTO projection_state AS s (projection, newest_event_ms) VALUES (${PROJECTION}, ${String(newestEventMs)})
+          ON CONFLICT (projection) DO UPDATE
+          SET newest_event_ms = ${later('newest_event_ms')}, updated_at = CURRENT_TIMESTAMP`.execute(trx);
+      });
+    },
+
+    async readBuckets(q: BucketQuery): Promise<BucketTotals[]> {
+      const first = Math.floor(q.fromMs / MS_PER_MINUTE);
+      const end = Math.ceil(q.toMs / MS_PER_MINUTE);
+      if (end <= first) return [];
+      const minutes = Array.from({ length: end - first }, (_, i) => first + i);
+      const { origin, brand_id: brandId, category_id: categoryId } = q.filters;
+      try {
+        let query = db
+          .selectFrom('aggregate_minutes')
+          .select(['bucket', sql<string>`CAST(sum(count) AS TEXT)`.as('count'), sql<string>`CAST(sum(sum_price) AS TEXT)`.as('sum_price')])
+          // One index probe per minute: the key leads with the minute, then the fixed columns.
+          .where('bucket', 'in', minutes)
+          .where('grouping', '=', groupingOf(q.filters))
+          .where('action', '=', ACTION_CODE[q.action]);
+        if (origin !== undefined) query = query.where('origin', '=', toStoredText(origin));
+        if (brandId !== undefined) query = query.where('brand_id', '=', toStoredText(brandId));
+        if (categoryId !== undefined) query = query.where('category_id', '=', toStoredText(categoryId));
+        const rows = await query.groupBy('bucket').orderBy('bucket').execute();
+        return rows.map((r) => ({ bucketMs: Number(r.bucket) * MS_PER_MINUTE, count: r.count, sumPrice: r.sum_price }));
+      } catch (error) {
+        throw unavailable(error);
+      }
+    },
+
+    async readWatermarks() {
+      try {
+        const row = await db
+          .selectFrom('projection_state')
+          .select(['newest_event_ms', 'horizon_ms'])
+          .where('projection', '=', PROJECTION)
+          .executeTakeFirst();
+        const num = (v: string | number | null | undefined) => (v === null || v === undefined ? undefined : Number(v));
+        return { newestEventMs: num(row?.newest_event_ms), horizonMs: num(row?.horizon_ms) };
+      } catch (error) {
+        throw unavailable(error);
+      }
+    },
+
+    async dropBefore(horizonMs) {
+      const bucket = Math.floor(horizonMs / MS_PER_MINUTE);
+      // The horizon is recorded first, so a query never reads a half-deleted minute as complete.
+      await sql`
+        INSERT INTO projection_state AS s (projection, horizon_ms) VALUES (${PROJECTION}, ${String(horizonMs)})
+        ON CONFLICT (projection) DO UPDATE SET horizon_ms = ${later('horizon_ms')}, updated_at = CURRENT_TIMESTAMP`.execute(db);
+      const result = await db.deleteFrom('aggregate_minutes').where('bucket', '<', bucket).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+
+    async checkReady() {
+      try {
+        await sql`SELECT 1`.execute(db);
+      } catch (error) {
+        throw unavailable(error);
+      }
+    },
+
+    async close() {
+      await db.destroy();
+    },
+  };
+}

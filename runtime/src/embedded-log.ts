@@ -1,0 +1,183 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { AppendedRecord, LogRecord } from '@usertags/contracts';
+
+/**
+ * The embedded event log: a partitioned, append-only log in one SQLite file on
+ * local disk, for running the platform with no servers. It keeps what the
+ * programs rely on in Kafka:
+ *
+ * - topics with a fixed number of partitions; a record's partition follows
+ *   from its key, so one cookie's tags stay in order;
+ * - offsets per partition, from 0, gap-free, never reused;
+ * - an append is durable when it returns (WAL, `synchronous = FULL`);
+ * - readers read any partition from any offset (replay from 0), and keep
+ *   their committed positions per consumer group.
+ *
+ * Writers in several processes are serialised by SQLite's write lock; readers
+ * in other processes see each committed append. Nothing is ever deleted (the
+ * log is the source of truth).
+ *
+ *   topics(topic, partitions)
+ *   records(topic, partition, offset, key, value, headers) PRIMARY KEY (topic, partition, offset)
+ *   positions(grp, topic, partition, next_offset) PRIMARY KEY (grp, topic, partition)
+ */
+export interface StoredLogRecord {
+  readonly offset: bigint;
+  readonly key: string | null;
+  readonly value: Buffer | null;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export interface EmbeddedLog {
+  /** Creates `topic` with `partitions` partitions unless it exists; returns its partition count. */
+  ensureTopic(topic: string, partitions: number): number;
+  /** The topic's partition count, or `undefined` while nobody has created it. */
+  partitions(topic: string): number | undefined;
+  /** Appends in one durable transaction; records of one key keep their order. */
+  append(topic: string, records: readonly LogRecord[]): AppendedRecord[];
+  /** Up to `max` records of a partition from `from` on, in offset order. */
+  read(topic: string, partition: number, from: bigint, max: number): StoredLogRecord[];
+  /** The next offset each partition will give (its end). */
+  ends(topic: string): Map<number, bigint>;
+  /** A consumer group's committed positions. */
+  positions(group: string, topic: string): Map<number, bigint>;
+  commit(group: string, topic: string, progress: ReadonlyArray<{ partition: number; nextOffset: bigint }>): void;
+  close(): void;
+}
+
+/** FNV-1a over the key's UTF-8 bytes: stable across processes and versions. */
+export function partitionOf(key: string, partitions: number): number {
+  let h = 0x811c9dc5;
+  for (const byte of Buffer.from(key, 'utf8')) {
+    h ^= byte;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h % partitions;
+}
+
+interface Statements {
+  topic: StatementSync;
+  createTopic: StatementSync;
+  end: StatementSync;
+  insert: StatementSync;
+  read: StatementSync;
+  positions: StatementSync;
+  commit: StatementSync;
+}
+
+export function openEmbeddedLog(path: string): EmbeddedLog {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new DatabaseSync(path, { timeout: 10_000 });
+  db.exec('PRAGMA journal_mode = WAL');
+  db.exec('PRAGMA synchronous = FULL');
+  db.exec(`CREATE TABLE IF NOT EXISTS topics (topic TEXT PRIMARY KEY, partitions INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS records (
+      topic TEXT NOT NULL, partition INTEGER NOT NULL, offset INTEGER NOT NULL,
+      key TEXT, value BLOB, headers TEXT NOT NULL,
+      PRIMARY KEY (topic, partition, offset)) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS positions (
+      grp TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
+      PRIMARY KEY (grp, topic, partition)) WITHOUT ROWID;`);
+  const s: Statements = {
+    topic: db.prepare('SELECT partitions FROM topics WHERE topic = ?'),
+    createTopic: db.prepare('INSERT INTO topics (topic, partitions) VALUES (?, ?) ON CONFLICT (topic) DO NOTHING'),
+    end: db.prepare('SELECT max(offset) AS last FROM records WHERE topic = ? AND partition = ?'),
+    insert: db.prepare('INSERT INTO records (topic, partition, offset, key, value, headers) VALUES (?, ?, ?, ?, ?, ?)'),
+    read: db.prepare(
+      'SELECT offset, key, value, headers FROM records WHERE topic = ? AND partition = ? AND offset >= ? ORDER BY offset LIMIT ?',
+    ),
+    positions: db.prepare('SELECT partition, next_offset FROM positions WHERE grp = ? AND topic = ?'),
+    commit: db.prepare(`INSERT INTO positions (grp, topic, partition, next_offset) VALUES (?, ?, ?, ?)
+      ON CONFLICT (grp, topic, partition) DO UPDATE SET next_offset = excluded.next_offset`),
+  };
+  for (const st of [s.end, s.read, s.positions]) st.setReadBigInts(true);
+
+  function transaction<T>(work: () => T): T {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = work();
+      db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      if (db.isTransaction) db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  const partitionsOf = (topic: string): number | undefined => {
+    const row = s.topic.get(topic) as { partitions: number } | undefined;
+    return row?.partitions;
+  };
+
+  return {
+    ensureTopic(topic, partitions) {
+      s.createTopic.run(topic, partitions);
+      return partitionsOf(topic) as number;
+    },
+
+    partitions: partitionsOf,
+
+    append(topic, records) {
+      return transaction(() => {
+        const partitions = partitionsOf(topic);
+        if (partitions === undefined) throw new Error(`topic ${topic} does not exist`);
+        const next = new Map<number, bigint>();
+        return records.map((r) => {
+          const partition = partitionOf(r.key, partitions);
+          let offset = next.get(partition);
+          if (offset === undefined) {
+            const last = (s.end.get(topic, partition) as { last: bigint | null }).last;
+            offset = last === null ? 0n : last + 1n;
+          }
+          s.insert.run(topic, partition, offset, r.key, r.value, JSON.stringify(r.headers));
+          next.set(partition, offset + 1n);
+          return { partition, offset: offset.toString() };
+        });
+      });
+    },
+
+    read(topic, partition, from, max) {
+      const rows = s.read.all(topic, partition, from, max) as Array<{
+        offset: bigint;
+        key: string | null;
+        value: Uint8Array | null;
+        headers: string;
+      }>;
+      return rows.map((r) => ({
+        offset: r.offset,
+        key: r.key,
+        value: r.value === null ? null : Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength),
+        headers: JSON.parse(r.headers) as Record<string, string>,
+      }));
+    },
+
+    ends(topic) {
+      const ends = new Map<number, bigint>();
+      const partitions = partitionsOf(topic) ?? 0;
+      for (let p = 0; p < partitions; p++) {
+        // One index probe per partition (SQLite answers a lone max() from the key's end).
+        const last = (s.end.get(topic, p) as { last: bigint | null }).last;
+        ends.set(p, last === null ? 0n : last + 1n);
+      }
+      return ends;
+    },
+
+    positions(group, topic) {
+      const rows = s.positions.all(group, topic) as Array<{ partition: bigint; next_offset: bigint }>;
+      return new Map(rows.map((r) => [Number(r.partition), r.next_offset]));
+    },
+
+    commit(group, topic, progress) {
+      if (progress.length === 0) return;
+      transaction(() => {
+        for (const p of progress) s.commit.run(group, topic, p.partition, p.nextOffset);
+      });
+    },
+
+    close() {
+      if (db.isOpen) db.close();
+    },
+  };
+}
