@@ -12,51 +12,22 @@ import {
   onShutdownSignal,
 } from '@usertags/runtime';
 import express from 'express';
-import { createEmbeddedDeadLetterSink, createEmbeddedEventSource } from './adapters/embedded-event-source.ts';
-import { createKafkaDeadLetterSink, createKafkaEventSource } from './adapters/kafka-event-source.ts';
+import { createDeadLetterSink, createEventSource } from './adapters/open-event-log.ts';
 import { createAggregateProjector } from './aggregates/aggregate-projector.ts';
 import { openAggregateStore } from './aggregates/open-aggregate-store.ts';
 import { loadConfig } from './config.ts';
-import type { DeadLetterSink, EventSource } from './core/event-source.ts';
+import type { EventSource } from './core/event-source.ts';
 import { createProjectorMetrics } from './metrics.ts';
 import { openProfileStore } from './profiles/open-profile-store.ts';
 import { createProfileProjector } from './profiles/profile-projector.ts';
+import type { ProfileLive } from './profiles/profile-versions.ts';
 
 const config = loadConfigOrExit('projector', loadConfig);
 const logger = createLogger('projector', config.LOG_LEVEL);
 const metrics = createProjectorMetrics();
 const codec = createEventCodec();
-// The event log: Kafka, or the embedded log file when EVENT_LOG_PATH is set.
-const embeddedLog = config.EVENT_LOG_PATH;
-const deadLetters: DeadLetterSink =
-  embeddedLog === undefined
-    ? createKafkaDeadLetterSink(
-        {
-          brokers: config.KAFKA_BROKERS,
-          clientId: `${config.KAFKA_CLIENT_ID}-dead-letter`,
-          topic: config.KAFKA_DEAD_LETTER_TOPIC,
-          partitions: 1,
-        },
-        logger,
-      )
-    : createEmbeddedDeadLetterSink({ path: embeddedLog, topic: config.KAFKA_DEAD_LETTER_TOPIC });
-const source = (groupId: string): EventSource =>
-  embeddedLog === undefined
-    ? createKafkaEventSource(
-        {
-          brokers: config.KAFKA_BROKERS,
-          clientId: config.KAFKA_CLIENT_ID,
-          groupId,
-          topic: config.KAFKA_TOPIC,
-          maxWaitMs: config.FETCH_MAX_WAIT_MS,
-          sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
-        },
-        logger,
-      )
-    : createEmbeddedEventSource(
-        { path: embeddedLog, groupId, topic: config.KAFKA_TOPIC, pollMs: config.FETCH_MAX_WAIT_MS, maxRecords: 10_000 },
-        logger,
-      );
+const deadLetters = createDeadLetterSink(config, logger);
+const source = (groupId: string): EventSource => createEventSource(config, groupId, logger);
 
 /** A projection as this process runs it: how to get ready, how to consume, how to stop. */
 interface Running {
@@ -97,6 +68,9 @@ function aggregates(): Running {
         events
           .commit(config.KAFKA_TOPIC, progress)
           .catch((error: unknown) => logger.debug('offset commit hint failed', errorFields(error)));
+      },
+      onReload(offsets) {
+        for (const [partition, offset] of offsets) events.seek(config.KAFKA_TOPIC, partition, offset);
       },
     },
     logger,
@@ -167,17 +141,33 @@ async function profiles(): Promise<Running> {
     },
     logger,
   );
+  // The version of the profiles this writer is on. When a replay makes another one live, the writer
+  // goes back to where the replay stopped reading (re-applying is harmless) and writes the new one.
+  let following: ProfileLive | undefined;
   return {
     name: projection,
     source: events,
     ready: () => store.migrate(),
     // At-least-once: the group's committed offset is the position, committed only after the store has the batch.
-    start: () =>
-      events.start(async (batch) => {
-        await projector.handle(batch);
-        const last = batch.records.at(-1);
-        if (last !== undefined) await events.commit(batch.topic, [{ partition: batch.partition, nextOffset: last.offset + 1n }]);
-      }),
+    async start() {
+      following = await store.current();
+      const resume = following.adopted ? undefined : following.resumeFrom;
+      await events.start(
+        async (batch) => {
+          const live = await store.current();
+          if (following !== undefined && live.version !== following.version) {
+            following = live;
+            for (const [partition, offset] of live.resumeFrom) events.seek(batch.topic, partition, offset);
+            throw new Error(`profiles version ${live.version} is live now; reading again from where its replay stopped`);
+          }
+          await projector.handle(batch);
+          if (!live.adopted) await store.adopt(live.version);
+          const last = batch.records.at(-1);
+          if (last !== undefined) await events.commit(batch.topic, [{ partition: batch.partition, nextOffset: last.offset + 1n }]);
+        },
+        resume === undefined ? {} : { startFrom: (_topic, partition) => resume.get(partition) },
+      );
+    },
     checkReady: () => store.checkReady(),
     async stop() {
       await events.stop();

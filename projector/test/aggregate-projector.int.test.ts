@@ -54,6 +54,7 @@ describe('the aggregate projector on PostgreSQL', () => {
         onLateEvent: () => counters.late++,
         onStoreRetry: () => {},
         onApplied: () => {},
+        onReload: () => {},
       },
       createLogger('test', 'error'),
     );

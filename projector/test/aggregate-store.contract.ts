@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { AggregateStore } from '../src/aggregates/aggregate-store.ts';
+
+export type { AggregateStore };
+
 import { OffsetConflict } from '../src/aggregates/aggregate-store.ts';
 import type { AggregateIncrement } from '../src/aggregates/projection.ts';
+import { type AggregateVersions, LIVE_VERSION_CACHE_MS } from '../src/aggregates/sql-aggregate-store.ts';
 
 const T0 = Date.UTC(2022, 2, 22, 12, 0);
 const MIN = 60_000;
@@ -12,15 +16,23 @@ function inc(partial: Partial<AggregateIncrement>): AggregateIncrement {
 }
 
 /** The behaviour every AggregateStore adapter must have; each adapter's test calls this with a fresh store. */
-export function describeAggregateStoreContract(
-  name: string,
-  open: () => Promise<{ store: AggregateStore; cleanup(): Promise<void> }>,
-): void {
+export interface AggregateStoreFixture {
+  /** The store of the live version. */
+  store: AggregateStore;
+  /** The same database's versions, and a store fixed on one version (what a replay writes through). */
+  versions: AggregateVersions;
+  at(version: number): AggregateStore;
+  cleanup(): Promise<void>;
+}
+
+export function describeAggregateStoreContract(name: string, open: () => Promise<AggregateStoreFixture>): void {
   describe(`AggregateStore contract: ${name}`, () => {
     let store: AggregateStore;
+    let versions: AggregateVersions;
+    let at: (version: number) => AggregateStore;
     let cleanup: () => Promise<void>;
     before(async () => {
-      ({ store, cleanup } = await open());
+      ({ store, versions, at, cleanup } = await open());
       await store.migrate();
       await store.migrate(); // migrating twice is harmless
     });
@@ -106,6 +118,36 @@ export function describeAggregateStoreContract(
 
     it('is ready while its database answers', async () => {
       await store.checkReady();
+    });
+
+    it('builds a second version beside the live one, switches to it only once it has caught up, and drops the first', async () => {
+      // Everything above went into version 1; the live store's offsets for topic 't' are at 5.
+      assert.equal(await versions.live(), 1);
+      await versions.prepare(2);
+      const v2 = at(2);
+      assert.deepEqual(await v2.loadOffsets('t'), new Map(), 'a new version starts empty');
+      await v2.apply('t', [inc({ bucketMs: T0, count: 3, sumPrice: 30 })], [{ partition: 0, expected: -1n, nextOffset: 4n }], T0);
+      assert.equal(await versions.switchTo(2, 't'), false, 'not while version 2 is behind the live one');
+      assert.equal(await versions.live(), 1);
+      await v2.apply('t', [inc({ bucketMs: T0, count: 2, sumPrice: 80 })], [{ partition: 0, expected: 4n, nextOffset: 5n }], T0);
+      assert.equal(await versions.switchTo(2, 't'), true);
+      assert.equal(await versions.live(), 2);
+
+      // The live store follows: a write whose expected offsets are version 2's goes into version 2, one that
+      // expects anything else is refused, and reads move over.
+      await assert.rejects(
+        store
+          .apply('t', [inc({ count: 1000 })], [{ partition: 0, expected: 5n, nextOffset: 6n }], T0)
+          .then(() => store.apply('t', [inc({ count: 1000 })], [{ partition: 0, expected: 3n, nextOffset: 6n }], T0)),
+        OffsetConflict,
+      );
+      assert.deepEqual(await store.loadOffsets('t'), new Map([[0, 6n]]), 'the write that matched version 2 went into it');
+      await new Promise((r) => setTimeout(r, LIVE_VERSION_CACHE_MS + 50));
+      const [minute] = await store.readBuckets({ action: 'BUY', filters: {}, fromMs: T0, toMs: T0 + MIN });
+      assert.equal(minute?.count, String(3 + 2 + 1000));
+      await versions.drop(1);
+      await assert.rejects(versions.drop(2), /live/);
+      assert.equal(await versions.live(), 2);
     });
   });
 }

@@ -1,14 +1,23 @@
 import { createTestDatabase } from '@usertags/testkit';
-import { createPostgresAggregateStore } from '../src/aggregates/postgres-aggregate-store.ts';
-import { describeAggregateStoreContract } from './aggregate-store.contract.ts';
+import { createPostgresAggregateStore, createPostgresAggregateVersions } from '../src/aggregates/postgres-aggregate-store.ts';
+import { type AggregateStore, describeAggregateStoreContract } from './aggregate-store.contract.ts';
 
 describeAggregateStoreContract('PostgreSQL', async () => {
   const database = await createTestDatabase('aggregates');
-  const store = createPostgresAggregateStore({ connectionString: database.url });
+  const config = { connectionString: database.url };
+  const store = createPostgresAggregateStore(config);
+  const versions = createPostgresAggregateVersions(config);
+  const fixed: AggregateStore[] = [];
   return {
     store,
+    versions,
+    at(version) {
+      const s = createPostgresAggregateStore(config, version);
+      fixed.push(s);
+      return s;
+    },
     async cleanup() {
-      await store.close();
+      await Promise.all([store, versions, ...fixed].map((s) => s.close()));
       await database.drop();
     },
   };

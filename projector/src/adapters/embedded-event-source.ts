@@ -27,6 +27,8 @@ export function createEmbeddedEventSource(config: EmbeddedSourceConfig, logger: 
   let loop: Promise<void> | undefined;
   let running = false;
   let wake: (() => void) | undefined;
+  // Explicit seeks win over everything else; applied before the next read of their partition.
+  const seeks = new Map<number, bigint>();
   const open = () => {
     log ??= openEmbeddedLog(config.path);
     return log;
@@ -51,6 +53,8 @@ export function createEmbeddedEventSource(config: EmbeddedSourceConfig, logger: 
         partitions = l.partitions(config.topic) ?? 0;
         if (partitions > 0) seek(partitions);
       }
+      for (const [p, offset] of seeks) positions.set(p, offset);
+      seeks.clear();
       let delivered = false;
       for (let p = 0; p < partitions && running; p++) {
         const records = l.read(config.topic, p, positions.get(p) ?? 0n, config.maxRecords);
@@ -64,8 +68,10 @@ export function createEmbeddedEventSource(config: EmbeddedSourceConfig, logger: 
         } catch (error) {
           failures++;
           logger.warn('batch failed; reading again from the stored position', { partition: p, failures, ...errorFields(error) });
-          await sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
           seek(partitions);
+          for (const [q, offset] of seeks) positions.set(q, offset);
+          seeks.clear();
+          await sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
           break;
         }
       }
@@ -89,6 +95,9 @@ export function createEmbeddedEventSource(config: EmbeddedSourceConfig, logger: 
       });
       // Like the Kafka source, resolve once reading has begun; failures to open surface here.
       open();
+    },
+    seek(_topic, partition, offset) {
+      seeks.set(partition, offset);
     },
     async commit(topic, progress) {
       open().commit(config.groupId, topic, progress);

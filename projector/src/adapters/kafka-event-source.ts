@@ -78,6 +78,10 @@ export function createKafkaEventSource(config: KafkaSourceConfig, logger: Logger
       });
     },
 
+    seek(topic, partition, offset) {
+      consumer.seek({ topic, partition, offset: offset.toString() });
+    },
+
     async commit(topic, progress) {
       await consumer.commitOffsets(progress.map((p) => ({ topic, partition: p.partition, offset: p.nextOffset.toString() })));
     },

@@ -21,6 +21,11 @@ export interface AggregateProjectorObserver {
   onStoreRetry(error: unknown): void;
   /** After each durable write: the new offsets, e.g. to commit them to the log as a hint. */
   onApplied(progress: readonly PartitionProgress[]): void;
+  /**
+   * The store's offsets were not what this projector expected (another writer, or a replayed version
+   * made live): the buffer is dropped and reading must go on from `offsets`, e.g. by seeking the source.
+   */
+  onReload(offsets: ReadonlyMap<number, bigint>): void;
 }
 
 export interface AggregateProjector {
@@ -94,10 +99,15 @@ export function createAggregateProjector(
     if (conflict === undefined) return;
     const error = conflict;
     conflict = undefined;
+    const seen = new Set([...stored.keys(), ...pending.keys()]);
     buffer = new AggregateBatch();
     pending.clear();
     firstBufferedAt = undefined;
     stored = await store.loadOffsets(options.topic);
+    // Every partition read so far goes on from what the store has (from 0 where it has nothing).
+    const from = new Map(stored);
+    for (const partition of seen) if (!from.has(partition)) from.set(partition, 0n);
+    observer.onReload(from);
     throw error;
   }
 

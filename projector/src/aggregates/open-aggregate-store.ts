@@ -1,6 +1,7 @@
 import type { AggregateStore } from './aggregate-store.ts';
-import { createPostgresAggregateStore } from './postgres-aggregate-store.ts';
-import { createSqliteAggregateStore } from './sqlite-aggregate-store.ts';
+import { createPostgresAggregateStore, createPostgresAggregateVersions } from './postgres-aggregate-store.ts';
+import type { AggregateVersions, VersionChoice } from './sql-aggregate-store.ts';
+import { createSqliteAggregateStore, createSqliteAggregateVersions } from './sqlite-aggregate-store.ts';
 
 /**
  * The aggregate store a `DATABASE_URL` names: `postgres://…` (or
@@ -8,7 +9,14 @@ import { createSqliteAggregateStore } from './sqlite-aggregate-store.ts';
  * in a local file. The projector (writer) and the query API (reader) open it
  * the same way.
  */
-export function openAggregateStore(url: string, options: { poolSize?: number } = {}): AggregateStore {
-  if (url.startsWith('sqlite:')) return createSqliteAggregateStore(url.slice('sqlite:'.length));
-  return createPostgresAggregateStore({ connectionString: url, ...options });
+export function openAggregateStore(url: string, options: { poolSize?: number; version?: VersionChoice } = {}): AggregateStore {
+  const { version = 'live', ...pool } = options;
+  if (url.startsWith('sqlite:')) return createSqliteAggregateStore(url.slice('sqlite:'.length), version);
+  return createPostgresAggregateStore({ connectionString: url, ...pool }, version);
+}
+
+/** The versions of the aggregate read model at `url`, for `projector replay`. */
+export function openAggregateVersions(url: string): AggregateVersions {
+  if (url.startsWith('sqlite:')) return createSqliteAggregateVersions(url.slice('sqlite:'.length));
+  return createPostgresAggregateVersions({ connectionString: url });
 }

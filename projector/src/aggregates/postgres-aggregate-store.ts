@@ -2,7 +2,15 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import type { Migration } from 'kysely/migration';
 import pg from 'pg';
 import type { AggregateStore } from './aggregate-store.ts';
-import { type AggregateTables, createSqlAggregateStore, PROJECTION } from './sql-aggregate-store.ts';
+import {
+  type AggregateTables,
+  type AggregateVersions,
+  createSqlAggregateStore,
+  createSqlAggregateVersions,
+  PROJECTION,
+  type SqlDialectParts,
+  type VersionChoice,
+} from './sql-aggregate-store.ts';
 
 /**
  * The aggregate read model in PostgreSQL: the production adapter. The layout
@@ -14,6 +22,22 @@ import { type AggregateTables, createSqlAggregateStore, PROJECTION } from './sql
  * for equality only, and "C" compares with memcmp instead of the locale's
  * strcoll, which was most of the database's CPU per upserted row.
  */
+
+/** The minute table of the current layout (migration 0002 and every replayed version). */
+async function createMinuteTable(db: Kysely<unknown>, table: string): Promise<void> {
+  await db.schema
+    .createTable(table)
+    .addColumn('bucket', 'bigint', (c) => c.notNull())
+    .addColumn('grouping', 'smallint', (c) => c.notNull())
+    .addColumn('action', 'smallint', (c) => c.notNull())
+    .addColumn('origin', sql`text COLLATE "C"`, (c) => c.notNull())
+    .addColumn('brand_id', sql`text COLLATE "C"`, (c) => c.notNull())
+    .addColumn('category_id', sql`text COLLATE "C"`, (c) => c.notNull())
+    .addColumn('count', 'bigint', (c) => c.notNull())
+    .addColumn('sum_price', 'bigint', (c) => c.notNull())
+    .addPrimaryKeyConstraint(`${table}_pk`, ['bucket', 'grouping', 'action', 'origin', 'brand_id', 'category_id'])
+    .execute();
+}
 
 const migrations: Record<string, Migration> = {
   '0001_aggregate_minutes': {
@@ -55,20 +79,16 @@ const migrations: Record<string, Migration> = {
   '0002_minute_first_key': {
     async up(db: Kysely<unknown>) {
       await db.schema.dropTable('aggregate_minutes').execute();
-      await db.schema
-        .createTable('aggregate_minutes')
-        .addColumn('bucket', 'bigint', (c) => c.notNull())
-        .addColumn('grouping', 'smallint', (c) => c.notNull())
-        .addColumn('action', 'smallint', (c) => c.notNull())
-        .addColumn('origin', sql`text COLLATE "C"`, (c) => c.notNull())
-        .addColumn('brand_id', sql`text COLLATE "C"`, (c) => c.notNull())
-        .addColumn('category_id', sql`text COLLATE "C"`, (c) => c.notNull())
-        .addColumn('count', 'bigint', (c) => c.notNull())
-        .addColumn('sum_price', 'bigint', (c) => c.notNull())
-        .addPrimaryKeyConstraint('aggregate_minutes_pk', ['bucket', 'grouping', 'action', 'origin', 'brand_id', 'category_id'])
-        .execute();
+      await createMinuteTable(db, 'aggregate_minutes');
       await sql`DELETE FROM projection_offsets WHERE projection = ${PROJECTION}`.execute(db);
       await sql`DELETE FROM projection_state WHERE projection = ${PROJECTION}`.execute(db);
+    },
+  },
+  // Which version of the read model is live (version 1 is aggregate_minutes); see `projector replay`.
+  '0003_read_model_versions': {
+    async up(db: Kysely<unknown>) {
+      await sql`CREATE TABLE read_model_versions (projection text PRIMARY KEY, live integer NOT NULL)`.execute(db);
+      await sql`INSERT INTO read_model_versions (projection, live) VALUES (${PROJECTION}, 1)`.execute(db);
     },
   },
 };
@@ -79,21 +99,32 @@ export interface PostgresAggregateStoreConfig {
   readonly poolSize?: number;
 }
 
-export function createPostgresAggregateStore(config: PostgresAggregateStoreConfig): AggregateStore {
+function postgresParts(config: PostgresAggregateStoreConfig): SqlDialectParts {
   const pool = new pg.Pool({ connectionString: config.connectionString, max: config.poolSize ?? 4 });
   // An idle client that errors (e.g. the server restarts) must not crash the process.
   pool.on('error', () => {});
   const db = new Kysely<AggregateTables>({ dialect: new PostgresDialect({ pool }) });
-  return createSqlAggregateStore({
+  return {
     db,
     migrations,
-    async upsert(trx, rowsJson) {
+    createMinuteTable: (d, table) => createMinuteTable(d as Kysely<unknown>, table),
+    lockSuffix: ' FOR SHARE',
+    async upsert(trx, table, rowsJson) {
       await sql`
-        INSERT INTO aggregate_minutes AS a (bucket, grouping, action, origin, brand_id, category_id, count, sum_price)
+        INSERT INTO ${sql.table(table)} AS a (bucket, grouping, action, origin, brand_id, category_id, count, sum_price)
         SELECT k, g, a, o, b, c, n, s FROM json_to_recordset(${rowsJson}::json)
           AS r(k bigint, g smallint, a smallint, o text, b text, c text, n bigint, s bigint)
         ON CONFLICT (bucket, grouping, action, origin, brand_id, category_id)
         DO UPDATE SET count = a.count + excluded.count, sum_price = a.sum_price + excluded.sum_price`.execute(trx);
     },
-  });
+  };
+}
+
+/** The PostgreSQL store of the live version, or of a fixed one (`projector replay`). */
+export function createPostgresAggregateStore(config: PostgresAggregateStoreConfig, version: VersionChoice = 'live'): AggregateStore {
+  return createSqlAggregateStore(postgresParts(config), version);
+}
+
+export function createPostgresAggregateVersions(config: PostgresAggregateStoreConfig): AggregateVersions {
+  return createSqlAggregateVersions(postgresParts(config));
 }

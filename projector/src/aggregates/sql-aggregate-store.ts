@@ -23,6 +23,7 @@ import { type AggregateIncrement, groupingOf } from './projection.ts';
  * decimal strings so nothing rounds through a JavaScript number.
  */
 export interface AggregateTables {
+  read_model_versions: { projection: string; live: number };
   aggregate_minutes: {
     bucket: number;
     grouping: number;
@@ -57,9 +58,31 @@ export interface UpsertRow {
 export interface SqlDialectParts {
   readonly db: Kysely<AggregateTables>;
   readonly migrations: Record<string, Migration>;
-  /** Adds the rows (JSON array of `UpsertRow`, sorted by key) to aggregate_minutes inside `trx`. */
-  upsert(trx: Transaction<AggregateTables>, rowsJson: string): Promise<void>;
+  /** Creates an empty minute table named `table` with the current layout. */
+  createMinuteTable(db: Kysely<AggregateTables>, table: string): Promise<void>;
+  /** Adds the rows (JSON array of `UpsertRow`, sorted by key) to the minute table `table` inside `trx`. */
+  upsert(trx: Transaction<AggregateTables>, table: string, rowsJson: string): Promise<void>;
+  /** Reads the live version inside a writing transaction so that a switch waits for it (PostgreSQL: FOR SHARE). */
+  readonly lockSuffix: string;
 }
+
+/**
+ * Versions of the read model. Version 1 is the table the migrations create
+ * (`aggregate_minutes`, offsets under the projection name `aggregates`); a
+ * replay builds version n ≥ 2 in `aggregate_minutes_v<n>` with offsets under
+ * `aggregates_v<n>`, and `read_model_versions` says which one is live.
+ */
+export function versionNames(version: number): { table: string; projection: string } {
+  return version === 1
+    ? { table: 'aggregate_minutes', projection: PROJECTION }
+    : { table: `aggregate_minutes_v${version}`, projection: `${PROJECTION}_v${version}` };
+}
+
+/** Which version a store reads and writes: the live one (followed as it changes), or a fixed one (a replay). */
+export type VersionChoice = 'live' | number;
+
+/** How long a reader keeps using the live version it last looked up. */
+export const LIVE_VERSION_CACHE_MS = 1000;
 
 export const PROJECTION = 'aggregates';
 const ACTION_CODE = { VIEW: 0, BUY: 1 } as const;
@@ -96,8 +119,23 @@ function unavailable(error: unknown): ContractError {
 const later = (column: 'newest_event_ms' | 'horizon_ms') =>
   sql.raw(`CASE WHEN s.${column} IS NULL OR excluded.${column} > s.${column} THEN excluded.${column} ELSE s.${column} END`);
 
-export function createSqlAggregateStore(parts: SqlDialectParts): AggregateStore {
+async function liveVersion(db: Kysely<AggregateTables>, lockSuffix = ''): Promise<number> {
+  const result = await sql<{ live: number }>`
+    SELECT live FROM read_model_versions WHERE projection = ${PROJECTION}${sql.raw(lockSuffix)}`.execute(db);
+  return Number(result.rows[0]?.live ?? 1);
+}
+
+export function createSqlAggregateStore(parts: SqlDialectParts, choice: VersionChoice = 'live'): AggregateStore {
   const { db } = parts;
+  let cached: { version: number; at: number } | undefined;
+  /** The version reads go to: fixed, or the live one looked up at most once a second. */
+  async function readVersion(): Promise<number> {
+    if (choice !== 'live') return choice;
+    if (cached === undefined || performance.now() - cached.at > LIVE_VERSION_CACHE_MS) {
+      cached = { version: await liveVersion(db), at: performance.now() };
+    }
+    return cached.version;
+  }
   return {
     async migrate() {
       const migrator = new Migrator({ db, provider: { getMigrations: async () => parts.migrations } });
@@ -106,10 +144,11 @@ export function createSqlAggregateStore(parts: SqlDialectParts): AggregateStore 
     },
 
     async loadOffsets(topic) {
+      const version = choice === 'live' ? await liveVersion(db) : choice;
       const rows = await db
         .selectFrom('projection_offsets')
         .select(['partition', 'next_offset'])
-        .where('projection', '=', PROJECTION)
+        .where('projection', '=', versionNames(version).projection)
         .where('topic', '=', topic)
         .execute();
       return new Map(rows.map((r) => [Number(r.partition), BigInt(r.next_offset)]));
@@ -117,10 +156,13 @@ export function createSqlAggregateStore(parts: SqlDialectParts): AggregateStore 
 
     async apply(topic, increments: readonly AggregateIncrement[], progress: readonly PartitionProgress[], newestEventMs) {
       await db.transaction().execute(async (trx) => {
+        // The live version is read in the transaction: a replay's switch either waits for this write or
+        // comes first, and then these offsets do not match the new version's and the write is refused.
+        const { table, projection } = versionNames(choice === 'live' ? await liveVersion(trx, parts.lockSuffix) : choice);
         for (const p of progress) {
           const updated = await sql<{ partition: number }>`
             INSERT INTO projection_offsets AS o (projection, topic, partition, next_offset)
-            VALUES (${PROJECTION}, ${topic}, ${p.partition}, ${p.nextOffset.toString()})
+            VALUES (${projection}, ${topic}, ${p.partition}, ${p.nextOffset.toString()})
             ON CONFLICT (projection, topic, partition)
             DO UPDATE SET next_offset = excluded.next_offset WHERE o.next_offset = ${p.expected.toString()}
             RETURNING partition`.execute(trx);
@@ -138,10 +180,10 @@ export function createSqlAggregateStore(parts: SqlDialectParts): AggregateStore 
             n: i.count,
             s: i.sumPrice,
           }));
-          await parts.upsert(trx, JSON.stringify(rows));
+          await parts.upsert(trx, table, JSON.stringify(rows));
         }
         await sql`
-          INSERT INTO projection_state AS s (projection, newest_event_ms) VALUES (${PROJECTION}, ${String(newestEventMs)})
+          INSERT INTO projection_state AS s (projection, newest_event_ms) VALUES (${projection}, ${String(newestEventMs)})
           ON CONFLICT (projection) DO UPDATE
           SET newest_event_ms = ${later('newest_event_ms')}, updated_at = CURRENT_TIMESTAMP`.execute(trx);
       });
@@ -154,8 +196,9 @@ export function createSqlAggregateStore(parts: SqlDialectParts): AggregateStore 
       const minutes = Array.from({ length: end - first }, (_, i) => first + i);
       const { origin, brand_id: brandId, category_id: categoryId } = q.filters;
       try {
+        const { table } = versionNames(await readVersion());
         let query = db
-          .selectFrom('aggregate_minutes')
+          .selectFrom(table as 'aggregate_minutes')
           .select(['bucket', sql<string>`CAST(sum(count) AS TEXT)`.as('count'), sql<string>`CAST(sum(sum_price) AS TEXT)`.as('sum_price')])
           // One index probe per minute: the key leads with the minute, then the fixed columns.
           .where('bucket', 'in', minutes)
@@ -173,10 +216,11 @@ export function createSqlAggregateStore(parts: SqlDialectParts): AggregateStore 
 
     async readWatermarks() {
       try {
+        const { projection } = versionNames(await readVersion());
         const row = await db
           .selectFrom('projection_state')
           .select(['newest_event_ms', 'horizon_ms'])
-          .where('projection', '=', PROJECTION)
+          .where('projection', '=', projection)
           .executeTakeFirst();
         const num = (v: string | number | null | undefined) => (v === null || v === undefined ? undefined : Number(v));
         return { newestEventMs: num(row?.newest_event_ms), horizonMs: num(row?.horizon_ms) };
@@ -187,11 +231,15 @@ export function createSqlAggregateStore(parts: SqlDialectParts): AggregateStore 
 
     async dropBefore(horizonMs) {
       const bucket = Math.floor(horizonMs / MS_PER_MINUTE);
+      const { table, projection } = versionNames(choice === 'live' ? await liveVersion(db) : choice);
       // The horizon is recorded first, so a query never reads a half-deleted minute as complete.
       await sql`
-        INSERT INTO projection_state AS s (projection, horizon_ms) VALUES (${PROJECTION}, ${String(horizonMs)})
+        INSERT INTO projection_state AS s (projection, horizon_ms) VALUES (${projection}, ${String(horizonMs)})
         ON CONFLICT (projection) DO UPDATE SET horizon_ms = ${later('horizon_ms')}, updated_at = CURRENT_TIMESTAMP`.execute(db);
-      const result = await db.deleteFrom('aggregate_minutes').where('bucket', '<', bucket).executeTakeFirst();
+      const result = await db
+        .deleteFrom(table as 'aggregate_minutes')
+        .where('bucket', '<', bucket)
+        .executeTakeFirst();
       return Number(result.numDeletedRows);
     },
 
@@ -206,5 +254,64 @@ export function createSqlAggregateStore(parts: SqlDialectParts): AggregateStore 
     async close() {
       await db.destroy();
     },
+  };
+}
+
+/** What `projector replay aggregates` needs of the store: build a version beside the live one, switch, drop. */
+export interface AggregateVersions {
+  live(): Promise<number>;
+  /** Creates an empty version (dropping any remains of an abandoned one with that number). */
+  prepare(version: number): Promise<void>;
+  /**
+   * Makes `version` live if its offsets have reached the live version's on every partition of
+   * `topic`; returns false (and changes nothing) otherwise.
+   */
+  switchTo(version: number, topic: string): Promise<boolean>;
+  /** Deletes a version that is not live: its table, offsets and state. */
+  drop(version: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createSqlAggregateVersions(parts: SqlDialectParts): AggregateVersions {
+  const { db } = parts;
+  async function dropVersion(trx: Kysely<AggregateTables>, version: number): Promise<void> {
+    const { table, projection } = versionNames(version);
+    await sql`DROP TABLE IF EXISTS ${sql.table(table)}`.execute(trx);
+    await sql`DELETE FROM projection_offsets WHERE projection = ${projection}`.execute(trx);
+    await sql`DELETE FROM projection_state WHERE projection = ${projection}`.execute(trx);
+  }
+  return {
+    live: () => liveVersion(db),
+    async prepare(version) {
+      if (version === (await liveVersion(db))) throw new Error(`version ${version} is live`);
+      await dropVersion(db, version);
+      await parts.createMinuteTable(db, versionNames(version).table);
+    },
+    async switchTo(version, topic) {
+      return db.transaction().execute(async (trx) => {
+        await sql`INSERT INTO read_model_versions (projection, live) VALUES (${PROJECTION}, 1) ON CONFLICT (projection) DO NOTHING`.execute(
+          trx,
+        );
+        const live = await liveVersion(trx, parts.lockSuffix.replace('SHARE', 'UPDATE'));
+        const offsets = async (v: number) => {
+          const rows = await trx
+            .selectFrom('projection_offsets')
+            .select(['partition', 'next_offset'])
+            .where('projection', '=', versionNames(v).projection)
+            .where('topic', '=', topic)
+            .execute();
+          return new Map(rows.map((r) => [Number(r.partition), BigInt(r.next_offset)]));
+        };
+        const [current, built] = [await offsets(live), await offsets(version)];
+        for (const [partition, next] of current) if ((built.get(partition) ?? 0n) < next) return false;
+        await sql`UPDATE read_model_versions SET live = ${version} WHERE projection = ${PROJECTION}`.execute(trx);
+        return true;
+      });
+    },
+    async drop(version) {
+      if (version === (await liveVersion(db))) throw new Error(`version ${version} is live`);
+      await db.transaction().execute((trx) => dropVersion(trx, version));
+    },
+    close: () => db.destroy(),
   };
 }

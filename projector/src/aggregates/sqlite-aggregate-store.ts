@@ -4,7 +4,15 @@ import { DatabaseSync } from 'node:sqlite';
 import { Kysely, type SqliteDatabase, SqliteDialect, sql } from 'kysely';
 import type { Migration } from 'kysely/migration';
 import type { AggregateStore } from './aggregate-store.ts';
-import { type AggregateTables, createSqlAggregateStore } from './sql-aggregate-store.ts';
+import {
+  type AggregateTables,
+  type AggregateVersions,
+  createSqlAggregateStore,
+  createSqlAggregateVersions,
+  PROJECTION,
+  type SqlDialectParts,
+  type VersionChoice,
+} from './sql-aggregate-store.ts';
 
 /**
  * The embedded aggregate store: the same layout and queries as PostgreSQL
@@ -34,25 +42,31 @@ function asKyselyDatabase(db: DatabaseSync): SqliteDatabase {
   };
 }
 
+async function createMinuteTable(db: Kysely<unknown>, table: string): Promise<void> {
+  await sql`CREATE TABLE ${sql.table(table)} (
+    bucket INTEGER NOT NULL, grouping INTEGER NOT NULL, action INTEGER NOT NULL,
+    origin TEXT NOT NULL, brand_id TEXT NOT NULL, category_id TEXT NOT NULL,
+    count INTEGER NOT NULL, sum_price INTEGER NOT NULL,
+    PRIMARY KEY (bucket, grouping, action, origin, brand_id, category_id)) WITHOUT ROWID`.execute(db);
+}
+
 const migrations: Record<string, Migration> = {
   '0001_aggregate_minutes': {
     async up(db: Kysely<unknown>) {
-      await sql`CREATE TABLE aggregate_minutes (
-        bucket INTEGER NOT NULL, grouping INTEGER NOT NULL, action INTEGER NOT NULL,
-        origin TEXT NOT NULL, brand_id TEXT NOT NULL, category_id TEXT NOT NULL,
-        count INTEGER NOT NULL, sum_price INTEGER NOT NULL,
-        PRIMARY KEY (bucket, grouping, action, origin, brand_id, category_id)) WITHOUT ROWID`.execute(db);
+      await createMinuteTable(db, 'aggregate_minutes');
       await sql`CREATE TABLE projection_offsets (
         projection TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
         PRIMARY KEY (projection, topic, partition)) WITHOUT ROWID`.execute(db);
       await sql`CREATE TABLE projection_state (
         projection TEXT PRIMARY KEY, newest_event_ms INTEGER, horizon_ms INTEGER,
         updated_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP) WITHOUT ROWID`.execute(db);
+      await sql`CREATE TABLE read_model_versions (projection TEXT PRIMARY KEY, live INTEGER NOT NULL) WITHOUT ROWID`.execute(db);
+      await sql`INSERT INTO read_model_versions (projection, live) VALUES (${PROJECTION}, 1)`.execute(db);
     },
   },
 };
 
-export function createSqliteAggregateStore(path: string): AggregateStore {
+function sqliteParts(path: string): SqlDialectParts {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const dialect = new SqliteDialect({
     async database() {
@@ -64,17 +78,29 @@ export function createSqliteAggregateStore(path: string): AggregateStore {
     },
   });
   const db = new Kysely<AggregateTables>({ dialect });
-  return createSqlAggregateStore({
+  return {
     db,
     migrations,
-    async upsert(trx, rowsJson) {
+    createMinuteTable: (d, table) => createMinuteTable(d as Kysely<unknown>, table),
+    // A SQLite write transaction already excludes every other writer.
+    lockSuffix: '',
+    async upsert(trx, table, rowsJson) {
       // `WHERE true` tells SQLite's parser that ON CONFLICT belongs to the INSERT, not to a join.
       await sql`
-        INSERT INTO aggregate_minutes AS a (bucket, grouping, action, origin, brand_id, category_id, count, sum_price)
+        INSERT INTO ${sql.table(table)} AS a (bucket, grouping, action, origin, brand_id, category_id, count, sum_price)
         SELECT value ->> 'k', value ->> 'g', value ->> 'a', value ->> 'o', value ->> 'b', value ->> 'c', value ->> 'n', value ->> 's'
         FROM json_each(${rowsJson}) WHERE true
         ON CONFLICT (bucket, grouping, action, origin, brand_id, category_id)
         DO UPDATE SET count = a.count + excluded.count, sum_price = a.sum_price + excluded.sum_price`.execute(trx);
     },
-  });
+  };
+}
+
+/** The embedded store of the live version, or of a fixed one (`projector replay`). */
+export function createSqliteAggregateStore(path: string, version: VersionChoice = 'live'): AggregateStore {
+  return createSqlAggregateStore(sqliteParts(path), version);
+}
+
+export function createSqliteAggregateVersions(path: string): AggregateVersions {
+  return createSqlAggregateVersions(sqliteParts(path));
 }

@@ -34,6 +34,12 @@ export interface EventSource {
    * skip what it has already applied.
    */
   start(handler: (batch: SourceBatch) => Promise<void>, options?: SourceStartOptions): Promise<void>;
+  /**
+   * Makes the next batch of `partition` start at `offset` (backwards or forwards), e.g. after the
+   * read model the reader writes to was replaced. Call it from the handler and then throw, so the
+   * batch in hand is not taken as handled.
+   */
+  seek(topic: string, partition: number, offset: bigint): void;
   /** Records that everything before these offsets is applied, so a restart need not read it again. A hint only. */
   commit(topic: string, progress: ReadonlyArray<{ partition: number; nextOffset: bigint }>): Promise<void>;
   /** Records in the log past `applied`, per partition: the lag. */

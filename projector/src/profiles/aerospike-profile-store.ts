@@ -1,6 +1,7 @@
 import { type Action, ContractError } from '@usertags/contracts';
 import Aerospike from 'aerospike';
 import { PROFILE_KEEP, type ProfileEntry, type ProfileStore } from './profile-store.ts';
+import { decodeLive, encodeLive, FIRST_VERSION, type ProfileVersioning } from './profile-versions.ts';
 
 export interface AerospikeProfileStoreConfig {
   /** `host:port[,host:port…]` seed nodes. */
@@ -132,6 +133,49 @@ export function createAerospikeProfileStore(config: AerospikeProfileStoreConfig)
       const c = client;
       client = undefined;
       if (c !== undefined) await (await c.catch(() => undefined))?.close();
+    },
+  };
+}
+
+/**
+ * Versions of the profiles in Aerospike: version 1 is the configured set, a
+ * replay builds version n in `<set>_v<n>`; the live version is one record
+ * (`live`) in `<set>_catalog`. Dropping a version truncates its set.
+ */
+export function createAerospikeProfileVersioning(config: AerospikeProfileStoreConfig): ProfileVersioning {
+  let client: Promise<Aerospike.Client> | undefined;
+  const connect = () => {
+    client ??= Aerospike.connect({ hosts: config.hosts }).catch((error: unknown) => {
+      client = undefined;
+      throw error;
+    });
+    return client;
+  };
+  const setOf = (version: number) => (version === 1 ? config.set : `${config.set}_v${version}`);
+  const catalogKey = { ns: config.namespace, set: `${config.set}_catalog`, key: 'live' };
+  return {
+    catalog: {
+      async read() {
+        try {
+          const record = await (await connect()).get(catalogKey);
+          return decodeLive(String(record.bins.live));
+        } catch (error) {
+          if ((error as { code?: number }).code === Aerospike.status.ERR_RECORD_NOT_FOUND) return FIRST_VERSION;
+          throw unavailable(error);
+        }
+      },
+      async write(live) {
+        await (await connect()).put(catalogKey, { live: encodeLive(live) }, { ttl: Aerospike.ttl.NEVER_EXPIRE });
+      },
+      async close() {
+        const c = client;
+        client = undefined;
+        if (c !== undefined) await (await c.catch(() => undefined))?.close();
+      },
+    },
+    open: async (version) => createAerospikeProfileStore({ ...config, set: setOf(version) }),
+    async drop(version) {
+      await (await connect()).truncate(config.namespace, setOf(version), 0);
     },
   };
 }

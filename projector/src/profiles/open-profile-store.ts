@@ -1,4 +1,12 @@
 import type { ProfileStore } from './profile-store.ts';
+import {
+  type FollowingProfileStore,
+  fileCatalog,
+  followLive,
+  type ProfileVersioning,
+  removeSqliteFiles,
+  versionPath,
+} from './profile-versions.ts';
 import { createSqliteProfileStore } from './sqlite-profile-store.ts';
 
 export interface ProfileStoreChoice {
@@ -10,11 +18,25 @@ export interface ProfileStoreChoice {
 }
 
 /**
- * The one place that picks the profile store's adapter. The Aerospike client
- * (a native module) is loaded only when it is used.
+ * The one place that picks the profile store's adapter, and its versions
+ * (`projector replay profiles`). The Aerospike client (a native module) is
+ * loaded only when it is used.
  */
-export async function openProfileStore(choice: ProfileStoreChoice): Promise<ProfileStore> {
-  if (choice.aerospikeHosts === undefined || choice.aerospikeHosts === '') return createSqliteProfileStore(choice.path);
-  const { createAerospikeProfileStore } = await import('./aerospike-profile-store.ts');
-  return createAerospikeProfileStore({ hosts: choice.aerospikeHosts, namespace: choice.aerospikeNamespace, set: choice.aerospikeSet });
+export async function openProfileVersioning(choice: ProfileStoreChoice): Promise<ProfileVersioning> {
+  if (choice.aerospikeHosts === undefined || choice.aerospikeHosts === '') {
+    return {
+      catalog: fileCatalog(choice.path),
+      open: async (version) => createSqliteProfileStore(versionPath(choice.path, version)),
+      drop: async (version) => removeSqliteFiles(versionPath(choice.path, version)),
+    };
+  }
+  const { createAerospikeProfileVersioning } = await import('./aerospike-profile-store.ts');
+  return createAerospikeProfileVersioning({ hosts: choice.aerospikeHosts, namespace: choice.aerospikeNamespace, set: choice.aerospikeSet });
 }
+
+/** The live profile store, following replays as they switch versions. */
+export async function openProfileStore(choice: ProfileStoreChoice): Promise<FollowingProfileStore> {
+  return followLive(await openProfileVersioning(choice));
+}
+
+export type { ProfileStore };

@@ -1,0 +1,41 @@
+import type { Logger } from '@usertags/runtime';
+import type { ProjectorConfig } from '../config.ts';
+import type { DeadLetterSink, EventSource } from '../core/event-source.ts';
+import { createEmbeddedDeadLetterSink, createEmbeddedEventSource } from './embedded-event-source.ts';
+import { createKafkaDeadLetterSink, createKafkaEventSource } from './kafka-event-source.ts';
+
+/** The one place that picks the event log's adapter: Kafka, or the embedded log file when EVENT_LOG_PATH is set. */
+export function createEventSource(config: ProjectorConfig, groupId: string, logger: Logger): EventSource {
+  if (config.EVENT_LOG_PATH !== undefined) {
+    return createEmbeddedEventSource(
+      { path: config.EVENT_LOG_PATH, groupId, topic: config.KAFKA_TOPIC, pollMs: config.FETCH_MAX_WAIT_MS, maxRecords: 10_000 },
+      logger,
+    );
+  }
+  return createKafkaEventSource(
+    {
+      brokers: config.KAFKA_BROKERS,
+      clientId: config.KAFKA_CLIENT_ID,
+      groupId,
+      topic: config.KAFKA_TOPIC,
+      maxWaitMs: config.FETCH_MAX_WAIT_MS,
+      sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    },
+    logger,
+  );
+}
+
+export function createDeadLetterSink(config: ProjectorConfig, logger: Logger): DeadLetterSink {
+  if (config.EVENT_LOG_PATH !== undefined) {
+    return createEmbeddedDeadLetterSink({ path: config.EVENT_LOG_PATH, topic: config.KAFKA_DEAD_LETTER_TOPIC });
+  }
+  return createKafkaDeadLetterSink(
+    {
+      brokers: config.KAFKA_BROKERS,
+      clientId: `${config.KAFKA_CLIENT_ID}-dead-letter`,
+      topic: config.KAFKA_DEAD_LETTER_TOPIC,
+      partitions: 1,
+    },
+    logger,
+  );
+}

@@ -1,0 +1,215 @@
+#!/usr/bin/env node
+// projector replay aggregates|profiles|all
+//
+// Rebuilds a read model from offset 0 into a new version while the live one
+// keeps serving, switches readers and the live projector to it once it has
+// caught up with the log, then drops the old version. Same configuration as
+// the projector (DATABASE_URL, EVENT_LOG_PATH / KAFKA_*, AEROSPIKE_* /
+// PROFILE_STORE_PATH). Progress goes to stderr once a second; a summary line
+// (JSON) goes to stdout at the end.
+import { createEventCodec } from '@usertags/contracts';
+import { createLogger, loadConfigOrExit } from '@usertags/runtime';
+import { createEventSource } from './adapters/open-event-log.ts';
+import { createAggregateProjector } from './aggregates/aggregate-projector.ts';
+import { openAggregateStore, openAggregateVersions } from './aggregates/open-aggregate-store.ts';
+import { LIVE_VERSION_CACHE_MS } from './aggregates/sql-aggregate-store.ts';
+import { loadConfig } from './config.ts';
+import type { DeadLetterSink, EventSource } from './core/event-source.ts';
+import { openProfileVersioning } from './profiles/open-profile-store.ts';
+import { createProfileProjector } from './profiles/profile-projector.ts';
+import { PROFILE_VERSION_CACHE_MS } from './profiles/profile-versions.ts';
+
+const USAGE = 'usage: projector replay aggregates|profiles|all';
+const args = process.argv.slice(2);
+if (args[0] === 'replay') args.shift();
+const target = args[0];
+if (target !== 'aggregates' && target !== 'profiles' && target !== 'all') {
+  process.stderr.write(`${USAGE}\n`);
+  process.exit(2);
+}
+
+const config = loadConfigOrExit('projector replay', loadConfig);
+const logger = createLogger('replay', config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
+const codec = createEventCodec();
+const topic = config.KAFKA_TOPIC;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The live projection has parked undecodable records already; a replay counts them and parks nothing twice. */
+function countingSink(): DeadLetterSink & { count: number } {
+  return {
+    count: 0,
+    async park() {
+      this.count++;
+    },
+    async close() {},
+  };
+}
+
+interface Summary {
+  readonly projection: string;
+  readonly from: number;
+  readonly to: number;
+  readonly events: number;
+  readonly seconds: number;
+  readonly eventsPerSecond: number;
+  readonly deadLettered: number;
+}
+
+/**
+ * Reads until the replayed version is within `slack` events of the end of the log, printing
+ * progress; then runs `trySwitch`, and goes on reading while it answers false.
+ */
+async function catchUp(
+  label: string,
+  events: EventSource,
+  applied: () => ReadonlyMap<number, bigint>,
+  slack: number,
+  trySwitch: () => Promise<boolean>,
+): Promise<void> {
+  const started = performance.now();
+  let lastPrint = 0;
+  for (;;) {
+    await sleep(100);
+    const lag = await events.lag(topic, applied());
+    const behind = [...lag.values()].reduce((s, n) => s + n, 0);
+    const done = [...applied().values()].reduce((s, n) => s + Number(n), 0);
+    const now = performance.now();
+    if (now - lastPrint >= 1000) {
+      lastPrint = now;
+      const rate = done / ((now - started) / 1000);
+      const total = done + behind;
+      const share = total === 0 ? 100 : (100 * done) / total;
+      process.stderr.write(
+        `[replay ${label}] ${done.toLocaleString('en')} of ${total.toLocaleString('en')} events (${share.toFixed(1)} %), ${Math.round(rate).toLocaleString('en')} events/s\n`,
+      );
+    }
+    if (behind <= slack && (await trySwitch())) return;
+  }
+}
+
+async function replayAggregates(): Promise<Summary> {
+  const versions = openAggregateVersions(config.DATABASE_URL);
+  const live = openAggregateStore(config.DATABASE_URL);
+  await live.migrate();
+  await live.close();
+  const from = await versions.live();
+  const to = from + 1;
+  await versions.prepare(to);
+  const store = openAggregateStore(config.DATABASE_URL, { version: to });
+  const sink = countingSink();
+  const events = createEventSource(config, `${config.AGGREGATES_GROUP_ID}-replay-v${to}`, logger);
+  let applied = 0;
+  const projector = createAggregateProjector(
+    store,
+    codec,
+    sink,
+    { topic, maxEvents: config.FLUSH_MAX_EVENTS, maxDelayMs: config.FLUSH_MAX_DELAY_MS, retentionMs: config.RETENTION_HOURS * 3_600_000 },
+    {
+      onFlush: (count) => {
+        applied += count;
+      },
+      onDeadLetter: () => {},
+      onLateEvent: () => {},
+      onStoreRetry: () => {},
+      onApplied: () => {},
+      onReload: (offsets) => {
+        for (const [partition, offset] of offsets) events.seek(topic, partition, offset);
+      },
+    },
+    logger,
+  );
+  await projector.init();
+  const started = performance.now();
+  const timer = setInterval(() => void projector.flushIfDue().catch(() => {}), 50);
+  await events.start((batch) => projector.handle(batch), { startFrom: (_topic, partition) => projector.applied().get(partition) ?? 0n });
+  // Close to the end: write what is buffered and try to switch. The switch succeeds once this version's
+  // offsets have reached the live version's, which the live projector keeps moving.
+  await catchUp(
+    `aggregates v${from} → v${to}`,
+    events,
+    () => projector.applied(),
+    config.FLUSH_MAX_EVENTS,
+    async () => {
+      await projector.flush();
+      return versions.switchTo(to, topic);
+    },
+  );
+  const seconds = (performance.now() - started) / 1000;
+  clearInterval(timer);
+  await events.stop();
+  // The live projector owns version `to` now; what this one still holds is either stored or refused.
+  await projector.flush().catch(() => {});
+  await store.close();
+  process.stderr.write(`[replay aggregates] version ${to} is live; dropping version ${from}\n`);
+  await sleep(3 * LIVE_VERSION_CACHE_MS);
+  await versions.drop(from);
+  await versions.close();
+  return { projection: 'aggregates', from, to, events: applied, seconds, eventsPerSecond: applied / seconds, deadLettered: sink.count };
+}
+
+async function replayProfiles(): Promise<Summary> {
+  const versioning = await openProfileVersioning({
+    aerospikeHosts: config.AEROSPIKE_HOSTS,
+    aerospikeNamespace: config.AEROSPIKE_NAMESPACE,
+    aerospikeSet: config.AEROSPIKE_SET,
+    path: config.PROFILE_STORE_PATH,
+  });
+  const current = await versioning.catalog.read();
+  const from = current.version;
+  const to = from + 1;
+  await versioning.drop(to); // what an abandoned replay may have left
+  const store = await versioning.open(to);
+  await store.migrate();
+  const sink = countingSink();
+  const positions = new Map<number, bigint>();
+  let applied = 0;
+  const projector = createProfileProjector(
+    store,
+    codec,
+    sink,
+    {
+      onApplied(count, _seconds, partition, nextOffset) {
+        applied += count;
+        positions.set(partition, nextOffset);
+      },
+      onDeadLetter: () => {},
+      onStoreRetry: () => {},
+    },
+    logger,
+  );
+  const events = createEventSource(config, `${config.PROFILES_GROUP_ID}-replay-v${to}`, logger);
+  const started = performance.now();
+  await events.start((batch) => projector.handle(batch), { startFrom: (_topic, partition) => positions.get(partition) ?? 0n });
+  let partitions: number[] = [];
+  await catchUp(
+    `profiles v${from} → v${to}`,
+    events,
+    () => positions,
+    1000,
+    async () => {
+      partitions = [...(await events.lag(topic, new Map())).keys()];
+      return true;
+    },
+  );
+  await events.stop();
+  const seconds = (performance.now() - started) / 1000;
+  // The live projector goes back to these offsets and re-applies what came after (idempotent).
+  const resumeFrom = new Map(partitions.map((partition) => [partition, positions.get(partition) ?? 0n]));
+  await versioning.catalog.write({ version: to, resumeFrom, adopted: false });
+  await store.close();
+  process.stderr.write(`[replay profiles] version ${to} is live; dropping version ${from}\n`);
+  await sleep(3 * PROFILE_VERSION_CACHE_MS);
+  await versioning.drop(from);
+  await versioning.catalog.close();
+  return { projection: 'profiles', from, to, events: applied, seconds, eventsPerSecond: applied / seconds, deadLettered: sink.count };
+}
+
+const summaries: Summary[] = [];
+if (target === 'aggregates' || target === 'all') summaries.push(await replayAggregates());
+if (target === 'profiles' || target === 'all') summaries.push(await replayProfiles());
+for (const s of summaries) {
+  process.stdout.write(
+    `${JSON.stringify({ ...s, seconds: Number(s.seconds.toFixed(2)), eventsPerSecond: Math.round(s.eventsPerSecond) })}\n`,
+  );
+}
+process.exit(0);
