@@ -35,7 +35,9 @@ async function replay(what: 'aggregates' | 'profiles', env: Record<string, strin
     maxBuffer: 16 * 1024 * 1024,
   });
   const summary = JSON.parse(stdout.trim().split('\n').at(-1) as string) as Summary;
-  console.log(`  replay ${what}: ${summary.events.toLocaleString('en')} events in ${summary.seconds} s = ${summary.eventsPerSecond.toLocaleString('en')}/s`);
+  console.log(
+    `  replay ${what}: ${summary.events.toLocaleString('en')} events in ${summary.seconds} s = ${summary.eventsPerSecond.toLocaleString('en')}/s`,
+  );
   return summary;
 }
 
