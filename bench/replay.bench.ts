@@ -60,7 +60,7 @@ const kafkaEnv = {
 };
 const kafkaAggregates = await replay('aggregates', kafkaEnv);
 const kafkaProfiles = await replay('profiles', kafkaEnv);
-await database.drop();
+await database.drop().catch((error: unknown) => console.warn(`could not drop ${database.name}: ${String(error)}`));
 const admin = kafka.admin();
 await admin.connect();
 await admin.deleteTopics({ topics: [topic] }).catch(() => {});
