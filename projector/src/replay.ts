@@ -181,16 +181,15 @@ async function replayProfiles(): Promise<Summary> {
   const started = performance.now();
   await events.start((batch) => projector.handle(batch), { startFrom: (_topic, partition) => positions.get(partition) ?? 0n });
   let partitions: number[] = [];
-  await catchUp(
-    `profiles v${from} → v${to}`,
-    events,
-    () => positions,
-    1000,
-    async () => {
-      partitions = [...(await events.lag(topic, new Map())).keys()];
-      return true;
-    },
-  );
+  // Switch once this version has everything the live one has: its positions have reached what the live
+  // projection has committed (it commits after each durable batch) on every partition.
+  const caughtUp = async () => {
+    const live = await events.committed(topic, config.PROFILES_GROUP_ID);
+    if ([...live].some(([partition, offset]) => (positions.get(partition) ?? 0n) < offset)) return false;
+    partitions = [...(await events.lag(topic, new Map())).keys()];
+    return true;
+  };
+  await catchUp(`profiles v${from} → v${to}`, events, () => positions, 1000, caughtUp);
   await events.stop();
   const seconds = (performance.now() - started) / 1000;
   // The live projector goes back to these offsets and re-applies what came after (idempotent).

@@ -27,6 +27,7 @@ describeEventSourceContract('embedded', {
   },
   source: (topic, group) =>
     createEmbeddedEventSource({ path, groupId: group, topic, pollMs: 20, maxRecords: 5 }, createLogger('test', 'error')),
+  groupId: (group) => group,
   async cleanup() {
     rmSync(dir, { recursive: true, force: true });
   },

@@ -7,8 +7,10 @@ import type { EventSource, SourceBatch } from '../src/core/event-source.ts';
 export interface EventSourceFixture {
   /** A fresh topic with `partitions` partitions; `write` appends records with these keys (values = key#n). */
   createTopic(partitions: number): Promise<{ topic: string; write(keys: string[]): Promise<void> }>;
-  /** A reader of `topic` in consumer group `group`. */
+  /** A reader of `topic` in the consumer group this test calls `group`. */
   source(topic: string, group: string): EventSource;
+  /** The real group id behind a test's group name. */
+  groupId(group: string): string;
   cleanup(): Promise<void>;
 }
 
@@ -130,6 +132,12 @@ export function describeEventSourceContract(name: string, fixture: EventSourceFi
         partitions.map((partition) => ({ partition, nextOffset: 2n })),
       );
       await first.stop();
+      const other = source('observer');
+      assert.deepEqual(
+        await other.committed(topic, fixture.groupId('committed')),
+        new Map(partitions.map((p) => [p, 2n])),
+        'another reader sees what the group committed',
+      );
       const second = source('committed');
       const resumed = await collect(second, {});
       await waitFor(

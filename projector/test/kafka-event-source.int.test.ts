@@ -28,6 +28,7 @@ describeEventSourceContract('Kafka', {
       { brokers: TEST_BROKERS, clientId: 'event-source-test', groupId: `${run}-${group}`, topic, maxWaitMs: 100, sessionTimeoutMs: 6000 },
       createLogger('test', 'error'),
     ),
+  groupId: (group) => `${run}-${group}`,
   async cleanup() {
     await Promise.all(topics.map((t) => deleteTopic(t)));
   },

@@ -128,6 +128,8 @@ for (const [index, mode] of modes.entries()) {
 
     before(async () => {
       env = { ...(await mode.setUp(dir)), FLUSH_MAX_DELAY_MS: '100', FETCH_MAX_WAIT_MS: '50' };
+      // With AEROSPIKE_HOSTS set, profiles (and their versions) live in a set of this test's own.
+      if (process.env.AEROSPIKE_HOSTS) env.AEROSPIKE_SET = uniqueName('replay').replace('-', '_');
       programs.push(
         new ProgramProcess('command-api', { ...env, PORT: String(testPort(60 + index * 3)) }),
         new ProgramProcess('projector', { ...env, PORT: String(testPort(61 + index * 3)) }),
@@ -212,8 +214,10 @@ for (const [index, mode] of modes.entries()) {
         () => 'the tags sent after the replay are in the new version',
       );
       assert.deepEqual(await answers(query, BEFORE, BEFORE + 3 * MIN), before1);
-      assert.equal(existsSync(join(dir, 'profiles.sqlite')), false, 'the old profile version is dropped');
-      assert.equal(existsSync(join(dir, 'profiles.sqlite.v2')), true);
+      if (!process.env.AEROSPIKE_HOSTS) {
+        assert.equal(existsSync(join(dir, 'profiles.sqlite')), false, 'the old profile version is dropped');
+        assert.equal(existsSync(join(dir, 'profiles.sqlite.v2')), true);
+      }
     });
   });
 }

@@ -1,5 +1,5 @@
 import { type EmbeddedLog, errorFields, type Logger, openEmbeddedLog } from '@usertags/runtime';
-import type { DeadLetterSink, EventSource, SourceStartOptions } from '../core/event-source.ts';
+import { type DeadLetterSink, deadLetterHeaders, type EventSource, type SourceStartOptions } from '../core/event-source.ts';
 
 export interface EmbeddedSourceConfig {
   readonly path: string;
@@ -102,6 +102,9 @@ export function createEmbeddedEventSource(config: EmbeddedSourceConfig, logger: 
     async commit(topic, progress) {
       open().commit(config.groupId, topic, progress);
     },
+    async committed(topic, groupId) {
+      return open().positions(groupId, topic);
+    },
     async lag(topic, applied) {
       const ends = open().ends(topic);
       return new Map([...ends].map(([p, end]) => [p, Math.max(0, Number(end - (applied.get(p) ?? 0n)))]));
@@ -127,13 +130,7 @@ export function createEmbeddedDeadLetterSink(config: { path: string; topic: stri
         {
           key: record.key ?? '',
           value: record.value ?? Buffer.alloc(0),
-          headers: {
-            ...record.headers,
-            'x-dead-letter-reason': reason,
-            'x-source-topic': source.topic,
-            'x-source-partition': String(source.partition),
-            'x-source-offset': record.offset.toString(),
-          },
+          headers: deadLetterHeaders(record, source, reason),
         },
       ]);
     },

@@ -1,6 +1,6 @@
 import type { Logger } from '@usertags/runtime';
 import { type Consumer, Kafka, logLevel, type Producer } from 'kafkajs';
-import type { DeadLetterSink, EventSource, SourceRecord } from '../core/event-source.ts';
+import { type DeadLetterSink, deadLetterHeaders, type EventSource, type SourceRecord } from '../core/event-source.ts';
 
 export interface KafkaSourceConfig {
   readonly brokers: readonly string[];
@@ -43,6 +43,13 @@ export function createKafkaEventSource(config: KafkaSourceConfig, logger: Logger
   });
   const admin = kafka.admin();
   let adminConnected: Promise<void> | undefined;
+  const connectAdmin = () => {
+    adminConnected ??= admin.connect().catch((error: unknown) => {
+      adminConnected = undefined;
+      throw error;
+    });
+    return adminConnected;
+  };
 
   return {
     async start(handler, options = {}) {
@@ -86,12 +93,14 @@ export function createKafkaEventSource(config: KafkaSourceConfig, logger: Logger
       await consumer.commitOffsets(progress.map((p) => ({ topic, partition: p.partition, offset: p.nextOffset.toString() })));
     },
 
+    async committed(topic, groupId) {
+      await connectAdmin();
+      const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      return new Map((offsets?.partitions ?? []).filter((p) => Number(p.offset) >= 0).map((p) => [p.partition, BigInt(p.offset)]));
+    },
+
     async lag(topic, applied) {
-      adminConnected ??= admin.connect().catch((error: unknown) => {
-        adminConnected = undefined;
-        throw error;
-      });
-      await adminConnected;
+      await connectAdmin();
       const ends = await admin.fetchTopicOffsets(topic);
       return new Map(ends.map((p) => [p.partition, Math.max(0, Number(p.high) - Number(applied.get(p.partition) ?? BigInt(p.low)))]));
     },
@@ -144,13 +153,7 @@ export function createKafkaDeadLetterSink(
           {
             key: record.key,
             value: record.value,
-            headers: {
-              ...record.headers,
-              'x-dead-letter-reason': reason,
-              'x-source-topic': source.topic,
-              'x-source-partition': String(source.partition),
-              'x-source-offset': record.offset.toString(),
-            },
+            headers: deadLetterHeaders(record, source, reason),
           },
         ],
       });

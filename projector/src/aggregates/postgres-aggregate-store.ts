@@ -109,14 +109,9 @@ function postgresParts(config: PostgresAggregateStoreConfig): SqlDialectParts {
     migrations,
     createMinuteTable: (d, table) => createMinuteTable(d as Kysely<unknown>, table),
     lockSuffix: ' FOR SHARE',
-    async upsert(trx, table, rowsJson) {
-      await sql`
-        INSERT INTO ${sql.table(table)} AS a (bucket, grouping, action, origin, brand_id, category_id, count, sum_price)
-        SELECT k, g, a, o, b, c, n, s FROM json_to_recordset(${rowsJson}::json)
-          AS r(k bigint, g smallint, a smallint, o text, b text, c text, n bigint, s bigint)
-        ON CONFLICT (bucket, grouping, action, origin, brand_id, category_id)
-        DO UPDATE SET count = a.count + excluded.count, sum_price = a.sum_price + excluded.sum_price`.execute(trx);
-    },
+    rowsOf: (rowsJson) => sql`
+      SELECT k, g, a, o, b, c, n, s FROM json_to_recordset(${rowsJson}::json)
+        AS j(k bigint, g smallint, a smallint, o text, b text, c text, n bigint, s bigint)`,
   };
 }
 

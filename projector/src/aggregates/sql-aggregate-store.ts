@@ -1,5 +1,5 @@
 import { ContractError } from '@usertags/contracts';
-import { type Generated, type Kysely, sql, type Transaction } from 'kysely';
+import { type Generated, type Kysely, type RawBuilder, sql } from 'kysely';
 import { type Migration, Migrator } from 'kysely/migration';
 import type { AggregateStore, BucketQuery, BucketTotals, PartitionProgress } from './aggregate-store.ts';
 import { OffsetConflict } from './aggregate-store.ts';
@@ -60,8 +60,8 @@ export interface SqlDialectParts {
   readonly migrations: Record<string, Migration>;
   /** Creates an empty minute table named `table` with the current layout. */
   createMinuteTable(db: Kysely<AggregateTables>, table: string): Promise<void>;
-  /** Adds the rows (JSON array of `UpsertRow`, sorted by key) to the minute table `table` inside `trx`. */
-  upsert(trx: Transaction<AggregateTables>, table: string, rowsJson: string): Promise<void>;
+  /** `SELECT k, g, a, o, b, c, n, s FROM …`: the rows of a JSON array of `UpsertRow`, in this dialect. */
+  rowsOf(rowsJson: string): RawBuilder<unknown>;
   /** Reads the live version inside a writing transaction so that a switch waits for it (PostgreSQL: FOR SHARE). */
   readonly lockSuffix: string;
 }
@@ -119,6 +119,16 @@ function unavailable(error: unknown): ContractError {
 const later = (column: 'newest_event_ms' | 'horizon_ms') =>
   sql.raw(`CASE WHEN s.${column} IS NULL OR excluded.${column} > s.${column} THEN excluded.${column} ELSE s.${column} END`);
 
+async function readOffsets(db: Kysely<AggregateTables>, version: number, topic: string): Promise<Map<number, bigint>> {
+  const rows = await db
+    .selectFrom('projection_offsets')
+    .select(['partition', 'next_offset'])
+    .where('projection', '=', versionNames(version).projection)
+    .where('topic', '=', topic)
+    .execute();
+  return new Map(rows.map((r) => [Number(r.partition), BigInt(r.next_offset)]));
+}
+
 async function liveVersion(db: Kysely<AggregateTables>, lockSuffix = ''): Promise<number> {
   const result = await sql<{ live: number }>`
     SELECT live FROM read_model_versions WHERE projection = ${PROJECTION}${sql.raw(lockSuffix)}`.execute(db);
@@ -144,14 +154,7 @@ export function createSqlAggregateStore(parts: SqlDialectParts, choice: VersionC
     },
 
     async loadOffsets(topic) {
-      const version = choice === 'live' ? await liveVersion(db) : choice;
-      const rows = await db
-        .selectFrom('projection_offsets')
-        .select(['partition', 'next_offset'])
-        .where('projection', '=', versionNames(version).projection)
-        .where('topic', '=', topic)
-        .execute();
-      return new Map(rows.map((r) => [Number(r.partition), BigInt(r.next_offset)]));
+      return readOffsets(db, choice === 'live' ? await liveVersion(db) : choice, topic);
     },
 
     async apply(topic, increments: readonly AggregateIncrement[], progress: readonly PartitionProgress[], newestEventMs) {
@@ -180,7 +183,12 @@ export function createSqlAggregateStore(parts: SqlDialectParts, choice: VersionC
             n: i.count,
             s: i.sumPrice,
           }));
-          await parts.upsert(trx, table, JSON.stringify(rows));
+          // `WHERE true` tells SQLite's parser that ON CONFLICT belongs to the INSERT, not to a join.
+          await sql`
+            INSERT INTO ${sql.table(table)} AS a (bucket, grouping, action, origin, brand_id, category_id, count, sum_price)
+            SELECT * FROM (${parts.rowsOf(JSON.stringify(rows))}) AS r WHERE true
+            ON CONFLICT (bucket, grouping, action, origin, brand_id, category_id)
+            DO UPDATE SET count = a.count + excluded.count, sum_price = a.sum_price + excluded.sum_price`.execute(trx);
         }
         await sql`
           INSERT INTO projection_state AS s (projection, newest_event_ms) VALUES (${projection}, ${String(newestEventMs)})
@@ -293,16 +301,7 @@ export function createSqlAggregateVersions(parts: SqlDialectParts): AggregateVer
           trx,
         );
         const live = await liveVersion(trx, parts.lockSuffix.replace('SHARE', 'UPDATE'));
-        const offsets = async (v: number) => {
-          const rows = await trx
-            .selectFrom('projection_offsets')
-            .select(['partition', 'next_offset'])
-            .where('projection', '=', versionNames(v).projection)
-            .where('topic', '=', topic)
-            .execute();
-          return new Map(rows.map((r) => [Number(r.partition), BigInt(r.next_offset)]));
-        };
-        const [current, built] = [await offsets(live), await offsets(version)];
+        const [current, built] = [await readOffsets(trx, live, topic), await readOffsets(trx, version, topic)];
         for (const [partition, next] of current) if ((built.get(partition) ?? 0n) < next) return false;
         await sql`UPDATE read_model_versions SET live = ${version} WHERE projection = ${PROJECTION}`.execute(trx);
         return true;

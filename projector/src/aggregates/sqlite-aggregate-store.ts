@@ -84,15 +84,9 @@ function sqliteParts(path: string): SqlDialectParts {
     createMinuteTable: (d, table) => createMinuteTable(d as Kysely<unknown>, table),
     // A SQLite write transaction already excludes every other writer.
     lockSuffix: '',
-    async upsert(trx, table, rowsJson) {
-      // `WHERE true` tells SQLite's parser that ON CONFLICT belongs to the INSERT, not to a join.
-      await sql`
-        INSERT INTO ${sql.table(table)} AS a (bucket, grouping, action, origin, brand_id, category_id, count, sum_price)
-        SELECT value ->> 'k', value ->> 'g', value ->> 'a', value ->> 'o', value ->> 'b', value ->> 'c', value ->> 'n', value ->> 's'
-        FROM json_each(${rowsJson}) WHERE true
-        ON CONFLICT (bucket, grouping, action, origin, brand_id, category_id)
-        DO UPDATE SET count = a.count + excluded.count, sum_price = a.sum_price + excluded.sum_price`.execute(trx);
-    },
+    rowsOf: (rowsJson) => sql`
+      SELECT value ->> 'k', value ->> 'g', value ->> 'a', value ->> 'o', value ->> 'b', value ->> 'c', value ->> 'n', value ->> 's'
+      FROM json_each(${rowsJson})`,
   };
 }
 

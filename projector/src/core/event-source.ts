@@ -42,9 +42,26 @@ export interface EventSource {
   seek(topic: string, partition: number, offset: bigint): void;
   /** Records that everything before these offsets is applied, so a restart need not read it again. A hint only. */
   commit(topic: string, progress: ReadonlyArray<{ partition: number; nextOffset: bigint }>): Promise<void>;
+  /** The positions consumer group `groupId` has committed on `topic` (another group's, e.g. the live projection's). */
+  committed(topic: string, groupId: string): Promise<Map<number, bigint>>;
   /** Records in the log past `applied`, per partition: the lag. */
   lag(topic: string, applied: ReadonlyMap<number, bigint>): Promise<Map<number, number>>;
   stop(): Promise<void>;
+}
+
+/** The headers a parked record carries: its own, plus why and where from. */
+export function deadLetterHeaders(
+  record: SourceRecord,
+  source: { topic: string; partition: number },
+  reason: string,
+): Record<string, string> {
+  return {
+    ...record.headers,
+    'x-dead-letter-reason': reason,
+    'x-source-topic': source.topic,
+    'x-source-partition': String(source.partition),
+    'x-source-offset': record.offset.toString(),
+  };
 }
 
 /** Where records that cannot be projected go, with the reason, so they are kept and counted but never block a partition. */

@@ -47,15 +47,28 @@ function unavailable(error: unknown): ContractError {
  * Putting an existing key again rewrites the same value, so re-applying is
  * harmless. A read takes the key range of the time range from one bin.
  */
-export function createAerospikeProfileStore(config: AerospikeProfileStoreConfig): ProfileStore {
+/** A lazily made, shared connection; a failed attempt is forgotten so the next call tries again. */
+function connector(hosts: string): { connect(): Promise<Aerospike.Client>; close(): Promise<void> } {
   let client: Promise<Aerospike.Client> | undefined;
-  const connect = () => {
-    client ??= Aerospike.connect({ hosts: config.hosts }).catch((error: unknown) => {
+  return {
+    connect() {
+      client ??= Aerospike.connect({ hosts }).catch((error: unknown) => {
+        client = undefined;
+        throw error;
+      });
+      return client;
+    },
+    async close() {
+      const c = client;
       client = undefined;
-      throw error;
-    });
-    return client;
+      if (c !== undefined) await (await c.catch(() => undefined))?.close();
+    },
   };
+}
+
+export function createAerospikeProfileStore(config: AerospikeProfileStoreConfig): ProfileStore {
+  const connection = connector(config.hosts);
+  const connect = () => connection.connect();
   const mapPolicy = new Aerospike.MapPolicy({ order: Aerospike.maps.order.KEY_ORDERED });
   // The user key is the cookie's UTF-8 bytes as a Buffer (a blob key), not the string: the client
   // copies a string key as a C string (strdup), so a cookie with a NUL would lose everything after it
@@ -129,11 +142,7 @@ export function createAerospikeProfileStore(config: AerospikeProfileStoreConfig)
       }
     },
 
-    async close() {
-      const c = client;
-      client = undefined;
-      if (c !== undefined) await (await c.catch(() => undefined))?.close();
-    },
+    close: () => connection.close(),
   };
 }
 
@@ -143,14 +152,8 @@ export function createAerospikeProfileStore(config: AerospikeProfileStoreConfig)
  * (`live`) in `<set>_catalog`. Dropping a version truncates its set.
  */
 export function createAerospikeProfileVersioning(config: AerospikeProfileStoreConfig): ProfileVersioning {
-  let client: Promise<Aerospike.Client> | undefined;
-  const connect = () => {
-    client ??= Aerospike.connect({ hosts: config.hosts }).catch((error: unknown) => {
-      client = undefined;
-      throw error;
-    });
-    return client;
-  };
+  const connection = connector(config.hosts);
+  const connect = () => connection.connect();
   const setOf = (version: number) => (version === 1 ? config.set : `${config.set}_v${version}`);
   const catalogKey = { ns: config.namespace, set: `${config.set}_catalog`, key: 'live' };
   return {
@@ -167,11 +170,7 @@ export function createAerospikeProfileVersioning(config: AerospikeProfileStoreCo
       async write(live) {
         await (await connect()).put(catalogKey, { live: encodeLive(live) }, { ttl: Aerospike.ttl.NEVER_EXPIRE });
       },
-      async close() {
-        const c = client;
-        client = undefined;
-        if (c !== undefined) await (await c.catch(() => undefined))?.close();
-      },
+      close: () => connection.close(),
     },
     open: async (version) => createAerospikeProfileStore({ ...config, set: setOf(version) }),
     async drop(version) {
