@@ -27,8 +27,6 @@ export interface RunHooks {
 /** Per tag, one profile query every this many tags, one aggregates query every that many (spec §4). */
 const TAGS_PER_PROFILE_QUERY = 10;
 const TAGS_PER_AGGREGATES_QUERY = 1000;
-/** Margin for timers firing late when judging which tags were surely answered before a freshness bound. */
-const HORIZON_SLACK_MS = 100;
 
 /**
  * Runs the reference workload against a deployment and scores it: tags are
@@ -57,7 +55,7 @@ export async function runTester(input: TesterOptionsInput = {}, hooks: RunHooks 
   const limits = mapEndpoints(() => new InFlightLimit(o.maxInFlight));
   const stats = mapEndpoints(() => new EndpointStats());
   const scores = { profiles: new QueryScore(), aggregates: new QueryScore() };
-  const issues = new IssueLog();
+  const settled = new SettleLog();
   const startedAt = new Date().toISOString();
   const t0 = clock.now();
   let maxLag = 0;
@@ -79,7 +77,7 @@ export async function runTester(input: TesterOptionsInput = {}, hooks: RunHooks 
 
   const sendQuery = (kind: 'profiles' | 'aggregates', q: number, now: number) => {
     const freshness = kind === 'profiles' ? o.profileFreshnessMs : o.aggregatesFreshnessMs;
-    const ctx = { ledger, horizon: issues.issuedBy(now - freshness - o.tagTimeoutMs - HORIZON_SLACK_MS), visibleBefore: now - freshness };
+    const ctx = { ledger, horizon: settled.prefixAt(now - freshness), visibleBefore: now - freshness };
     const plan: PlannedQuery | undefined = kind === 'profiles' ? planProfileQuery(q, ctx) : planAggregatesQuery(q, ctx);
     const score = scores[kind];
     if (plan === undefined) {
@@ -106,7 +104,7 @@ export async function runTester(input: TesterOptionsInput = {}, hooks: RunHooks 
   const onSlot = (k: number, dueAt: number) => {
     const now = clock.now();
     maxLag = Math.max(maxLag, now - dueAt);
-    issues.note(now, k);
+    settled.note(now, ledger.settledPrefix);
     const rec = tagRecord(shape, k);
     ledger.record(rec);
     sendTag(rec, now);
@@ -120,11 +118,12 @@ export async function runTester(input: TesterOptionsInput = {}, hooks: RunHooks 
     second++;
     const now = clock.now();
     for (const e of ENDPOINTS) stats[e].rollSecond(second);
-    const aggregatesHorizon = issues.issuedBy(now - o.aggregatesFreshnessMs - o.tagTimeoutMs - HORIZON_SLACK_MS);
+    settled.note(now, ledger.settledPrefix);
+    const aggregatesHorizon = settled.prefixAt(now - o.aggregatesFreshnessMs);
     const oldestAsked =
       minuteOf(shape.startMs + aggregatesHorizon) - (AGGREGATES_LOOKBACK_MINUTES + AGGREGATES_MAX_MINUTES + 1) * MS_PER_MINUTE;
     ledger.release(now - Math.max(o.profileFreshnessMs, o.aggregatesFreshnessMs) - 1000, oldestAsked - shape.startMs);
-    issues.forget(now - Math.max(o.profileFreshnessMs, o.aggregatesFreshnessMs) - o.tagTimeoutMs - 10_000);
+    settled.forget(now - Math.max(o.profileFreshnessMs, o.aggregatesFreshnessMs) - 10_000);
     printer?.tick(progressLine({ elapsedS: (now - t0) / 1000, stats, scores, inFlight: mapEndpoints((e) => limits[e].inFlight) }), second);
   };
   const timer = setInterval(everySecond, 1000);
@@ -175,31 +174,33 @@ function mapEndpoints<T>(make: (e: EndpointName) => T): Record<EndpointName, T> 
 }
 
 /**
- * When tags were issued: (clock time, how many tags had been issued before
- * it), sampled every few milliseconds, so a query can tell which tags were
- * all sent before its freshness bound.
+ * How far the answers had come at each moment: (clock time, how many tags
+ * from the first had all been answered or dropped), sampled every few
+ * milliseconds. A query with freshness bound F asks only about tags that had
+ * all been answered F ago; which of them count as visible is then up to each
+ * tag's own answer.
  */
-class IssueLog {
+class SettleLog {
   private times: number[] = [];
-  private counts: number[] = [];
+  private prefixes: number[] = [];
   private first = 0;
 
-  note(now: number, issuedBefore: number): void {
+  note(now: number, settledPrefix: number): void {
     const last = this.times.length - 1;
     if (last >= this.first && now - (this.times[last] as number) < 5) return;
     this.times.push(now);
-    this.counts.push(issuedBefore);
+    this.prefixes.push(settledPrefix);
   }
 
-  /** How many tags had surely been issued at clock time `at`. */
-  issuedBy(at: number): number {
+  /** How many tags from the first had surely all been answered at clock time `at`. */
+  prefixAt(at: number): number {
     let lo = this.first;
     let hi = this.times.length - 1;
     let found = 0;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       if ((this.times[mid] as number) <= at) {
-        found = this.counts[mid] as number;
+        found = this.prefixes[mid] as number;
         lo = mid + 1;
       } else hi = mid - 1;
     }
@@ -211,7 +212,7 @@ class IssueLog {
     while (this.first + 1 < this.times.length && (this.times[this.first + 1] as number) <= before) this.first++;
     if (this.first > 100_000) {
       this.times = this.times.slice(this.first);
-      this.counts = this.counts.slice(this.first);
+      this.prefixes = this.prefixes.slice(this.first);
       this.first = 0;
     }
   }

@@ -30,16 +30,22 @@ function table(tags: HandTag[]): TagTable {
     price: t.price,
     knowledge: t.knowledge ?? 'visible',
   }));
-  const row = (i: number) => rows[i] as (typeof rows)[number];
   return {
-    indexRange: (from, to) => [rows.filter((r) => r.ms < from).length, rows.filter((r) => r.ms < to).length],
-    timeMs: (i) => row(i).ms,
-    action: (i) => row(i).action,
-    origin: (i) => row(i).origin,
-    brand: (i) => row(i).brand,
-    category: (i) => row(i).category,
-    price: (i) => row(i).price,
-    knowledge: (i) => row(i).knowledge,
+    columns: (from, to) => {
+      const run = rows.filter((r) => r.ms >= from && r.ms < to);
+      return [
+        {
+          length: run.length,
+          action: run.map((r) => r.action),
+          origin: run.map((r) => r.origin),
+          brand: run.map((r) => r.brand),
+          category: run.map((r) => r.category),
+          price: run.map((r) => r.price),
+          timeMs: (k: number) => (run[k] as (typeof run)[number]).ms,
+          knowledge: (k: number) => (run[k] as (typeof run)[number]).knowledge,
+        },
+      ];
+    },
     code: (f, v) => codes[f].get(v) ?? -1,
   };
 }
@@ -169,15 +175,20 @@ describe('the aggregates oracle', () => {
   it('sums past 2^53 exactly', () => {
     // 2^22 + 1 tags at the int32 maximum in one minute: (2^22 + 1) * (2^31 - 1) = 2^53 + 2^31 - 2^22 - 1.
     const n = 4_194_305;
+    const zeros = new Uint8Array(n);
     const virtual: TagTable = {
-      indexRange: () => [0, n],
-      timeMs: () => minute(0),
-      action: () => 0,
-      origin: () => 0,
-      brand: () => 0,
-      category: () => 0,
-      price: () => 2_147_483_647,
-      knowledge: () => 'visible',
+      columns: () => [
+        {
+          length: n,
+          action: zeros,
+          origin: zeros,
+          brand: zeros,
+          category: zeros,
+          price: new Int32Array(n).fill(2_147_483_647),
+          timeMs: () => minute(0),
+          knowledge: () => 'visible',
+        },
+      ],
       code: () => 0,
     };
     const r = expectedAggregates(q({ toMs: minute(1) }), virtual);

@@ -1,5 +1,5 @@
 import type { Filter } from '@usertags/contracts';
-import type { TagTable } from './oracle/aggregates.ts';
+import type { TagColumns, TagTable } from './oracle/aggregates.ts';
 import type { Knowledge } from './oracle/expected.ts';
 import type { HistoryEntry } from './oracle/profiles.ts';
 import { CARDINALITIES, type TagRecord, tagRecord, userTag, type WorkloadShape } from './workload.ts';
@@ -54,6 +54,7 @@ export class Ledger {
   /** Newest tag index per (cookie rank, action), -1 if none. */
   private readonly heads: Int32Array;
   private recorded = 0;
+  private settledUpTo = 0;
 
   constructor(shape: WorkloadShape) {
     this.shape = shape;
@@ -63,6 +64,11 @@ export class Ledger {
   /** How many tags have been issued (sent or dropped) so far; tag i has index i. */
   get count(): number {
     return this.recorded;
+  }
+
+  /** How many tags from the first have all been answered (or dropped): tag `settledPrefix` is the oldest still pending. */
+  get settledPrefix(): number {
+    return this.settledUpTo;
   }
 
   /** Remembers the next tag of the stream as pending; `rec.index` must be `count`. */
@@ -94,6 +100,8 @@ export class Ledger {
     chunk.state[k] = state;
     if (chunk.settledAt !== null) chunk.settledAt[k] = at;
     chunk.lastSettledAt = Math.max(chunk.lastSettledAt, at);
+    if (index === this.settledUpTo)
+      while (this.settledUpTo < this.recorded && this.state(this.settledUpTo) !== TagState.pending) this.settledUpTo++;
   }
 
   state(index: number): TagState {
@@ -136,23 +144,39 @@ export class Ledger {
 
   /** The tags as the aggregates oracle reads them, for a query whose freshness bound is `visibleBefore`. */
   table(visibleBefore: number): TagTable {
-    const cols = (i: number): Columns => {
-      const c = this.chunk(i).columns;
-      if (c === null) throw new Error(`tag ${i} is older than the aggregates window the tester keeps`);
-      return c;
-    };
+    return { columns: (fromMs, toMs) => this.columns(fromMs, toMs, visibleBefore), code: dimensionCode };
+  }
+
+  /** Views of the chunks' columns over the tags with time in [fromMs, toMs). */
+  private *columns(fromMs: number, toMs: number, visibleBefore: number): Generator<TagColumns> {
     const clamp = (ms: number) => Math.min(this.recorded, Math.max(0, ms - this.shape.startMs));
-    return {
-      indexRange: (fromMs, toMs) => [clamp(fromMs), clamp(toMs)],
-      timeMs: (i) => this.shape.startMs + i,
-      action: (i) => cols(i).action[i & CHUNK_MASK] as number,
-      origin: (i) => cols(i).origin[i & CHUNK_MASK] as number,
-      brand: (i) => cols(i).brand[i & CHUNK_MASK] as number,
-      category: (i) => cols(i).category[i & CHUNK_MASK] as number,
-      price: (i) => cols(i).price[i & CHUNK_MASK] as number,
-      knowledge: (i) => this.knowledge(i, visibleBefore),
-      code: dimensionCode,
-    };
+    const lo = clamp(fromMs);
+    const hi = clamp(toMs);
+    for (let base = lo; base < hi; ) {
+      const chunk = this.chunk(base);
+      const columns = chunk.columns;
+      if (columns === null) throw new Error(`tag ${base} is older than the aggregates window the tester keeps`);
+      const a = base & CHUNK_MASK;
+      const b = Math.min(CHUNK_SIZE, a + (hi - base));
+      const { state, settledAt } = chunk;
+      const firstMs = this.shape.startMs + base;
+      yield {
+        length: b - a,
+        action: columns.action.subarray(a, b),
+        origin: columns.origin.subarray(a, b),
+        brand: columns.brand.subarray(a, b),
+        category: columns.category.subarray(a, b),
+        price: columns.price.subarray(a, b),
+        timeMs: (k) => firstMs + k,
+        knowledge: (k) => {
+          const s = state[a + k];
+          if (s === TagState.absent) return 'absent';
+          if (s !== TagState.accepted) return 'unknown';
+          return settledAt === null || (settledAt[a + k] as number) <= visibleBefore ? 'visible' : 'unknown';
+        },
+      };
+      base += b - a;
+    }
   }
 
   /**

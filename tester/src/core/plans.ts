@@ -17,9 +17,8 @@ export interface PlannedQuery {
 export interface PlanContext {
   readonly ledger: Ledger;
   /**
-   * How many tags (from the first) had been issued early enough that each
-   * was answered or timed out before the query's freshness bound: the
-   * newest data worth asking about.
+   * How many tags from the first had all been answered (or had timed out)
+   * by the query's freshness bound: the newest data worth asking about.
    */
   readonly horizon: number;
   /** Tags answered 2xx at or before this clock time must be visible to this query. */

@@ -30,22 +30,23 @@ export function createHttpTarget(baseUrl: string, maxSockets: number): HttpTarge
       const started = performance.now();
       return new Promise<Outcome>((resolve) => {
         let done = false;
+        let timedOut = false;
         const finish = (outcome: Omit<Outcome, 'latencyMs'>) => {
           if (done) return;
           done = true;
+          clearTimeout(timer);
           resolve({ ...outcome, latencyMs: performance.now() - started });
         };
-        const signal = AbortSignal.timeout(timeoutMs);
         const fail = (error: Error) =>
           finish(
-            signal.aborted
+            timedOut
               ? { kind: 'timeout', status: 0, body: '' }
               : { kind: 'error', status: 0, body: '', error: (error as NodeJS.ErrnoException).code ?? error.message },
           );
         const headers: http.OutgoingHttpHeaders = { 'content-length': Buffer.byteLength(body) };
         if (body.length > 0) headers['content-type'] = 'application/json';
         const req = lib.request(
-          { protocol: url.protocol, hostname: url.hostname, port: url.port, path: prefix + path, method, agent, headers, signal },
+          { protocol: url.protocol, hostname: url.hostname, port: url.port, path: prefix + path, method, agent, headers },
           (res) => {
             const status = res.statusCode ?? 0;
             const chunks: Buffer[] = [];
@@ -56,6 +57,12 @@ export function createHttpTarget(baseUrl: string, maxSockets: number): HttpTarge
             res.on('aborted', () => fail(new Error('answer aborted')));
           },
         );
+        // A plain timer, cleared on the answer, rather than AbortSignal.timeout: that one's timer
+        // outlives the request and, at 10,000 requests/s, its aborts cost more than the requests.
+        const timer = setTimeout(() => {
+          timedOut = true;
+          req.destroy(new Error('timeout'));
+        }, timeoutMs);
         req.on('error', fail);
         req.end(body);
       });

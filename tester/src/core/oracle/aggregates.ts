@@ -11,21 +11,27 @@ export interface AggregatesQuestion {
 }
 
 /**
- * The tags the oracle counts, column-wise: tags are in time order and each
- * dimension is a code (`code` maps a filter value to it, -1 if never seen).
- * The run's ledger implements it over typed arrays; tests over a hand list.
+ * A run of tags held column-wise (index `k` counts from the run's first tag);
+ * each dimension is a code (see `TagTable.code`). The run's ledger hands out
+ * views of its typed arrays; tests hand-made lists.
  */
-export interface TagTable {
-  /** The index range [lo, hi) of the tags with time in [fromMs, toMs). */
-  indexRange(fromMs: number, toMs: number): readonly [number, number];
-  timeMs(i: number): number;
+export interface TagColumns {
+  readonly length: number;
   /** 0 = VIEW, 1 = BUY. */
-  action(i: number): number;
-  origin(i: number): number;
-  brand(i: number): number;
-  category(i: number): number;
-  price(i: number): number;
-  knowledge(i: number): Knowledge;
+  readonly action: ArrayLike<number>;
+  readonly origin: ArrayLike<number>;
+  readonly brand: ArrayLike<number>;
+  readonly category: ArrayLike<number>;
+  readonly price: ArrayLike<number>;
+  timeMs(k: number): number;
+  knowledge(k: number): Knowledge;
+}
+
+/** The tags the oracle counts. */
+export interface TagTable {
+  /** The tags with time in [fromMs, toMs), as runs of columns. */
+  columns(fromMs: number, toMs: number): Iterable<TagColumns>;
+  /** The code of a filter value, -1 for a value no tag has. */
   code(filter: Filter, value: string): number;
 }
 
@@ -73,19 +79,22 @@ export function expectedAggregates(q: AggregatesQuestion, table: TagTable): Expe
   // A filter value no tag has (code -1) matches nothing; the answer is all zeros.
   const impossible = origin === -1 || brand === -1 || category === -1;
   if (!impossible) {
-    const [lo, hi] = table.indexRange(q.fromMs, q.toMs);
-    for (let i = lo; i < hi; i++) {
-      if (table.action(i) !== action) continue;
-      if (origin !== undefined && table.origin(i) !== origin) continue;
-      if (brand !== undefined && table.brand(i) !== brand) continue;
-      if (category !== undefined && table.category(i) !== category) continue;
-      const k = table.knowledge(i);
-      if (k === 'absent') continue;
-      const t = table.timeMs(i);
-      if (k === 'unknown') return { determined: false, reason: `a matching tag at ${new Date(t).toISOString()} is not known to be stored` };
-      const b = Math.floor((t - q.fromMs) / MS_PER_MINUTE);
-      counts[b] = (counts[b] as number) + 1;
-      (sums[b] as ExactSum).add(table.price(i));
+    for (const run of table.columns(q.fromMs, q.toMs)) {
+      const { action: actions, origin: origins, brand: brands, category: categories, price: prices } = run;
+      for (let k = 0; k < run.length; k++) {
+        if (actions[k] !== action) continue;
+        if (origin !== undefined && origins[k] !== origin) continue;
+        if (brand !== undefined && brands[k] !== brand) continue;
+        if (category !== undefined && categories[k] !== category) continue;
+        const known = run.knowledge(k);
+        if (known === 'absent') continue;
+        const t = run.timeMs(k);
+        if (known === 'unknown')
+          return { determined: false, reason: `a matching tag at ${new Date(t).toISOString()} is not known to be stored` };
+        const b = Math.floor((t - q.fromMs) / MS_PER_MINUTE);
+        counts[b] = (counts[b] as number) + 1;
+        (sums[b] as ExactSum).add(prices[k] as number);
+      }
     }
   }
 
