@@ -79,7 +79,9 @@ function parse(argv: string[]): TesterOptionsInput | 'help' {
 
 let input: TesterOptionsInput | 'help';
 try {
-  input = parse(process.argv.slice(2));
+  // `pnpm tester -- --rate 5` passes the `--` along.
+  const argv = process.argv.slice(2);
+  input = parse(argv[0] === '--' ? argv.slice(1) : argv);
 } catch (error) {
   console.error(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
   process.exit(2);
