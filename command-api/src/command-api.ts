@@ -2,10 +2,12 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createEventCodec, type EventAppender } from '@usertags/contracts';
 import type { Logger } from '@usertags/runtime';
-import { createHttpServer } from '@usertags/runtime';
+import { createHttpServer, tracingActive } from '@usertags/runtime';
+import { createOtelAppendTracer } from './adapters/otel-append-tracer.ts';
 import type { CommandApiConfig } from './config.ts';
 import { createBatchingAppender } from './core/batching-appender.ts';
 import { createIngest } from './core/ingest.ts';
+import { localTraceContext } from './core/trace-context.ts';
 import { createApp } from './http/app.ts';
 import { createIngestRoute } from './http/ingest-route.ts';
 import { createMetrics } from './metrics.ts';
@@ -41,7 +43,14 @@ export async function startCommandApi(config: CommandApiConfig, log: EventAppend
   const metrics = createMetrics(() => appender.pending());
   let shuttingDown = false;
   const ingestRoute = createIngestRoute({
-    ingest: createIngest(appender, createEventCodec()),
+    ingest: createIngest(
+      appender,
+      createEventCodec(),
+      // Tracing off keeps the cheap local traceparent; on, the header is the producer span's context.
+      tracingActive()
+        ? createOtelAppendTracer(config.KAFKA_TOPIC, config.EVENT_LOG_PATH === undefined ? 'kafka' : 'embedded')
+        : localTraceContext,
+    ),
     metrics,
     logger,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,

@@ -10,6 +10,7 @@ import {
   mountFallbacks,
   mountOperational,
   onShutdownSignal,
+  warnIfTelemetryMissing,
 } from '@usertags/runtime';
 import express from 'express';
 import { createEmbeddedDeadLetterSink, createEmbeddedEventSource } from './adapters/embedded-event-source.ts';
@@ -24,6 +25,7 @@ import { createProfileProjector } from './profiles/profile-projector.ts';
 
 const config = loadConfigOrExit('projector', loadConfig);
 const logger = createLogger('projector', config.LOG_LEVEL);
+warnIfTelemetryMissing(logger, 'projector', config.OTEL_TRACES_EXPORTER);
 const metrics = createProjectorMetrics();
 const codec = createEventCodec();
 // The event log: Kafka, or the embedded log file when EVENT_LOG_PATH is set.

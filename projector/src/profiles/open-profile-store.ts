@@ -1,5 +1,6 @@
 import type { ProfileStore } from './profile-store.ts';
 import { createSqliteProfileStore } from './sqlite-profile-store.ts';
+import { traceProfileStore } from './traced-profile-store.ts';
 
 export interface ProfileStoreChoice {
   /** When set, profiles live in this Aerospike cluster; otherwise in the embedded store at `path`. */
@@ -11,10 +12,16 @@ export interface ProfileStoreChoice {
 
 /**
  * The one place that picks the profile store's adapter. The Aerospike client
- * (a native module) is loaded only when it is used.
+ * (a native module) is loaded only when it is used. Traced when tracing is on.
  */
 export async function openProfileStore(choice: ProfileStoreChoice): Promise<ProfileStore> {
-  if (choice.aerospikeHosts === undefined || choice.aerospikeHosts === '') return createSqliteProfileStore(choice.path);
+  if (choice.aerospikeHosts === undefined || choice.aerospikeHosts === '')
+    return traceProfileStore(createSqliteProfileStore(choice.path), 'sqlite');
   const { createAerospikeProfileStore } = await import('./aerospike-profile-store.ts');
-  return createAerospikeProfileStore({ hosts: choice.aerospikeHosts, namespace: choice.aerospikeNamespace, set: choice.aerospikeSet });
+  const store = createAerospikeProfileStore({
+    hosts: choice.aerospikeHosts,
+    namespace: choice.aerospikeNamespace,
+    set: choice.aerospikeSet,
+  });
+  return traceProfileStore(store, 'aerospike');
 }

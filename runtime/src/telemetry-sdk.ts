@@ -1,0 +1,130 @@
+// The OpenTelemetry SDK as the programs run it: loaded by `startTelemetry`
+// only when tracing is on. Traces go over OTLP/HTTP (JSON) through a batch
+// processor; the SDK's own metrics (spans started, dropped, exported) and
+// those of the pg instrumentation are read by a Prometheus exporter that
+// starts no server: its text is appended to prom-client's on /metrics.
+import { register } from 'node:module';
+import { context, metrics, propagation, type Sampler, SamplingDecision, TraceFlags, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { AggregationType, MeterProvider } from '@opentelemetry/sdk-metrics';
+import {
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  type SpanProcessor,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { register as registerSyncHooks, supportsSyncHooks } from 'import-in-the-middle/register-hooks.mjs';
+import type { RunningTelemetry } from './telemetry.ts';
+
+export interface SdkOptions {
+  readonly service: string;
+  /** Full URL of the OTLP/HTTP traces endpoint (`…/v1/traces`). */
+  readonly tracesUrl: string;
+  readonly samplingRatio: number;
+  /** Longest a finished span waits in the batch processor's queue. */
+  readonly exportDelayMs: number;
+  /** Replaces the OTLP exporter's batch processor (tests). */
+  readonly spanProcessor?: SpanProcessor;
+}
+
+/** Paths never traced: scrapes and probes would drown the traces that matter. */
+const OPERATIONAL_PATHS = new Set(['/metrics', '/health', '/ready']);
+
+/**
+ * Parent-based trace-id ratio, where a new trace (a projector's batch) is
+ * also sampled when any event it links to was sampled: a traced ingest always
+ * leads on to the batch that applied it.
+ */
+export function createSampler(ratio: number): Sampler {
+  const byRatio = new TraceIdRatioBasedSampler(ratio);
+  const root: Sampler = {
+    shouldSample(ctx, traceId, _name, _kind, _attributes, links) {
+      for (const link of links)
+        if ((link.context.traceFlags & TraceFlags.SAMPLED) !== 0) return { decision: SamplingDecision.RECORD_AND_SAMPLED };
+      return byRatio.shouldSample(ctx, traceId);
+    },
+    toString: () => `LinkedOrTraceIdRatio{${ratio}}`,
+  };
+  return new ParentBasedSampler({ root });
+}
+
+/**
+ * The ESM loader hook the instrumentations need to patch modules that ES
+ * modules import (express here; pg and node:http are also reached through
+ * `require`). In-thread synchronous hooks where Node has them, limited to the
+ * modules instrumented; the off-thread loader otherwise.
+ */
+function hookEsmImports(): void {
+  if (supportsSyncHooks()) registerSyncHooks({ include: ['express', 'pg', 'http', 'node:http'] });
+  else register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+}
+
+export function startSdk(options: SdkOptions): RunningTelemetry {
+  hookEsmImports();
+  const resource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.service });
+
+  const prometheus = new PrometheusExporter({ preventServerStart: true });
+  const meterProvider = new MeterProvider({
+    resource,
+    readers: [prometheus],
+    // prom-client already measures every request by route (http_request_duration_seconds); a second histogram would only confuse.
+    views: [{ instrumentName: 'http.server.request.duration', aggregation: { type: AggregationType.DROP } }],
+  });
+  metrics.setGlobalMeterProvider(meterProvider);
+
+  const spanProcessor =
+    options.spanProcessor ??
+    new BatchSpanProcessor({
+      exporter: new OTLPTraceExporter({ url: options.tracesUrl }),
+      scheduledDelayMillis: options.exportDelayMs,
+      selfObsMeterProvider: meterProvider,
+    });
+  const tracerProvider = new TracerProvider({
+    resource,
+    sampler: createSampler(options.samplingRatio),
+    spanProcessors: [spanProcessor],
+    meterProvider,
+  });
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  trace.setGlobalTracerProvider(tracerProvider);
+
+  registerInstrumentations({
+    tracerProvider,
+    meterProvider,
+    instrumentations: [
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (req) => OPERATIONAL_PATHS.has((req.url ?? '').split('?', 1)[0] as string),
+        // The programs make no HTTP calls of their own; the OTLP exporter's would only trace themselves.
+        disableOutgoingRequestInstrumentation: true,
+      }),
+      // Route handlers only: a span per middleware (query parser, body readers) costs more than it tells.
+      new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE] }),
+      // Queries outside any trace (start-up, the lag timer) would each start a trace of their own.
+      new PgInstrumentation({ requireParentSpan: true }),
+    ],
+  });
+
+  // Target and scope info would add series nobody asked for; Prometheus labels the target itself.
+  const serializer = new PrometheusSerializer(undefined, false, undefined, true, true);
+  return {
+    async metricsText() {
+      const { resourceMetrics } = await prometheus.collect();
+      return serializer.serialize(resourceMetrics);
+    },
+    async shutdown() {
+      await tracerProvider.shutdown();
+      await meterProvider.shutdown();
+    },
+  };
+}
