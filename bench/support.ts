@@ -7,7 +7,9 @@ import { type Kafka, Partitioners } from 'kafkajs';
 
 export const repo = resolve(import.meta.dirname, '..');
 
+/** Starts this checkout's Kafka and PostgreSQL unless BENCH_STACK=external says they are already up (e.g. another checkout's). */
 export function ensureStack(): void {
+  if (process.env.BENCH_STACK === 'external') return;
   execFileSync('bash', [join(repo, 'infra/stack.sh'), 'up'], { stdio: 'inherit' });
 }
 

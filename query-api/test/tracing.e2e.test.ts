@@ -208,7 +208,7 @@ describe('traces over the whole pipeline: ingest → Kafka → projector → sto
   it("serves OpenTelemetry's metrics on the same /metrics as prom-client's, each name once", async () => {
     const text = await (await fetch(`${ingest}/metrics`)).text();
     assert.match(text, /^http_request_duration_seconds_count\{/m, "prom-client's own metrics");
-    assert.match(text, /^otel_sdk_span_started_total\{.*otel_span_sampling_result="RECORD_AND_SAMPLE"/m, "the tracing SDK's metrics");
+    assert.match(text, /^otel_sdk_processor_span_processed_total\{/m, "the span pipeline's metrics");
     assert.doesNotMatch(text, /http_server_request_duration/, 'no second request-latency histogram');
     const types = text.split('\n').filter((l) => l.startsWith('# TYPE '));
     assert.equal(new Set(types.map((l) => l.split(' ')[2])).size, types.length, 'every metric family appears once');

@@ -1,10 +1,11 @@
 // The OpenTelemetry SDK as the programs run it: loaded by `startTelemetry`
 // only when tracing is on. Traces go over OTLP/HTTP (JSON) through a batch
-// processor; the SDK's own metrics (spans started, dropped, exported) and
-// those of the pg instrumentation are read by a Prometheus exporter that
+// processor; the span pipeline's own metrics (spans exported, dropped,
+// queued; export requests) and those of the pg instrumentation (statement
+// latency, pool connections) are read by a Prometheus exporter that
 // starts no server: its text is appended to prom-client's on /metrics.
 import { register } from 'node:module';
-import { context, metrics, propagation, type Sampler, SamplingDecision, TraceFlags, trace } from '@opentelemetry/api';
+import { context, propagation, type Sampler, SamplingDecision, TraceFlags, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
@@ -14,7 +15,7 @@ import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrum
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { AggregationType, MeterProvider } from '@opentelemetry/sdk-metrics';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import {
   BatchSpanProcessor,
   ParentBasedSampler,
@@ -73,35 +74,29 @@ export function startSdk(options: SdkOptions): RunningTelemetry {
   hookEsmImports();
   const resource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.service });
 
+  // Not the global meter provider: only the span pipeline and the pg instrumentation report here. The HTTP
+  // instrumentation's request histogram would repeat prom-client's http_request_duration_seconds, and a
+  // counter per span started (the SDK's otel.sdk.span.* metrics) costs on every request.
   const prometheus = new PrometheusExporter({ preventServerStart: true });
-  const meterProvider = new MeterProvider({
-    resource,
-    readers: [prometheus],
-    // prom-client already measures every request by route (http_request_duration_seconds); a second histogram would only confuse.
-    views: [{ instrumentName: 'http.server.request.duration', aggregation: { type: AggregationType.DROP } }],
-  });
-  metrics.setGlobalMeterProvider(meterProvider);
+  const meterProvider = new MeterProvider({ resource, readers: [prometheus] });
 
   const spanProcessor =
     options.spanProcessor ??
     new BatchSpanProcessor({
-      exporter: new OTLPTraceExporter({ url: options.tracesUrl }),
+      exporter: new OTLPTraceExporter({ url: options.tracesUrl, selfObsMeterProvider: meterProvider }),
       scheduledDelayMillis: options.exportDelayMs,
       selfObsMeterProvider: meterProvider,
     });
-  const tracerProvider = new TracerProvider({
-    resource,
-    sampler: createSampler(options.samplingRatio),
-    spanProcessors: [spanProcessor],
-    meterProvider,
-  });
+  const tracerProvider = new TracerProvider({ resource, sampler: createSampler(options.samplingRatio), spanProcessors: [spanProcessor] });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(tracerProvider);
 
+  // Queries outside any trace (start-up, the lag timer) would each start a trace of their own.
+  const pg = new PgInstrumentation({ requireParentSpan: true });
+  pg.setMeterProvider(meterProvider);
   registerInstrumentations({
     tracerProvider,
-    meterProvider,
     instrumentations: [
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (req) => OPERATIONAL_PATHS.has((req.url ?? '').split('?', 1)[0] as string),
@@ -110,8 +105,7 @@ export function startSdk(options: SdkOptions): RunningTelemetry {
       }),
       // Route handlers only: a span per middleware (query parser, body readers) costs more than it tells.
       new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE] }),
-      // Queries outside any trace (start-up, the lag timer) would each start a trace of their own.
-      new PgInstrumentation({ requireParentSpan: true }),
+      pg,
     ],
   });
 
