@@ -1,5 +1,6 @@
 // Loaded before main.ts — `node --import ./projector/src/register.ts projector/src/main.ts` — because
-// the instrumentations must hook express, pg and node:http before anything imports them.
+// the pg instrumentation must hook pg before anything imports it. The projector's HTTP serves only
+// /health, /ready and /metrics, which are never traced; its batch and store spans are made by hand.
 import { startTelemetry } from '@usertags/runtime/telemetry';
 
-await startTelemetry('projector');
+await startTelemetry('projector', ['pg']);

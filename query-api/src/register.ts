@@ -2,4 +2,4 @@
 // the instrumentations must hook express, pg and node:http before anything imports them.
 import { startTelemetry } from '@usertags/runtime/telemetry';
 
-await startTelemetry('query-api');
+await startTelemetry('query-api', ['http', 'express', 'pg']);

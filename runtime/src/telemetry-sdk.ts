@@ -10,7 +10,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import { type Instrumentation, registerInstrumentations } from '@opentelemetry/instrumentation';
 import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
@@ -27,8 +27,12 @@ import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { register as registerSyncHooks, supportsSyncHooks } from 'import-in-the-middle/register-hooks.mjs';
 import type { RunningTelemetry } from './telemetry.ts';
 
+/** The libraries a program has instrumented automatically (the rest of its spans are made by hand). */
+export type Instrumented = 'http' | 'express' | 'pg';
+
 export interface SdkOptions {
   readonly service: string;
+  readonly instrument: readonly Instrumented[];
   /** Full URL of the OTLP/HTTP traces endpoint (`…/v1/traces`). */
   readonly tracesUrl: string;
   readonly samplingRatio: number;
@@ -65,13 +69,35 @@ export function createSampler(ratio: number): Sampler {
  * `require`). In-thread synchronous hooks where Node has them, limited to the
  * modules instrumented; the off-thread loader otherwise.
  */
-function hookEsmImports(): void {
-  if (supportsSyncHooks()) registerSyncHooks({ include: ['express', 'pg', 'http', 'node:http'] });
+function hookEsmImports(modules: readonly Instrumented[]): void {
+  if (modules.length === 0) return;
+  const include = modules.flatMap((m) => (m === 'http' ? ['http', 'node:http'] : [m]));
+  if (supportsSyncHooks()) registerSyncHooks({ include });
   else register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
 }
 
+function instrumentation(name: Instrumented, meterProvider: MeterProvider): Instrumentation {
+  switch (name) {
+    case 'http':
+      return new HttpInstrumentation({
+        ignoreIncomingRequestHook: (req) => OPERATIONAL_PATHS.has((req.url ?? '').split('?', 1)[0] as string),
+        // The programs make no HTTP calls of their own; the OTLP exporter's would only trace themselves.
+        disableOutgoingRequestInstrumentation: true,
+      });
+    case 'express':
+      // Route handlers only: a span per middleware (query parser, body readers) costs more than it tells.
+      return new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE] });
+    case 'pg': {
+      // Queries outside any trace (start-up, the lag timer) would each start a trace of their own.
+      const pg = new PgInstrumentation({ requireParentSpan: true });
+      pg.setMeterProvider(meterProvider);
+      return pg;
+    }
+  }
+}
+
 export function startSdk(options: SdkOptions): RunningTelemetry {
-  hookEsmImports();
+  hookEsmImports(options.instrument);
   const resource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.service });
 
   // Not the global meter provider: only the span pipeline and the pg instrumentation report here. The HTTP
@@ -92,22 +118,7 @@ export function startSdk(options: SdkOptions): RunningTelemetry {
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(tracerProvider);
 
-  // Queries outside any trace (start-up, the lag timer) would each start a trace of their own.
-  const pg = new PgInstrumentation({ requireParentSpan: true });
-  pg.setMeterProvider(meterProvider);
-  registerInstrumentations({
-    tracerProvider,
-    instrumentations: [
-      new HttpInstrumentation({
-        ignoreIncomingRequestHook: (req) => OPERATIONAL_PATHS.has((req.url ?? '').split('?', 1)[0] as string),
-        // The programs make no HTTP calls of their own; the OTLP exporter's would only trace themselves.
-        disableOutgoingRequestInstrumentation: true,
-      }),
-      // Route handlers only: a span per middleware (query parser, body readers) costs more than it tells.
-      new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE] }),
-      pg,
-    ],
-  });
+  registerInstrumentations({ tracerProvider, instrumentations: options.instrument.map((name) => instrumentation(name, meterProvider)) });
 
   // Target and scope info would add series nobody asked for; Prometheus labels the target itself.
   const serializer = new PrometheusSerializer(undefined, false, undefined, true, true);

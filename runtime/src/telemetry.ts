@@ -21,11 +21,13 @@ let startedFor: string | undefined;
 
 /**
  * Starts tracing as the environment says (`OTEL_*`, see `env.telemetry()`).
- * A bad value stops the process with a message naming the variable, as a
- * program's own config does.
+ * `instrument` names the libraries to instrument automatically; a program
+ * makes its other spans by hand. A bad value stops the process with a message
+ * naming the variable, as a program's own config does.
  */
 export async function startTelemetry(
   program: string,
+  instrument: ReadonlyArray<'http' | 'express' | 'pg'>,
   environment: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<void> {
   startedFor = program;
@@ -35,6 +37,7 @@ export async function startTelemetry(
   const { startSdk } = await import('./telemetry-sdk.ts');
   running = startSdk({
     service: config.OTEL_SERVICE_NAME ?? program,
+    instrument,
     tracesUrl: `${config.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`,
     samplingRatio: config.OTEL_TRACES_SAMPLER_ARG,
     exportDelayMs: config.OTEL_BSP_SCHEDULE_DELAY,
