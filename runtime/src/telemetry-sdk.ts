@@ -16,13 +16,7 @@ import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import {
-  BatchSpanProcessor,
-  ParentBasedSampler,
-  type SpanProcessor,
-  TraceIdRatioBasedSampler,
-  TracerProvider,
-} from '@opentelemetry/sdk-trace';
+import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { register as registerSyncHooks, supportsSyncHooks } from 'import-in-the-middle/register-hooks.mjs';
 import type { RunningTelemetry } from './telemetry.ts';
@@ -38,8 +32,6 @@ export interface SdkOptions {
   readonly samplingRatio: number;
   /** Longest a finished span waits in the batch processor's queue. */
   readonly exportDelayMs: number;
-  /** Replaces the OTLP exporter's batch processor (tests). */
-  readonly spanProcessor?: SpanProcessor;
 }
 
 /** Paths never traced: scrapes and probes would drown the traces that matter. */
@@ -106,13 +98,11 @@ export function startSdk(options: SdkOptions): RunningTelemetry {
   const prometheus = new PrometheusExporter({ preventServerStart: true });
   const meterProvider = new MeterProvider({ resource, readers: [prometheus] });
 
-  const spanProcessor =
-    options.spanProcessor ??
-    new BatchSpanProcessor({
-      exporter: new OTLPTraceExporter({ url: options.tracesUrl, selfObsMeterProvider: meterProvider }),
-      scheduledDelayMillis: options.exportDelayMs,
-      selfObsMeterProvider: meterProvider,
-    });
+  const spanProcessor = new BatchSpanProcessor({
+    exporter: new OTLPTraceExporter({ url: options.tracesUrl, selfObsMeterProvider: meterProvider }),
+    scheduledDelayMillis: options.exportDelayMs,
+    selfObsMeterProvider: meterProvider,
+  });
   const tracerProvider = new TracerProvider({ resource, sampler: createSampler(options.samplingRatio), spanProcessors: [spanProcessor] });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
