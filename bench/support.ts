@@ -7,16 +7,20 @@ import { type Kafka, Partitioners } from 'kafkajs';
 
 export const repo = resolve(import.meta.dirname, '..');
 
+/** Starts this checkout's Kafka and PostgreSQL unless BENCH_STACK=external says they are already up (e.g. another checkout's). */
 export function ensureStack(): void {
+  if (process.env.BENCH_STACK === 'external') return;
   execFileSync('bash', [join(repo, 'infra/stack.sh'), 'up'], { stdio: 'inherit' });
 }
 
-/** A program under test in its own process; resolves once it logs its URL. */
+/** A program under test in its own process (a platform program with its register module); resolves once it logs its URL. */
 export async function startProgram(
   script: string,
   env: Record<string, string>,
 ): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [join(repo, script)], {
+  const program = /^(command-api|projector|query-api)\/src\/main\.ts$/.exec(script)?.[1];
+  const preload = program === undefined ? [] : ['--import', join(repo, `${program}/src/register.ts`)];
+  const child = spawn(process.execPath, [...preload, join(repo, script)], {
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -8,7 +8,8 @@
 //                                    Aerospike when AEROSPIKE_HOSTS is set
 //
 // Ports: COMMAND_API_PORT (8080), QUERY_API_PORT (8081), PROJECTOR_PORT (8082).
-// Any other variable of the programs' configuration passes through.
+// Any other variable of the programs' configuration passes through (e.g.
+// OTEL_TRACES_EXPORTER=otlp to send traces to a collector or Jaeger).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -32,10 +33,10 @@ const storage: Record<string, string> = stack
 const shared = { ...storage, PROFILE_STORE_PATH: process.env.PROFILE_STORE_PATH ?? resolve(dataDir, 'profiles.sqlite') };
 if (!stack) mkdirSync(dataDir, { recursive: true });
 
-const programs: Array<{ name: string; entry: string; port: string }> = [
-  { name: 'command-api', entry: 'command-api/src/main.ts', port: ports.command },
-  { name: 'projector', entry: 'projector/src/main.ts', port: ports.projector },
-  { name: 'query-api', entry: 'query-api/src/main.ts', port: ports.query },
+const programs: Array<{ name: string; port: string }> = [
+  { name: 'command-api', port: ports.command },
+  { name: 'projector', port: ports.projector },
+  { name: 'query-api', port: ports.query },
 ];
 
 const children: ChildProcess[] = [];
@@ -56,7 +57,8 @@ function stopAll(code: number): void {
 }
 
 for (const program of programs) {
-  const child = spawn(process.execPath, [program.entry], {
+  // The register module starts tracing (when OTEL_TRACES_EXPORTER says so) before the program's modules load.
+  const child = spawn(process.execPath, ['--import', `./${program.name}/src/register.ts`, `${program.name}/src/main.ts`], {
     cwd: root,
     env: { ...process.env, ...shared, PORT: program.port },
     stdio: ['ignore', 'inherit', 'inherit'],

@@ -2,12 +2,14 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createEventCodec, type EventAppender } from '@usertags/contracts';
 import type { Logger } from '@usertags/runtime';
-import { createHttpServer } from '@usertags/runtime';
+import { createHttpServer, tracingActive } from '@usertags/runtime';
+import { createOtelAppendTracer, createOtelRequestTracer } from './adapters/otel-ingest-tracing.ts';
 import type { CommandApiConfig } from './config.ts';
 import { createBatchingAppender } from './core/batching-appender.ts';
 import { createIngest } from './core/ingest.ts';
+import { localTraceContext } from './core/trace-context.ts';
 import { createApp } from './http/app.ts';
-import { createIngestRoute } from './http/ingest-route.ts';
+import { createIngestRoute, INGEST_PATH } from './http/ingest-route.ts';
 import { createMetrics } from './metrics.ts';
 
 export interface CommandApi {
@@ -40,12 +42,19 @@ export async function startCommandApi(config: CommandApiConfig, log: EventAppend
   );
   const metrics = createMetrics(() => appender.pending());
   let shuttingDown = false;
+  // Tracing off keeps the cheap local traceparent; on, a server span per request and a producer span per tag, whose context the record carries.
+  const tracing = tracingActive();
   const ingestRoute = createIngestRoute({
-    ingest: createIngest(appender, createEventCodec()),
+    ingest: createIngest(
+      appender,
+      createEventCodec(),
+      tracing ? createOtelAppendTracer(config.KAFKA_TOPIC, config.EVENT_LOG_PATH === undefined ? 'kafka' : 'embedded') : localTraceContext,
+    ),
     metrics,
     logger,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     isShuttingDown: () => shuttingDown,
+    traceRequest: tracing ? createOtelRequestTracer(INGEST_PATH) : undefined,
   });
   const app = createApp({ ingestRoute, log, metrics, logger });
   const server = createHttpServer(app);

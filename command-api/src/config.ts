@@ -28,6 +28,7 @@ export const CommandApiConfig = z.object({
     .describe('Largest request body'),
   SHUTDOWN_GRACE_MS: int(0, 120_000).default(10_000).describe('How long SIGTERM waits for in-flight requests'),
   LOG_LEVEL: env.logLevel(),
+  ...env.telemetry(),
 });
 
 export type CommandApiConfig = Readonly<z.output<typeof CommandApiConfig>>;

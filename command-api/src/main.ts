@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Composition root of the command API: config → adapters → app → listen.
 import type { EventAppender } from '@usertags/contracts';
-import { createLogger, errorFields, loadConfigOrExit, onShutdownSignal } from '@usertags/runtime';
+import { createLogger, errorFields, loadConfigOrExit, onShutdownSignal, warnIfTelemetryMissing } from '@usertags/runtime';
 import { createEmbeddedEventLog } from './adapters/embedded-event-log.ts';
 import { createKafkaEventLog } from './adapters/kafka-event-log.ts';
 import { startCommandApi } from './command-api.ts';
@@ -9,6 +9,7 @@ import { loadConfig } from './config.ts';
 
 const config = loadConfigOrExit('command-api', loadConfig);
 const logger = createLogger('command-api', config.LOG_LEVEL);
+warnIfTelemetryMissing(logger, 'command-api', config.OTEL_TRACES_EXPORTER);
 
 async function openLog(): Promise<EventAppender> {
   if (config.EVENT_LOG_PATH !== undefined) {

@@ -30,6 +30,7 @@ export const ProjectorConfig = z.object({
     .default(24)
     .describe('Event-time hours of aggregates kept'),
   LOG_LEVEL: env.logLevel(),
+  ...env.telemetry(),
 });
 
 export type ProjectorConfig = Readonly<z.output<typeof ProjectorConfig>>;

@@ -10,6 +10,7 @@ import {
   mountFallbacks,
   mountOperational,
   onShutdownSignal,
+  warnIfTelemetryMissing,
 } from '@usertags/runtime';
 import express from 'express';
 import { createDeadLetterSink, createEventSource } from './adapters/open-event-log.ts';
@@ -24,6 +25,7 @@ import type { ProfileLive } from './profiles/profile-versions.ts';
 
 const config = loadConfigOrExit('projector', loadConfig);
 const logger = createLogger('projector', config.LOG_LEVEL);
+warnIfTelemetryMissing(logger, 'projector', config.OTEL_TRACES_EXPORTER);
 const metrics = createProjectorMetrics();
 const codec = createEventCodec();
 const deadLetters = createDeadLetterSink(config, logger);

@@ -16,6 +16,7 @@ export const QueryApiConfig = z.object({
     .default(4 * 1024 * 1024)
     .describe('Largest debug-mode expected answer read'),
   LOG_LEVEL: env.logLevel(),
+  ...env.telemetry(),
 });
 
 export type QueryApiConfig = Readonly<z.output<typeof QueryApiConfig>>;

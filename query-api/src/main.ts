@@ -2,13 +2,14 @@
 // Composition root of the query API: config → read-model readers → app → listen.
 import type { AddressInfo } from 'node:net';
 import { openAggregateStore, openProfileStore } from '@usertags/projector';
-import { createHttpServer, createLogger, loadConfigOrExit, onShutdownSignal } from '@usertags/runtime';
+import { createHttpServer, createLogger, loadConfigOrExit, onShutdownSignal, warnIfTelemetryMissing } from '@usertags/runtime';
 import { loadConfig } from './config.ts';
 import { createQueryApp } from './http/app.ts';
 import { createMetrics } from './metrics.ts';
 
 const config = loadConfigOrExit('query-api', loadConfig);
 const logger = createLogger('query-api', config.LOG_LEVEL);
+warnIfTelemetryMissing(logger, 'query-api', config.OTEL_TRACES_EXPORTER);
 const aggregates = openAggregateStore(config.DATABASE_URL, { poolSize: 8 });
 const profiles = await openProfileStore({
   aerospikeHosts: config.AEROSPIKE_HOSTS,

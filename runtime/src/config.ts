@@ -23,6 +23,9 @@ export function loadConfigOrExit<T>(program: string, load: () => T): T {
   }
 }
 
+/** Chosen by measurement (bench:tracing, docs/benchmarks.md): what ingest can afford at well under 10 % of its throughput. */
+export const DEFAULT_SAMPLING_RATIO = 0.01;
+
 /** Field builders for the settings every program shares. */
 export const env = {
   int: (min: number, max: number) => z.coerce.number().int().min(min).max(max),
@@ -73,4 +76,26 @@ export const env = {
       .default(value ? 'true' : 'false')
       .transform((v) => v === 'true'),
   logLevel: () => z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Least severe level logged'),
+  /** Tracing, the same on every program; read by its register module before anything else loads, and again by its config. */
+  telemetry: () => ({
+    OTEL_TRACES_EXPORTER: z
+      .enum(['otlp', 'none'])
+      .default('none')
+      .describe('otlp: send traces over OTLP/HTTP (JSON) to OTEL_EXPORTER_OTLP_ENDPOINT; none: tracing off'),
+    OTEL_EXPORTER_OTLP_ENDPOINT: z
+      .url({ protocol: /^https?$/ })
+      .default('http://127.0.0.1:4318')
+      .describe('Base URL of the OTLP/HTTP receiver (an OpenTelemetry collector or Jaeger); traces go to <url>/v1/traces'),
+    OTEL_TRACES_SAMPLER_ARG: z.coerce
+      .number()
+      .min(0)
+      .max(1)
+      .default(DEFAULT_SAMPLING_RATIO)
+      .describe('Share of new traces recorded (parent-based trace-id ratio); a sampled caller or linked event is always followed'),
+    OTEL_BSP_SCHEDULE_DELAY: env
+      .int(10, 60_000)
+      .default(5000)
+      .describe('Longest a finished span waits before it is exported, ms (spans also go as soon as 512 are waiting)'),
+    OTEL_SERVICE_NAME: z.string().min(1).optional().describe("The service name on the program's spans (default: the program's name)"),
+  }),
 };

@@ -1,4 +1,4 @@
-export { env, loadConfigOrExit, loadEnvConfig } from './config.ts';
+export { DEFAULT_SAMPLING_RATIO, env, loadConfigOrExit, loadEnvConfig } from './config.ts';
 export { type EmbeddedLog, openEmbeddedLog, partitionOf, type StoredLogRecord } from './embedded-log.ts';
 export { createHttpServer } from './http-server.ts';
 export { isJsonContentType, readJsonBody, readTextBody } from './json-body.ts';
@@ -6,3 +6,14 @@ export { createLogger, errorFields, type Logger, type LogLevel } from './logger.
 export { mountFallbacks, mountOperational, type OperationalDeps } from './operational.ts';
 export { sendProblem } from './problem.ts';
 export { onShutdownSignal } from './shutdown.ts';
+export {
+  type RunningTelemetry,
+  startTelemetry,
+  stopTelemetry,
+  telemetryMetricsText,
+  telemetryStarted,
+  tracingActive,
+  useTelemetryForTests,
+  warnIfTelemetryMissing,
+} from './telemetry.ts';
+export { createLinkCollector, inChildSpan, inSpan, type LinkCollector, MAX_BATCH_LINKS, platformTracer } from './tracing.ts';

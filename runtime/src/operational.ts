@@ -3,6 +3,7 @@ import type { Express, NextFunction, Request, Response } from 'express';
 import type { Registry } from 'prom-client';
 import type { Logger } from './logger.ts';
 import { sendProblem } from './problem.ts';
+import { telemetryMetricsText } from './telemetry.ts';
 
 export interface OperationalDeps {
   /** Resolves when the program's dependencies are reachable. */
@@ -23,10 +24,11 @@ export function mountOperational(app: Express, deps: OperationalDeps): void {
       (error: unknown) => sendProblem(res, error),
     );
   });
+  // One exposition: prom-client's registry, then OpenTelemetry's metrics (only while tracing is on) in the same text format.
   app.get('/metrics', (_req, res, next) => {
-    deps.registry.metrics().then((text) => {
+    Promise.all([deps.registry.metrics(), telemetryMetricsText()]).then(([own, otel]) => {
       res.setHeader('content-type', deps.registry.contentType);
-      res.end(text);
+      res.end(otel.length === 0 ? own : `${own.trimEnd()}\n${otel}`);
     }, next);
   });
   if (deps.openapi !== undefined) {

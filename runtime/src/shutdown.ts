@@ -1,8 +1,10 @@
 import type { Logger } from './logger.ts';
+import { stopTelemetry } from './telemetry.ts';
 
 /**
- * Runs `stop` once on the first SIGTERM or SIGINT, then exits 0 (or 1 if
- * stopping failed). Later signals are ignored while it runs.
+ * Runs `stop` once on the first SIGTERM or SIGINT, exports the spans still
+ * buffered, then exits 0 (or 1 if stopping failed). Later signals are ignored
+ * while it runs.
  */
 export function onShutdownSignal(logger: Logger, stop: () => Promise<void>): void {
   let stopping = false;
@@ -11,11 +13,12 @@ export function onShutdownSignal(logger: Logger, stop: () => Promise<void>): voi
       if (stopping) return;
       stopping = true;
       logger.info('shutting down', { signal });
+      const flushed = () => stopTelemetry().catch(() => {});
       stop().then(
-        () => process.exit(0),
+        () => flushed().then(() => process.exit(0)),
         (error: unknown) => {
           logger.error('shutdown failed', { error: error instanceof Error ? error.message : String(error) });
-          process.exit(1);
+          void flushed().then(() => process.exit(1));
         },
       );
     });

@@ -41,7 +41,7 @@ export class PrivateBroker {
   }
 }
 
-/** A program of the platform as its own process (`<package>/src/main.ts`), as it runs in production. */
+/** A program of the platform as its own process (`<package>/src/main.ts` with its register module), as it runs in production. */
 export class ProgramProcess {
   readonly child: ChildProcess;
   readonly output: string[] = [];
@@ -51,7 +51,7 @@ export class ProgramProcess {
 
   constructor(pkg: 'command-api' | 'projector' | 'query-api', env: Record<string, string>) {
     this.name = pkg;
-    this.child = spawn(process.execPath, [join(repo, `${pkg}/src/main.ts`)], {
+    this.child = spawn(process.execPath, ['--import', join(repo, `${pkg}/src/register.ts`), join(repo, `${pkg}/src/main.ts`)], {
       env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

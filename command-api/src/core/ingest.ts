@@ -1,6 +1,6 @@
 import { type EventCodec, parseUserTag, type Result } from '@usertags/contracts';
 import type { RecordAppender } from './batching-appender.ts';
-import { traceHeaders } from './trace-context.ts';
+import { type AppendTracer, localTraceContext } from './trace-context.ts';
 
 export interface IngestRequest {
   /** The parsed JSON body. */
@@ -17,16 +17,19 @@ export interface IngestRequest {
  */
 export type Ingest = (request: IngestRequest) => Promise<Result<void>>;
 
-export function createIngest(appender: RecordAppender, codec: EventCodec): Ingest {
+export function createIngest(appender: RecordAppender, codec: EventCodec, tracer: AppendTracer = localTraceContext): Ingest {
   return async (request) => {
     const parsed = parseUserTag(request.body);
     if (!parsed.ok) return parsed;
     const tag = parsed.value;
-    await appender.append({
-      key: tag.cookie,
-      value: codec.encode(tag),
-      headers: traceHeaders(request.traceparent, request.tracestate),
-    });
+    const trace = tracer.start(request.traceparent, request.tracestate);
+    try {
+      await appender.append({ key: tag.cookie, value: codec.encode(tag), headers: trace.headers });
+    } catch (error) {
+      trace.end(error);
+      throw error;
+    }
+    trace.end();
     return { ok: true, value: undefined };
   };
 }

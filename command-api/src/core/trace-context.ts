@@ -32,3 +32,26 @@ export function traceHeaders(incoming: string | undefined, tracestate?: string):
   if (match !== null && tracestate !== undefined && tracestate.length > 0 && tracestate.length <= 512) headers.tracestate = tracestate;
   return headers;
 }
+
+/** One traced append: the headers its record carries, and what to call once the append has settled. */
+export interface AppendTrace {
+  readonly headers: Record<string, string>;
+  /** Ends the append's span; `error` when the tag was not stored. */
+  end(error?: unknown): void;
+}
+
+/**
+ * How ingest traces an append (the port): with tracing on, an adapter starts
+ * a producer span under the request's span and the headers carry that span's
+ * context; with tracing off, `localTraceContext` only writes the headers.
+ */
+export interface AppendTracer {
+  start(traceparent: string | undefined, tracestate: string | undefined): AppendTrace;
+}
+
+const noop = () => {};
+
+/** Tracing off: a `traceparent` made here (`traceHeaders`), no span. */
+export const localTraceContext: AppendTracer = {
+  start: (traceparent, tracestate) => ({ headers: traceHeaders(traceparent, tracestate), end: noop }),
+};

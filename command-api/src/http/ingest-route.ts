@@ -5,12 +5,17 @@ import { readJsonBody, sendProblem } from '@usertags/runtime';
 import type { Ingest } from '../core/ingest.ts';
 import type { CommandApiMetrics } from '../metrics.ts';
 
+/** Runs one request's handling inside its trace (a server span), when tracing is on. */
+export type RequestTracer = (req: IncomingMessage, res: ServerResponse, handle: () => Promise<void>) => Promise<void>;
+
 export interface IngestRouteDeps {
   readonly ingest: Ingest;
   readonly metrics: CommandApiMetrics;
   readonly logger: Logger;
   readonly bodyLimitBytes: number;
   readonly isShuttingDown: () => boolean;
+  /** Absent when tracing is off. */
+  readonly traceRequest?: RequestTracer | undefined;
 }
 
 export const INGEST_PATH = '/user_tags';
@@ -23,7 +28,7 @@ export function createIngestRoute(deps: IngestRouteDeps): (req: IncomingMessage,
   // The 204 series is resolved once: hashing its labels on every request showed up in profiles.
   const accepted = metrics.requestDuration.labels({ route: INGEST_PATH, method: 'POST', status: 204 });
 
-  return async (req, res) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = performance.now();
     let status: number;
     try {
@@ -56,6 +61,8 @@ export function createIngestRoute(deps: IngestRouteDeps): (req: IncomingMessage,
     }
     observe(status, started);
   };
+  const { traceRequest } = deps;
+  return traceRequest === undefined ? handle : (req, res) => traceRequest(req, res, () => handle(req, res));
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

@@ -1,5 +1,7 @@
+import type { Link } from '@opentelemetry/api';
 import { ContractError, type EventCodec } from '@usertags/contracts';
-import type { Logger } from '@usertags/runtime';
+import { createLinkCollector, type Logger } from '@usertags/runtime';
+import { inBatchSpan } from '../core/batch-trace.ts';
 import type { DeadLetterSink, SourceBatch } from '../core/event-source.ts';
 import { type AggregateStore, OffsetConflict, type PartitionProgress } from './aggregate-store.ts';
 import { AggregateBatch, type AggregateIncrement } from './projection.ts';
@@ -45,6 +47,8 @@ interface Snapshot {
   readonly progress: PartitionProgress[];
   readonly events: number;
   readonly newestEventMs: number;
+  /** The sampled trace contexts of the events in it, for the write's batch span. */
+  readonly linked: { links: Link[]; dropped: number };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -59,6 +63,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * One write may be in flight while the next batch is gathered, so decoding
  * and aggregating overlap with the database's work; a second full buffer
  * waits for the write before it.
+ *
+ * A write is the batch that tracing sees: one `process <topic>` span per
+ * write, linked to the events it applies, with the store's spans inside.
  */
 export function createAggregateProjector(
   store: AggregateStore,
@@ -73,6 +80,7 @@ export function createAggregateProjector(
   let stored = new Map<number, bigint>();
   const pending = new Map<number, PartitionProgress>();
   let buffer = new AggregateBatch();
+  const links = createLinkCollector();
   let firstBufferedAt: number | undefined;
   let newestEventMs = Number.NEGATIVE_INFINITY;
   let lastHorizonMs = Number.NEGATIVE_INFINITY;
@@ -101,6 +109,7 @@ export function createAggregateProjector(
     conflict = undefined;
     const seen = new Set([...stored.keys(), ...pending.keys()]);
     buffer = new AggregateBatch();
+    links.take();
     pending.clear();
     firstBufferedAt = undefined;
     stored = await store.loadOffsets(options.topic);
@@ -121,6 +130,7 @@ export function createAggregateProjector(
       try {
         if (record.value === null) throw new ContractError('UNDECODABLE_EVENT', 'record has no value');
         const tag = codec.decode(record.value);
+        links.add(record.headers);
         const eventMs = Date.parse(tag.time);
         if (eventMs < horizon) {
           observer.onLateEvent();
@@ -155,6 +165,7 @@ export function createAggregateProjector(
       progress: [...pending.values()],
       events: buffer.events,
       newestEventMs: Number.isFinite(newestEventMs) ? newestEventMs : 0,
+      linked: links.take(),
     };
     for (const p of snapshot.progress) stored.set(p.partition, p.nextOffset);
     pending.clear();
@@ -162,7 +173,9 @@ export function createAggregateProjector(
     firstBufferedAt = undefined;
     await writing;
     await throwIfConflicted();
-    writing = write(snapshot);
+    writing = inBatchSpan({ projection: 'aggregates', topic: options.topic, events: snapshot.events }, snapshot.linked, () =>
+      write(snapshot),
+    );
   }
 
   async function write(snapshot: Snapshot): Promise<void> {

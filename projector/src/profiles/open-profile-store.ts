@@ -8,6 +8,7 @@ import {
   versionPath,
 } from './profile-versions.ts';
 import { createSqliteProfileStore } from './sqlite-profile-store.ts';
+import { traceProfileStore } from './traced-profile-store.ts';
 
 export interface ProfileStoreChoice {
   /** When set, profiles live in this Aerospike cluster; otherwise in the embedded store at `path`. */
@@ -20,18 +21,23 @@ export interface ProfileStoreChoice {
 /**
  * The one place that picks the profile store's adapter, and its versions
  * (`projector replay profiles`). The Aerospike client (a native module) is
- * loaded only when it is used.
+ * loaded only when it is used. Stores are traced when tracing is on.
  */
 export async function openProfileVersioning(choice: ProfileStoreChoice): Promise<ProfileVersioning> {
   if (choice.aerospikeHosts === undefined || choice.aerospikeHosts === '') {
     return {
       catalog: fileCatalog(choice.path),
-      open: async (version) => createSqliteProfileStore(versionPath(choice.path, version)),
+      open: async (version) => traceProfileStore(createSqliteProfileStore(versionPath(choice.path, version)), 'sqlite'),
       drop: async (version) => removeSqliteFiles(versionPath(choice.path, version)),
     };
   }
   const { createAerospikeProfileVersioning } = await import('./aerospike-profile-store.ts');
-  return createAerospikeProfileVersioning({ hosts: choice.aerospikeHosts, namespace: choice.aerospikeNamespace, set: choice.aerospikeSet });
+  const versioning = createAerospikeProfileVersioning({
+    hosts: choice.aerospikeHosts,
+    namespace: choice.aerospikeNamespace,
+    set: choice.aerospikeSet,
+  });
+  return { ...versioning, open: async (version) => traceProfileStore(await versioning.open(version), 'aerospike') };
 }
 
 /** The live profile store, following replays as they switch versions. */

@@ -1,5 +1,6 @@
 import { ContractError, type EventCodec } from '@usertags/contracts';
-import type { Logger } from '@usertags/runtime';
+import { createLinkCollector, type Logger } from '@usertags/runtime';
+import { inBatchSpan } from '../core/batch-trace.ts';
 import type { DeadLetterSink, SourceBatch } from '../core/event-source.ts';
 import { toProfileEntry } from './profile-projection.ts';
 import type { ProfileEntry, ProfileStore } from './profile-store.ts';
@@ -17,6 +18,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * (durably) before the source may commit past it, and re-applying an event
  * changes nothing. Store errors are retried with backoff, heart-beating, so a
  * batch is never skipped; undecodable records are parked.
+ *
+ * Each batch is one `process <topic>` span, linked to the (sampled) contexts
+ * its events were ingested under; the store's spans are its children.
  */
 export function createProfileProjector(
   store: ProfileStore,
@@ -25,33 +29,39 @@ export function createProfileProjector(
   observer: ProfileProjectorObserver,
   logger: Logger,
 ): { handle(batch: SourceBatch): Promise<void> } {
+  const links = createLinkCollector();
+  async function apply(batch: SourceBatch): Promise<void> {
+    const entries: ProfileEntry[] = [];
+    for (const record of batch.records) {
+      try {
+        if (record.value === null) throw new ContractError('UNDECODABLE_EVENT', 'record has no value');
+        entries.push(toProfileEntry(codec.decode(record.value), record.value, batch.partition, record.offset));
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        await deadLetters.park(record, { topic: batch.topic, partition: batch.partition }, reason);
+        observer.onDeadLetter(reason);
+      }
+    }
+    const started = performance.now();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await store.apply(entries);
+        break;
+      } catch (error) {
+        observer.onStoreRetry(error);
+        logger.warn('profile store write failed; retrying', { attempt, error: error instanceof Error ? error.message : String(error) });
+        await sleep(Math.min(5000, 100 * 2 ** Math.min(attempt, 6)));
+        await batch.heartbeat().catch(() => {});
+      }
+    }
+    const last = batch.records.at(-1);
+    if (last !== undefined) observer.onApplied(entries.length, (performance.now() - started) / 1000, batch.partition, last.offset + 1n);
+  }
   return {
-    async handle(batch) {
-      const entries: ProfileEntry[] = [];
-      for (const record of batch.records) {
-        try {
-          if (record.value === null) throw new ContractError('UNDECODABLE_EVENT', 'record has no value');
-          entries.push(toProfileEntry(codec.decode(record.value), record.value, batch.partition, record.offset));
-        } catch (error) {
-          const reason = error instanceof Error ? error.message : String(error);
-          await deadLetters.park(record, { topic: batch.topic, partition: batch.partition }, reason);
-          observer.onDeadLetter(reason);
-        }
-      }
-      const started = performance.now();
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await store.apply(entries);
-          break;
-        } catch (error) {
-          observer.onStoreRetry(error);
-          logger.warn('profile store write failed; retrying', { attempt, error: error instanceof Error ? error.message : String(error) });
-          await sleep(Math.min(5000, 100 * 2 ** Math.min(attempt, 6)));
-          await batch.heartbeat().catch(() => {});
-        }
-      }
-      const last = batch.records.at(-1);
-      if (last !== undefined) observer.onApplied(entries.length, (performance.now() - started) / 1000, batch.partition, last.offset + 1n);
+    handle(batch) {
+      for (const record of batch.records) links.add(record.headers);
+      const info = { projection: 'profiles', topic: batch.topic, partition: batch.partition, events: batch.records.length };
+      return inBatchSpan(info, links.take(), () => apply(batch));
     },
   };
 }
