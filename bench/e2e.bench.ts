@@ -14,7 +14,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Report, runTester } from '@usertags/tester';
-import { createTestDatabase, deleteTopic, ProgramProcess, TEST_BROKERS, testPort, uniqueName, waitFor } from '@usertags/testkit';
+import { createTestDatabase, deleteTopic, freePort, ProgramProcess, TEST_BROKERS, uniqueName, waitFor } from '@usertags/testkit';
 import { ensureStack, machineLine, repo, writeReport } from './support.ts';
 
 const MODES = (process.env.BENCH_MODES ?? 'stack,embedded').split(',') as Array<'stack' | 'embedded'>;
@@ -43,15 +43,15 @@ async function deployStack(): Promise<Deployment> {
     ...(process.env.AEROSPIKE_HOSTS ? { AEROSPIKE_SET: topic.replaceAll('-', '_') } : {}),
   };
   const programs = [
-    new ProgramProcess('command-api', { ...common, PORT: String(testPort(71)) }),
+    new ProgramProcess('command-api', { ...common, PORT: '0' }),
     new ProgramProcess('projector', {
       ...common,
-      PORT: String(testPort(72)),
+      PORT: '0',
       KAFKA_DEAD_LETTER_TOPIC: `${topic}.dead-letter`,
       AGGREGATES_GROUP_ID: `${topic}-aggregates`,
       PROFILES_GROUP_ID: `${topic}-profiles`,
     }),
-    new ProgramProcess('query-api', { ...common, PORT: String(testPort(73)) }),
+    new ProgramProcess('query-api', { ...common, PORT: '0' }),
   ];
   const [commandUrl, , queryUrl] = (await Promise.all(programs.map((p) => p.ready(60_000)))) as [string, string, string];
   return {
@@ -69,7 +69,7 @@ async function deployStack(): Promise<Deployment> {
 
 async function deployEmbedded(): Promise<Deployment> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-e2e-embedded-'));
-  const ports = { command: testPort(74), query: testPort(75), projector: testPort(76) };
+  const ports = { command: await freePort(), query: await freePort(), projector: await freePort() };
   const child: ChildProcess = spawn(process.execPath, [join(repo, 'scripts/start.ts')], {
     env: {
       ...process.env,

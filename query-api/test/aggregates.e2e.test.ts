@@ -14,7 +14,6 @@ import {
   postTag,
   TEST_BROKERS,
   type TestDatabase,
-  testPort,
   uniqueName,
   waitFor,
 } from '@usertags/testkit';
@@ -34,16 +33,16 @@ describe('/aggregates over the whole pipeline: HTTP → Kafka → projector → 
     database = await createTestDatabase('aggregates_e2e');
     await createTopic(topic, 4);
     const common = { KAFKA_BROKERS: TEST_BROKERS.join(','), KAFKA_TOPIC: topic, DATABASE_URL: database.url, LOG_LEVEL: 'info' };
-    const commandApi = new ProgramProcess('command-api', { ...common, PORT: String(testPort(11)) });
+    const commandApi = new ProgramProcess('command-api', { ...common, PORT: '0' });
     const projector = new ProgramProcess('projector', {
       ...common,
-      PORT: String(testPort(12)),
+      PORT: '0',
       AGGREGATES_GROUP_ID: uniqueName('aggregates'),
       KAFKA_DEAD_LETTER_TOPIC: `${topic}.dead-letter`,
       FLUSH_MAX_DELAY_MS: '200',
       PROJECTIONS: 'aggregates',
     });
-    const queryApi = new ProgramProcess('query-api', { ...common, PORT: String(testPort(13)) });
+    const queryApi = new ProgramProcess('query-api', { ...common, PORT: '0' });
     programs.push(commandApi, projector, queryApi);
     const [ingestUrl, projectorUrl, queryUrl] = (await Promise.all(programs.map((p) => p.ready()))) as [string, string, string];
     ingest = ingestUrl;

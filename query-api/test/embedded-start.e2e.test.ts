@@ -11,9 +11,9 @@ import {
   allQueryShapes,
   expectedAggregates,
   expectedProfile,
+  freePort,
   metricValue,
   postTag,
-  testPort,
   waitFor,
 } from '@usertags/testkit';
 
@@ -24,7 +24,7 @@ const repo = resolve(import.meta.dirname, '../..');
 const START = Date.UTC(2022, 2, 22, 12, 0);
 const MINUTES = 4;
 const tags = aggregateStream({ seed: 5, count: 2000, startMs: START, minutes: MINUTES });
-const ports = { command: testPort(41), query: testPort(42), projector: testPort(43) };
+const ports = { command: await freePort(), query: await freePort(), projector: await freePort() };
 const urls = {
   command: `http://127.0.0.1:${ports.command}`,
   query: `http://127.0.0.1:${ports.query}`,

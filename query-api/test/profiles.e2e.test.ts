@@ -15,7 +15,6 @@ import {
   random,
   TEST_BROKERS,
   type TestDatabase,
-  testPort,
   uniqueName,
   waitFor,
 } from '@usertags/testkit';
@@ -59,15 +58,15 @@ describe('/user_profiles over the whole pipeline: HTTP → Kafka → projector �
     await createTopic(topic, 4);
     const common = { KAFKA_BROKERS: TEST_BROKERS.join(','), KAFKA_TOPIC: topic, DATABASE_URL: database.url, PROFILE_STORE_PATH: storePath };
     programs.push(
-      new ProgramProcess('command-api', { ...common, PORT: String(testPort(31)) }),
+      new ProgramProcess('command-api', { ...common, PORT: '0' }),
       new ProgramProcess('projector', {
         ...common,
-        PORT: String(testPort(32)),
+        PORT: '0',
         PROJECTIONS: 'profiles',
         PROFILES_GROUP_ID: uniqueName('profiles'),
         KAFKA_DEAD_LETTER_TOPIC: `${topic}.dead-letter`,
       }),
-      new ProgramProcess('query-api', { ...common, PORT: String(testPort(33)) }),
+      new ProgramProcess('query-api', { ...common, PORT: '0' }),
     );
     const [ingest, projector, queryUrl] = (await Promise.all(programs.map((p) => p.ready()))) as [string, string, string];
     query = queryUrl;

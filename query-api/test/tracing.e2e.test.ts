@@ -15,7 +15,6 @@ import {
   startOtlpReceiver,
   TEST_BROKERS,
   type TestDatabase,
-  testPort,
   uniqueName,
   waitFor,
 } from '@usertags/testkit';
@@ -61,18 +60,18 @@ describe('traces over the whole pipeline: ingest → Kafka → projector → sto
       OTEL_BSP_SCHEDULE_DELAY: '100',
     };
     programs.push(
-      new ProgramProcess('command-api', { ...common, PORT: String(testPort(61)) }),
+      new ProgramProcess('command-api', { ...common, PORT: '0' }),
       new ProgramProcess('projector', {
         ...common,
-        PORT: String(testPort(62)),
+        PORT: '0',
         AGGREGATES_GROUP_ID: uniqueName('aggregates'),
         PROFILES_GROUP_ID: uniqueName('profiles'),
         KAFKA_DEAD_LETTER_TOPIC: `${topic}.dead-letter`,
         FLUSH_MAX_DELAY_MS: '100',
       }),
-      new ProgramProcess('query-api', { ...common, PORT: String(testPort(63)) }),
+      new ProgramProcess('query-api', { ...common, PORT: '0' }),
       // Samples no new trace: what an unsampled request leaves behind.
-      new ProgramProcess('command-api', { ...common, PORT: String(testPort(64)), OTEL_TRACES_SAMPLER_ARG: '0' }),
+      new ProgramProcess('command-api', { ...common, PORT: '0', OTEL_TRACES_SAMPLER_ARG: '0' }),
     );
     [ingest, , query, unsampledIngest] = (await Promise.all(programs.map((p) => p.ready()))) as [string, string, string, string];
   });

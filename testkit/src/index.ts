@@ -1,7 +1,7 @@
 export { countRecords, createTopic, deleteTopic, javaPartition, type ReadRecord, readTopic, TEST_BROKERS, uniqueName } from './kafka.ts';
 export { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from './otlp-receiver.ts';
 export { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from './postgres.ts';
-export { PrivateBroker, ProgramProcess, testPort } from './processes.ts';
+export { freePort, PrivateBroker, ProgramProcess, testPort } from './processes.ts';
 export { expectedProfile } from './profiles.ts';
 export { REFERENCE, referenceTags } from './reference.ts';
 export {
