@@ -52,4 +52,4 @@ EXPOSE 8082
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + process.env.PORT + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 STOPSIGNAL SIGTERM
-CMD ["node", "projector/src/main.ts"]
+CMD ["node", "--import", "./projector/src/register.ts", "projector/src/main.ts"]

@@ -461,15 +461,16 @@ describe('the program images', () => {
       }
     });
 
-    it(`${program}: listens, exposes and checks health on PORT ${defaultPort}, and runs ${program}/src/main.ts`, () => {
+    it(`${program}: listens, exposes and checks health on PORT ${defaultPort}, and runs ${program}/src/main.ts with its telemetry register module first`, () => {
       assert.ok(final !== undefined);
       assert.equal(stageVariable(final, 'ENV', 'PORT'), String(defaultPort));
       assert.equal(final.instructions.find((i) => i.keyword === 'EXPOSE')?.args, String(defaultPort));
       const healthcheck = final.instructions.find((i) => i.keyword === 'HEALTHCHECK')?.args ?? '';
       assert.match(healthcheck, /CMD \["node", "-e", ".*process\.env\.PORT.*\/health/);
       const cmd = JSON.parse(final.instructions.find((i) => i.keyword === 'CMD')?.args ?? '[]') as string[];
-      assert.deepEqual(cmd, ['node', `${program}/src/main.ts`]);
+      assert.deepEqual(cmd, ['node', '--import', `./${program}/src/register.ts`, `${program}/src/main.ts`]);
       assert.ok(existsSync(join(repo, program, 'src/main.ts')));
+      assert.ok(existsSync(join(repo, program, 'src/register.ts')));
     });
 
     it(`${program}: has the system libraries its native dependencies link`, () => {
