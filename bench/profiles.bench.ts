@@ -174,9 +174,9 @@ const rows = runs
   .join('\n');
 const aerospike = process.env.AEROSPIKE_HOSTS;
 const markdown = `
-## Profiles${aerospike ? ' on Aerospike (\`bench:profiles\` with \`AEROSPIKE_HOSTS\`)' : ' (\`bench:profiles\`)'}
+## Profiles${aerospike ? ' on Aerospike (`bench:profiles` with `AEROSPIKE_HOSTS`)' : ' (`bench:profiles`)'}
 
-Reproduce: ${aerospike ? `\`AEROSPIKE_HOSTS=${aerospike} ` : '\`'}./run.sh bench:profiles\` (BENCH_EVENTS=${EVENTS}, BENCH_COOKIES=${COOKIES}, BENCH_SECONDS=${SECONDS}, BENCH_FRESH_SECONDS=${FRESH_SECONDS}).
+Reproduce: ${aerospike ? `\`AEROSPIKE_HOSTS=${aerospike} ` : '`'}./run.sh bench:profiles\` (BENCH_EVENTS=${EVENTS}, BENCH_COOKIES=${COOKIES}, BENCH_SECONDS=${SECONDS}, BENCH_FRESH_SECONDS=${FRESH_SECONDS}).
 Machine: ${machineLine()}; Kafka, the programs and the load all on it; profile store: ${process.env.AEROSPIKE_HOSTS ? `Aerospike at ${process.env.AEROSPIKE_HOSTS}` : 'embedded SQLite'}. Run at ${new Date().toISOString()}.
 
 | measure | result | baseline in the same run | ratio |
@@ -192,6 +192,14 @@ ${rows}
 
 Goals (issue 4): ≥ 30,000 events/s applied to the embedded store; p99 < 10 ms; freshness p99 < 1 s.
 `;
-writeReport(aerospike ? 'profiles-aerospike' : 'profiles', markdown, { machine: machineLine(), EVENTS, COOKIES, readRate, projectRate, runs, fresh });
+writeReport(aerospike ? 'profiles-aerospike' : 'profiles', markdown, {
+  machine: machineLine(),
+  EVENTS,
+  COOKIES,
+  readRate,
+  projectRate,
+  runs,
+  fresh,
+});
 console.log(markdown);
 process.exit(0);
