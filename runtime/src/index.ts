@@ -1,6 +1,6 @@
-export { env, loadConfigOrExit, loadEnvConfig } from './config.ts';
+export { env, httpTimeoutsInOrder, loadConfigOrExit, loadEnvConfig } from './config.ts';
 export { type EmbeddedLog, openEmbeddedLog, partitionOf, type StoredLogRecord } from './embedded-log.ts';
-export { createHttpServer } from './http-server.ts';
+export { createHttpServer, HTTP_TIMEOUT_DEFAULTS, type HttpServerOptions } from './http-server.ts';
 export { isJsonContentType, readJsonBody, readTextBody } from './json-body.ts';
 export { createLogger, errorFields, type Logger, type LogLevel } from './logger.ts';
 export { mountFallbacks, mountOperational, type OperationalDeps } from './operational.ts';

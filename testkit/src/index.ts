@@ -1,3 +1,4 @@
+export { type RawAnswer, rawRequest, SlowClient } from './http.ts';
 export { countRecords, createTopic, deleteTopic, javaPartition, type ReadRecord, readTopic, TEST_BROKERS, uniqueName } from './kafka.ts';
 export { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from './postgres.ts';
 export { PrivateBroker, ProgramProcess, testPort } from './processes.ts';
