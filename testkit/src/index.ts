@@ -1,8 +1,25 @@
+export { type DriverOptions, faultTag, type SentTag, TagDriver } from './driver.ts';
 export { type RawAnswer, rawRequest, SlowClient } from './http.ts';
-export { countRecords, createTopic, deleteTopic, javaPartition, type ReadRecord, readTopic, TEST_BROKERS, uniqueName } from './kafka.ts';
+export {
+  countRecords,
+  createTopic,
+  deleteTopic,
+  javaPartition,
+  type ReadRecord,
+  readTopic,
+  TEST_BROKERS,
+  uniqueName,
+  withAdmin,
+} from './kafka.ts';
 export { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from './postgres.ts';
-export { PrivateBroker, ProgramProcess, testPort } from './processes.ts';
+export { PrivateBroker, PrivatePostgres, ProgramProcess, testPort } from './processes.ts';
 export { expectedProfile } from './profiles.ts';
+export {
+  assertAcknowledgedStored,
+  type ReadModelCheck,
+  tagsInLog,
+  waitForReadModels,
+} from './read-models.ts';
 export { REFERENCE, referenceTags } from './reference.ts';
 export {
   aggregateStream,

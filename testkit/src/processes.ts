@@ -41,6 +41,70 @@ export class PrivateBroker {
   }
 }
 
+/** Where Debian's PostgreSQL 15 binaries are (initdb, pg_ctl); `PG_BIN` overrides it. */
+const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
+
+/**
+ * A PostgreSQL cluster of its own, in a temporary directory and on its own
+ * port, for tests that stop and restart the database while the shared stack's
+ * PostgreSQL keeps serving everyone else. Its superuser `postgres` logs in
+ * without a password (trust, on 127.0.0.1 only). PostgreSQL refuses to run as
+ * root, so as root the cluster belongs to the `postgres` user and its
+ * commands run through `runuser`, as infra/postgres/pg.sh does.
+ */
+export class PrivatePostgres {
+  readonly port: number;
+  readonly dataDir = mkdtempSync(join(tmpdir(), 'usertags-pg-'));
+  private initialized = false;
+
+  constructor(port: number) {
+    this.port = port;
+  }
+
+  /** The URL of its `postgres` database. */
+  get url(): string {
+    return `postgres://postgres@127.0.0.1:${this.port}/postgres`;
+  }
+
+  private async as(command: string, args: readonly string[]): Promise<void> {
+    const bin = join(PG_BIN, command);
+    if (process.getuid?.() === 0) await run('runuser', ['-u', 'postgres', '--', bin, ...args]);
+    else await run(bin, [...args]);
+  }
+
+  /** Creates the cluster on first use, then starts it and waits until it accepts connections. */
+  async start(): Promise<void> {
+    if (!this.initialized) {
+      if (process.getuid?.() === 0) await run('chown', ['postgres:postgres', this.dataDir]);
+      await this.as('initdb', [
+        '-D',
+        this.dataDir,
+        '-U',
+        'postgres',
+        '--auth=trust',
+        '-E',
+        'UTF8',
+        '--locale=C',
+        '--no-sync',
+        '--no-instructions',
+      ]);
+      this.initialized = true;
+    }
+    const options = `-p ${this.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${this.dataDir} -c shared_buffers=32MB -c max_connections=40`;
+    await this.as('pg_ctl', ['start', '-D', this.dataDir, '-l', join(this.dataDir, 'server.log'), '-w', '-t', '60', '-o', options]);
+  }
+
+  /** `fast` shuts down cleanly; `immediate` kills the server like a crash (recovery from the WAL on the next start). */
+  async stop(mode: 'fast' | 'immediate' = 'fast'): Promise<void> {
+    await this.as('pg_ctl', ['stop', '-D', this.dataDir, '-m', mode, '-w', '-t', '60']);
+  }
+
+  async destroy(): Promise<void> {
+    if (this.initialized) await this.stop('immediate').catch(() => {});
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
 /** A program of the platform as its own process (`<package>/src/main.ts`), as it runs in production. */
 export class ProgramProcess {
   readonly child: ChildProcess;
