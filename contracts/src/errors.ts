@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   REQUEST_TIMEOUT: { status: 408, retryable: false, title: 'Request timeout' },
   PAYLOAD_TOO_LARGE: { status: 413, retryable: false, title: 'Request body too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, title: 'Unsupported media type' },
+  EXPECTATION_FAILED: { status: 417, retryable: false, title: 'Expectation failed' },
   HEADERS_TOO_LARGE: { status: 431, retryable: false, title: 'Request header fields too large' },
   UNDECODABLE_EVENT: { status: 500, retryable: false, title: 'Undecodable event' },
   LOG_UNAVAILABLE: { status: 503, retryable: true, title: 'Event log unavailable' },

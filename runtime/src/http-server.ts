@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { ContractError, toProblem } from '@usertags/contracts';
 import type { Logger } from './logger.ts';
+import { sendProblem } from './problem.ts';
 
 export interface HttpServerOptions {
   /** Longest time a client may take to send a request's headers (`HTTP_HEADERS_TIMEOUT_MS`). */
@@ -27,13 +28,29 @@ export function createHttpServer(
 ): Server {
   const server = createServer(
     {
+      // Checked below instead, so the refusal is a problem body like every other.
+      requireHostHeader: false,
       headersTimeout: options.headersTimeoutMs,
       requestTimeout: options.requestTimeoutMs,
       // node:http checks the two timeouts on this period (30 s by default), which would let a slow client stay far longer.
       connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(options.headersTimeoutMs / 2))),
     },
-    app,
+    (req, res) => {
+      if (req.httpVersion === '1.1' && req.headers.host === undefined) {
+        res.setHeader('connection', 'close');
+        sendProblem(res, new ContractError('INVALID_REQUEST', 'an HTTP/1.1 request needs a Host header'));
+      } else app(req, res);
+    },
   );
+  // Any Expect but 100-continue (which node:http answers itself).
+  server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
+    res.setHeader('connection', 'close');
+    sendProblem(res, new ContractError('EXPECTATION_FAILED', 'only "Expect: 100-continue" is supported'));
+  });
+  // CONNECT asks for a tunnel, which no program offers; without this node:http would drop the connection unanswered.
+  server.on('connect', (_req: IncomingMessage, socket: Socket) => {
+    refuse(new ContractError('METHOD_NOT_ALLOWED', 'CONNECT is not supported'), socket);
+  });
   server.keepAliveTimeout = 30_000;
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
     options.logger?.debug('refused a connection', { code: error.code ?? error.name });
@@ -42,8 +59,9 @@ export function createHttpServer(
   return server;
 }
 
-function refusal(code: string | undefined): ContractError {
-  switch (code) {
+function refusal(error: NodeJS.ErrnoException | ContractError): ContractError {
+  if (error instanceof ContractError) return error;
+  switch (error.code) {
     case 'HPE_HEADER_OVERFLOW':
       return new ContractError('HEADERS_TOO_LARGE', 'the request line and headers are larger than the server accepts');
     case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
@@ -51,15 +69,15 @@ function refusal(code: string | undefined): ContractError {
     case 'ERR_HTTP_REQUEST_TIMEOUT':
       return new ContractError('REQUEST_TIMEOUT', 'the request was not received in time');
     default:
-      return new ContractError('INVALID_REQUEST', `the request is not valid HTTP/1.1 (${code ?? 'parse error'})`);
+      return new ContractError('INVALID_REQUEST', `the request is not valid HTTP/1.1 (${error.code ?? 'parse error'})`);
   }
 }
 
 /** Answers a refused request with a problem (unless a response has begun on the socket) and closes the connection. */
-function refuse(error: NodeJS.ErrnoException, socket: Socket): void {
+function refuse(error: NodeJS.ErrnoException | ContractError, socket: Socket): void {
   const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
   if (socket.writable && (inFlight === undefined || inFlight === null || !inFlight.headersSent)) {
-    const problem = toProblem(refusal(error.code));
+    const problem = toProblem(refusal(error));
     const body = JSON.stringify(problem);
     socket.end(
       `HTTP/1.1 ${problem.status} ${problem.title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,

@@ -11,7 +11,10 @@ export interface RawAnswer {
   readonly closedAfterMs: number | undefined;
 }
 
-function parseAnswer(raw: string): Pick<RawAnswer, 'status' | 'headers' | 'body'> {
+function parseAnswer(text: string): Pick<RawAnswer, 'status' | 'headers' | 'body'> {
+  // Interim answers (100 Continue) come before the real one.
+  let raw = text;
+  while (/^HTTP\/1\.[01] 1\d\d /.test(raw) && raw.includes('\r\n\r\n')) raw = raw.slice(raw.indexOf('\r\n\r\n') + 4);
   const end = raw.indexOf('\r\n\r\n');
   if (end < 0) return { status: undefined, headers: {}, body: '' };
   const [statusLine = '', ...lines] = raw.slice(0, end).split('\r\n');
@@ -56,14 +59,15 @@ export function rawRequest(url: string, request: string | Buffer, timeoutMs = 50
 }
 
 /**
- * A slow client (slow loris): sends `request` one byte every `intervalMs`,
- * never faster, and records whether and when the server gives up on it.
+ * A slow client (slow loris): sends `atOnce` on connecting, then `request`
+ * one byte every `intervalMs`, never faster, and records whether and when the
+ * server gives up on it.
  */
 export class SlowClient {
   readonly answer: Promise<RawAnswer>;
   private readonly socket: Socket;
 
-  constructor(url: string, request: string, intervalMs: number) {
+  constructor(url: string, request: string, intervalMs: number, atOnce = '') {
     this.socket = connect(target(url));
     const socket = this.socket;
     const started = Date.now();
@@ -80,6 +84,7 @@ export class SlowClient {
       socket.on('close', closed);
     });
     socket.on('connect', () => {
+      if (atOnce.length > 0) socket.write(atOnce);
       timer = setInterval(() => {
         if (sent < request.length && socket.writable) socket.write(request.slice(sent, ++sent));
       }, intervalMs);

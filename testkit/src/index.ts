@@ -1,4 +1,14 @@
 export { type DriverOptions, faultTag, type SentTag, TagDriver } from './driver.ts';
+export {
+  assertWellFormedAnswer,
+  type FuzzRequest,
+  type Hints,
+  instantHint,
+  type OpenApiDocument,
+  requestsFrom,
+  sendRequest,
+  valueFor,
+} from './fuzz.ts';
 export { type RawAnswer, rawRequest, SlowClient } from './http.ts';
 export {
   countRecords,
@@ -33,5 +43,6 @@ export {
   STREAM_ORIGINS,
   type StreamOptions,
 } from './stream.ts';
+export { ADMIN_PATHS, assertNoAdminSurface } from './surface.ts';
 export { postTag, sampleTag } from './tags.ts';
 export { metricValue, waitFor } from './wait.ts';
