@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { ProblemBody } from '@usertags/contracts';
 import {
   assertAcknowledgedStored,
+  assertNoAdminSurface,
   createTopic,
   deleteTopic,
   metricValue,
@@ -142,5 +143,9 @@ describe('the projector while its PostgreSQL restarts, and a poison record in th
     // Tags behind the poison record in its partition exist, and the read models (compared above) hold them.
     const later = (await readTopic(topic)).filter((r) => r.partition === poison.partition && BigInt(r.offset) > BigInt(poison.offset));
     assert.ok(later.length > 10, `${later.length} tags came after the poison record in partition ${poison.partition}`);
+  });
+
+  it('exposes nothing administrative on its operational port', async () => {
+    await assertNoAdminSurface(projectorUrl);
   });
 });

@@ -37,6 +37,14 @@ describe('the HTTP server every program runs', () => {
       400,
       'INVALID_REQUEST',
     ],
+    ['an HTTP/1.1 request without Host', 'GET / HTTP/1.1\r\n\r\n', 400, 'INVALID_REQUEST'],
+    [
+      'an Expect other than 100-continue',
+      'POST / HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Length: 0\r\n\r\n',
+      417,
+      'EXPECTATION_FAILED',
+    ],
+    ['CONNECT', 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', 405, 'METHOD_NOT_ALLOWED'],
     ['not HTTP at all', '\u0016\u0003\u0001\u0000\u00a5\u0001\u0000\u0000\u00a1\u0003\u0003\r\n\r\n', 400, 'INVALID_REQUEST'],
   ];
   for (const [what, request, status, code] of cases) {

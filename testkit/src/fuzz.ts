@@ -203,34 +203,50 @@ const encoded = (value: string): fc.Arbitrary<string> =>
     },
   );
 
+/** Half the time a query the documentation allows (every required parameter once, values that conform), half the time a mangled one. */
 function queryFor(doc: OpenApiDocument, op: OpenApiOperation, hints: Hints): fc.Arbitrary<string> {
   const params = (op.parameters ?? []).filter((p) => p.in === 'query');
-  const pairs = params.map((p) =>
-    fc
-      .tuple(
-        fc.integer({ min: 0, max: 9 }),
-        fc.array(valueFor(doc, p.schema.type === 'array' ? (p.schema.items ?? {}) : p.schema, hints, p.name), {
-          minLength: 2,
-          maxLength: 3,
-        }),
-      )
-      .chain(([roll, values]) => {
-        // Mostly once; sometimes left out (required or not), repeated, or given with no value.
-        const count = roll === 0 ? 0 : roll === 1 || p.schema.type === 'array' ? values.length : 1;
-        const name = roll === 2 ? p.name.toUpperCase() : p.name;
-        const sent = values.slice(0, count).map((v) => (typeof v === 'string' ? v : (JSON.stringify(v) ?? '')));
-        if (roll === 3) return fc.constant<string[]>([`${name}=`, name]);
-        return fc.tuple(...sent.map(encoded)).map((vs) => vs.map((v) => `${encodeURIComponent(name)}=${v}`));
-      }),
-  );
-  const unknown = fc.array(fc.constantFrom('x=1', 'debug=true', 'callback=alert', '&&', '=', 'a[b]=c', `pad=${'p'.repeat(2000)}`), {
-    maxLength: 2,
-  });
-  return fc.tuple(fc.tuple(...pairs), unknown, fc.boolean()).map(([ps, extra, shuffle]) => {
-    const all = [...ps.flat(), ...extra];
-    if (shuffle) all.reverse();
-    return all.join('&');
-  });
+  const itemSchema = (p: (typeof params)[number]) => (p.schema.type === 'array' ? (p.schema.items ?? {}) : p.schema);
+  const text = (v: unknown) => (typeof v === 'string' ? v : (JSON.stringify(v) ?? ''));
+  const documented = fc
+    .tuple(
+      ...params.map((p) =>
+        fc
+          .tuple(fc.boolean(), fc.array(conforming(doc, itemSchema(p), hints, p.name, 0), { minLength: 1, maxLength: 2 }))
+          .map(([present, values]) =>
+            p.required || present
+              ? values.slice(0, p.schema.type === 'array' ? 2 : 1).map((v) => `${p.name}=${encodeURIComponent(text(v))}`)
+              : [],
+          ),
+      ),
+    )
+    .map((ps) => ps.flat().join('&'));
+  const mangled = fc
+    .tuple(
+      fc.tuple(
+        ...params.map((p) =>
+          fc
+            .tuple(fc.integer({ min: 0, max: 9 }), fc.array(valueFor(doc, itemSchema(p), hints, p.name), { minLength: 2, maxLength: 3 }))
+            .chain(([roll, values]) => {
+              // Mostly once; sometimes left out (required or not), repeated, named in capitals, or given with no value.
+              const count = roll === 0 ? 0 : roll === 1 || p.schema.type === 'array' ? values.length : 1;
+              const name = roll === 2 ? p.name.toUpperCase() : p.name;
+              if (roll === 3) return fc.constant<string[]>([`${name}=`, name]);
+              return fc
+                .tuple(...values.slice(0, count).map((v) => encoded(text(v))))
+                .map((vs) => vs.map((v) => `${encodeURIComponent(name)}=${v}`));
+            }),
+        ),
+      ),
+      fc.array(fc.constantFrom('x=1', 'debug=true', 'callback=alert', '&&', '=', 'a[b]=c', `pad=${'p'.repeat(2000)}`), { maxLength: 2 }),
+      fc.boolean(),
+    )
+    .map(([ps, extra, reverse]) => {
+      const all = [...ps.flat(), ...extra];
+      if (reverse) all.reverse();
+      return all.join('&');
+    });
+  return fc.oneof(documented, mangled);
 }
 
 function bodyFor(doc: OpenApiDocument, op: OpenApiOperation | undefined, hints: Hints): fc.Arbitrary<Buffer> {
@@ -350,7 +366,17 @@ export function requestsFrom(doc: OpenApiDocument, hints: Hints = {}): fc.Arbitr
       headers: { ...extra, ...(contentType === null ? {} : { 'content-type': contentType }) },
       body,
     }));
-  return fc.oneof({ arbitrary: documented, weight: 8 }, { arbitrary: elsewhere, weight: 2 });
+  return fc.oneof({ arbitrary: documented, weight: 8 }, { arbitrary: elsewhere, weight: 2 }).map(printable);
+}
+
+/** How a request shows in a failure report: the body as text and cut short, not as a list of byte values. */
+function describe(request: FuzzRequest): string {
+  const body = request.body.toString('utf8');
+  return `${request.method} ${request.target.slice(0, 300)} ${JSON.stringify(request.headers)} body(${request.body.length} bytes) ${JSON.stringify(body.length > 300 ? `${body.slice(0, 300)}...` : body)}`;
+}
+
+function printable(request: FuzzRequest): FuzzRequest {
+  return Object.defineProperty(request, fc.toStringMethod, { value: () => describe(request), enumerable: false });
 }
 
 /** Sends a generated request as raw bytes on its own connection (`Connection: close`), so nothing a client library would refuse is filtered out. */
