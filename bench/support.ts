@@ -7,8 +7,14 @@ import { type Kafka, Partitioners } from 'kafkajs';
 
 export const repo = resolve(import.meta.dirname, '..');
 
+/** Starts the local stack unless Kafka and PostgreSQL already answer on their ports (e.g. started from another checkout). */
 export function ensureStack(): void {
-  execFileSync('bash', [join(repo, 'infra/stack.sh'), 'up'], { stdio: 'inherit' });
+  try {
+    execFileSync('bash', ['-c', 'exec 3<>/dev/tcp/127.0.0.1/9092 && exec 4<>/dev/tcp/127.0.0.1/5432'], { stdio: 'ignore' });
+    return;
+  } catch {
+    execFileSync('bash', [join(repo, 'infra/stack.sh'), 'up'], { stdio: 'inherit' });
+  }
 }
 
 /** A program under test in its own process; resolves once it logs its URL. */
