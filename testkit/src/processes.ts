@@ -124,7 +124,16 @@ export class ProgramProcess {
       stream?.on('data', (chunk: string) => this.output.push(chunk));
     }
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+    // A program that dies on its own is a finding: show why, or a test would only see a refused connection.
+    this.child.once('exit', (code, signal) => {
+      if (this.stopping) return;
+      process.stderr.write(
+        `${this.name} exited by itself (code ${code}, signal ${signal}); its last output:\n${this.output.join('').slice(-4000)}\n`,
+      );
+    });
   }
+
+  private stopping = false;
 
   /** Resolves with the base URL once the process logs that it listens. */
   async ready(timeoutMs = 20_000): Promise<string> {
@@ -139,6 +148,7 @@ export class ProgramProcess {
   }
 
   signal(signal: NodeJS.Signals): void {
+    this.stopping = true;
     this.child.kill(signal);
   }
 
@@ -147,6 +157,7 @@ export class ProgramProcess {
   }
 
   async kill(): Promise<void> {
+    this.stopping = true;
     if (this.child.exitCode === null) {
       this.child.kill('SIGKILL');
       await this.exited;
