@@ -7,10 +7,18 @@ import { type Kafka, Partitioners } from 'kafkajs';
 
 export const repo = resolve(import.meta.dirname, '..');
 
-/** Starts this checkout's Kafka and PostgreSQL unless BENCH_STACK=external says they are already up (e.g. another checkout's). */
+/**
+ * Starts this checkout's Kafka and PostgreSQL, unless BENCH_STACK=external says they are up already or
+ * they already answer on their ports (e.g. started from another checkout).
+ */
 export function ensureStack(): void {
   if (process.env.BENCH_STACK === 'external') return;
-  execFileSync('bash', [join(repo, 'infra/stack.sh'), 'up'], { stdio: 'inherit' });
+  try {
+    execFileSync('bash', ['-c', 'exec 3<>/dev/tcp/127.0.0.1/9092 && exec 4<>/dev/tcp/127.0.0.1/5432'], { stdio: 'ignore' });
+    return;
+  } catch {
+    execFileSync('bash', [join(repo, 'infra/stack.sh'), 'up'], { stdio: 'inherit' });
+  }
 }
 
 /** A program under test in its own process (a platform program with its register module); resolves once it logs its URL. */

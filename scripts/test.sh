@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 echo "== lint and format ==";  pnpm -s lint
 echo "== typecheck ==";        pnpm -s typecheck
 echo "== import cycles ==";    pnpm -s cycles
+echo "== dependency audit =="; bash scripts/audit.sh
 
 started_stack=false
 if ! bash infra/stack.sh status >/dev/null 2>&1; then started_stack=true; fi

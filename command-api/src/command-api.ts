@@ -57,7 +57,11 @@ export async function startCommandApi(config: CommandApiConfig, log: EventAppend
     traceRequest: tracing ? createOtelRequestTracer(INGEST_PATH) : undefined,
   });
   const app = createApp({ ingestRoute, log, metrics, logger });
-  const server = createHttpServer(app);
+  const server = createHttpServer(app, {
+    headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
+    logger,
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

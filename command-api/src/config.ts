@@ -1,4 +1,4 @@
-import { env, loadEnvConfig } from '@usertags/runtime';
+import { env, httpTimeoutsInOrder, loadEnvConfig } from '@usertags/runtime';
 import { z } from 'zod';
 
 const { int } = env;
@@ -7,7 +7,7 @@ const { int } = env;
  * Every setting of the command API, read once from the environment at start.
  * A bad value stops the program with a message naming the variable.
  */
-export const CommandApiConfig = z.object({
+const Settings = z.object({
   HOST: env.host(),
   PORT: env.port(8080),
   EVENT_LOG_PATH: env.eventLogPath(),
@@ -27,9 +27,12 @@ export const CommandApiConfig = z.object({
     .default(64 * 1024)
     .describe('Largest request body'),
   SHUTDOWN_GRACE_MS: int(0, 120_000).default(10_000).describe('How long SIGTERM waits for in-flight requests'),
+  ...env.httpTimeouts(),
   LOG_LEVEL: env.logLevel(),
   ...env.telemetry(),
 });
+
+export const CommandApiConfig = Settings.refine(...httpTimeoutsInOrder);
 
 export type CommandApiConfig = Readonly<z.output<typeof CommandApiConfig>>;
 

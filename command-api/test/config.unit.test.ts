@@ -22,4 +22,14 @@ describe('command API configuration', () => {
       (e: Error) => e.message.includes('PORT') && e.message.includes('KAFKA_BROKERS') && e.message.includes('LOG_LEVEL'),
     );
   });
+
+  it('bounds slow clients by default and refuses a request timeout shorter than the headers timeout', () => {
+    const config = loadConfig({});
+    assert.equal(config.HTTP_HEADERS_TIMEOUT_MS, 10_000);
+    assert.equal(config.HTTP_REQUEST_TIMEOUT_MS, 30_000);
+    assert.throws(
+      () => loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '5000', HTTP_REQUEST_TIMEOUT_MS: '1000' }),
+      (e: Error) => e.message.includes('HTTP_REQUEST_TIMEOUT_MS'),
+    );
+  });
 });

@@ -1,34 +1,40 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createEventCodec, ProblemBody } from '@usertags/contracts';
-import { createTopic, PrivateBroker, ProgramProcess, postTag, readTopic, sampleTag, testPort } from '@usertags/testkit';
+import {
+  assertAcknowledgedStored,
+  createTestDatabase,
+  createTopic,
+  faultTag,
+  PrivateBroker,
+  ProgramProcess,
+  postTag,
+  readTopic,
+  sampleTag,
+  TagDriver,
+  type TestDatabase,
+  tagsInLog,
+  testPort,
+  uniqueName,
+  waitFor,
+  waitForReadModels,
+} from '@usertags/testkit';
 
 const codec = createEventCodec();
 const TOPIC = 'user-tags';
 
-/** Sends tags one after another for `ms`, recording each tag's status. */
-async function sendFor(base: string, ms: number, first: number, results: Map<number, number>): Promise<number> {
-  const end = Date.now() + ms;
-  let n = first;
-  while (Date.now() < end) {
-    const batch = Array.from({ length: 10 }, (_, i) => n + i);
-    n += batch.length;
-    await Promise.all(
-      batch.map(async (i) => {
-        const res = await postTag(base, sampleTag(i)).catch(() => undefined);
-        results.set(i, res?.status ?? 0);
-        if (res !== undefined && res.status === 503) {
-          assert.equal(res.headers.get('retry-after'), '1');
-          assert.equal(ProblemBody.parse(await res.json()).code.length > 0, true);
-        } else await res?.text();
-      }),
-    );
-  }
-  return n;
-}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const OUTAGE_MS = 10_000;
+// Its own event times, so no tag of the stream shares a time with the SIGTERM test's tags.
+const streamTag = (n: number) => faultTag(n, Date.UTC(2022, 2, 23, 12, 0));
 
 describe('the command API when its Kafka broker goes away and comes back', () => {
   const broker = new PrivateBroker(testPort(1));
+  const dir = mkdtempSync(join(tmpdir(), 'outage-'));
+  const profilePath = join(dir, 'profiles.sqlite');
   let api: ProgramProcess;
   let base: string;
 
@@ -44,8 +50,10 @@ describe('the command API when its Kafka broker goes away and comes back', () =>
   });
 
   after(async () => {
-    await api.kill();
+    await Promise.all([api, ...readSide].map((p) => p.kill()));
     await broker.destroy();
+    await database?.drop();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('answers 503 with Retry-After, and is not ready, while the broker has never been up', async () => {
@@ -56,52 +64,91 @@ describe('the command API when its Kafka broker goes away and comes back', () =>
     assert.equal((await fetch(`${base}/ready`)).status, 503);
   });
 
-  const statuses = new Map<number, number>();
+  const groups = { aggregates: uniqueName('outage-aggregates'), profiles: uniqueName('outage-profiles') };
+  let driver: TagDriver;
+  let database: TestDatabase;
+  const readSide: ProgramProcess[] = [];
+  let queryUrl: string;
 
-  it('stores tags once the broker is up, answers 503 (never 204) while it is stopped, and recovers by itself', async () => {
+  it(`stores tags once the broker is up, answers 503 (never 204) during a ${OUTAGE_MS / 1000} s outage, and recovers by itself`, async (t) => {
     await broker.start();
     // The API could not create the topic at start (the broker was down); stack:up creates it, and so does the test.
     await createTopic(TOPIC, 4, broker.brokers);
+    // The read side follows the same broker, so it lives through the outage too.
+    database = await createTestDatabase('outage');
+    const common = {
+      KAFKA_BROKERS: broker.brokers.join(','),
+      KAFKA_TOPIC: TOPIC,
+      DATABASE_URL: database.url,
+      PROFILE_STORE_PATH: profilePath,
+    };
+    readSide.push(
+      new ProgramProcess('projector', {
+        ...common,
+        PORT: String(testPort(3)),
+        AGGREGATES_GROUP_ID: groups.aggregates,
+        PROFILES_GROUP_ID: groups.profiles,
+        KAFKA_DEAD_LETTER_TOPIC: `${TOPIC}.dead-letter`,
+        FLUSH_MAX_DELAY_MS: '200',
+      }),
+      new ProgramProcess('query-api', { ...common, PORT: String(testPort(4)) }),
+    );
+    [, queryUrl] = (await Promise.all(readSide.map((p) => p.ready()))) as [string, string];
 
     // Up: everything is acknowledged (after at most a few seconds of reconnecting).
-    const deadline = Date.now() + 20_000;
-    let n = 100;
-    while (Date.now() < deadline && (await postTag(base, sampleTag(n++))).status !== 204) {
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    n = await sendFor(base, 2000, 1000, statuses);
-    const upStatuses = [...statuses.values()];
-    assert.ok(upStatuses.length > 20);
-    assert.deepEqual([...new Set(upStatuses)], [204], 'all 204 while the broker is up');
+    driver = new TagDriver(base, { senders: 4, pauseMs: 5, tag: streamTag });
+    driver.start();
+    await waitFor(
+      () => driver.sent.some((s) => s.status === 204),
+      20_000,
+      () => `no 204 yet: ${JSON.stringify(driver.counts())}`,
+    );
+    const upFrom = Date.now();
+    await sleep(2000);
+    const up = driver.within(upFrom, Date.now());
+    assert.ok(up.length > 20);
+    assert.deepEqual([...new Set(up.map((s) => s.status))], [204], 'all 204 while the broker is up');
 
     // Down: from the moment the broker is gone, no request may get 204.
     await broker.stop();
-    const down = new Map<number, number>();
-    n = await sendFor(base, 3000, n, down);
-    assert.ok(down.size > 5);
-    assert.deepEqual([...new Set(down.values())], [503], 'all 503 while the broker is down');
-    for (const [k, v] of down) statuses.set(k, v);
+    const downFrom = Date.now();
+    await sleep(OUTAGE_MS);
+    const downTo = Date.now();
+    await broker.start();
+    const down = driver.within(downFrom, downTo);
+    assert.ok(down.length > 20);
+    assert.deepEqual([...new Set(down.map((s) => s.status))], [503], 'all 503 while the broker is down');
+    for (const s of down) {
+      assert.equal(s.retryAfter, '1');
+      assert.ok(s.code === 'LOG_UNAVAILABLE' || s.code === 'OVERLOADED', s.code);
+    }
 
     // Back: ingest resumes without restarting the API.
-    await broker.start();
-    const back = Date.now() + 30_000;
-    let resumed = false;
-    while (Date.now() < back && !resumed) {
-      const status = (await postTag(base, sampleTag(n))).status;
-      statuses.set(n++, status);
-      resumed = status === 204;
-      if (!resumed) await new Promise((r) => setTimeout(r, 250));
-    }
-    assert.ok(resumed, 'ingest resumed after the broker came back');
-    await sendFor(base, 1000, n, statuses);
+    const backAt = Date.now();
+    await waitFor(
+      () => driver.sent.some((s) => s.startedAt > backAt && s.status === 204),
+      60_000,
+      () => 'ingest resumed after the broker came back',
+    );
+    await sleep(1000);
+    await driver.stop();
+    t.diagnostic(`statuses ${JSON.stringify(driver.counts())}; ${down.length} requests during the outage, all 503`);
   });
 
   it('has every acknowledged tag in the log, exactly once', async () => {
-    const acknowledged = [...statuses].filter(([, s]) => s === 204).map(([i]) => sampleTag(i).time);
-    const stored = (await readTopic(TOPIC, broker.brokers)).map((r) => codec.decode(r.value).time);
-    const storedSet = new Set(stored);
-    for (const time of acknowledged) assert.ok(storedSet.has(time), `acknowledged tag ${time} is stored`);
-    assert.equal(stored.length, storedSet.size, 'no tag is stored twice');
+    const stored = await tagsInLog(TOPIC, broker.brokers);
+    assertAcknowledgedStored(driver.acknowledged(), stored);
+    assert.equal(new Set(stored.map((s) => s.time)).size, stored.length, 'no tag is stored twice');
+  });
+
+  it('has every acknowledged tag in both read models after the outage: they equal the oracle over the log', async (t) => {
+    const stored = await tagsInLog(TOPIC, broker.brokers);
+    const checked = await waitForReadModels({
+      queryUrl,
+      tags: stored,
+      cookies: Array.from({ length: 8 }, (_, i) => `cookie-${i * 5}`),
+    });
+    t.diagnostic(`${stored.length} tags; ${checked.queries} aggregate queries and ${checked.profiles} profiles equal the oracle`);
   });
 
   it('finishes in-flight requests on SIGTERM and exits 0', async () => {

@@ -39,6 +39,14 @@ describe('time ranges', () => {
 describe('profile query parameters', () => {
   const range = 'time_range=2022-03-22T12:15:00.000_2022-03-22T12:30:00.000';
 
+  it('serves a limit of any length past 200 as 200, and reads leading zeros as decimal', () => {
+    const huge = parseProfileQuery('c', q(`${range}&limit=99999999999999999999`));
+    const padded = parseProfileQuery('c', q(`${range}&limit=0005`));
+    assert.ok(huge.ok && padded.ok);
+    assert.equal(huge.value.limit, 200);
+    assert.equal(padded.value.limit, 5);
+  });
+
   it('defaults limit to 200 and caps larger values at 200', () => {
     const a = parseProfileQuery('c', q(range));
     const b = parseProfileQuery('c', q(`${range}&limit=5000`));

@@ -1,10 +1,10 @@
-import { env, loadEnvConfig } from '@usertags/runtime';
+import { env, httpTimeoutsInOrder, loadEnvConfig } from '@usertags/runtime';
 import { z } from 'zod';
 
 const { int } = env;
 
 /** Every setting of the projector, read once from the environment at start. */
-export const ProjectorConfig = z.object({
+const Settings = z.object({
   HOST: env.host(),
   PORT: env.port(8082),
   EVENT_LOG_PATH: env.eventLogPath(),
@@ -29,9 +29,12 @@ export const ProjectorConfig = z.object({
     .max(24 * 365)
     .default(24)
     .describe('Event-time hours of aggregates kept'),
+  ...env.httpTimeouts(),
   LOG_LEVEL: env.logLevel(),
   ...env.telemetry(),
 });
+
+export const ProjectorConfig = Settings.refine(...httpTimeoutsInOrder);
 
 export type ProjectorConfig = Readonly<z.output<typeof ProjectorConfig>>;
 

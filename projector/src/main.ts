@@ -186,7 +186,11 @@ const app = express();
 app.disable('x-powered-by');
 mountOperational(app, { checkReady: async () => void (await Promise.all(running.map((r) => r.checkReady()))), registry: metrics.registry });
 mountFallbacks(app, logger);
-const server = createHttpServer(app);
+const server = createHttpServer(app, {
+  headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS,
+  requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
+  logger,
+});
 await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
 logger.info('listening', {
   url: `http://${config.HOST}:${(server.address() as AddressInfo).port}`,

@@ -1,10 +1,10 @@
-import { env, loadEnvConfig } from '@usertags/runtime';
+import { env, httpTimeoutsInOrder, loadEnvConfig } from '@usertags/runtime';
 import { z } from 'zod';
 
 const { int } = env;
 
 /** Every setting of the query API, read once from the environment at start. */
-export const QueryApiConfig = z.object({
+const Settings = z.object({
   HOST: env.host(),
   PORT: env.port(8081),
   DATABASE_URL: env.databaseUrl(),
@@ -15,9 +15,12 @@ export const QueryApiConfig = z.object({
   DEBUG_BODY_LIMIT_BYTES: int(1024, 64 * 1024 * 1024)
     .default(4 * 1024 * 1024)
     .describe('Largest debug-mode expected answer read'),
+  ...env.httpTimeouts(),
   LOG_LEVEL: env.logLevel(),
   ...env.telemetry(),
 });
+
+export const QueryApiConfig = Settings.refine(...httpTimeoutsInOrder);
 
 export type QueryApiConfig = Readonly<z.output<typeof QueryApiConfig>>;
 

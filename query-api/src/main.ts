@@ -29,7 +29,11 @@ const app = createQueryApp({
   maxMinutes: config.AGGREGATES_MAX_MINUTES,
   debugBodyLimitBytes: config.DEBUG_BODY_LIMIT_BYTES,
 });
-const server = createHttpServer(app);
+const server = createHttpServer(app, {
+  headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS,
+  requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
+  logger,
+});
 await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
 logger.info('listening', { url: `http://${config.HOST}:${(server.address() as AddressInfo).port}` });
 

@@ -72,6 +72,14 @@ describe('the debug-mode comparison', () => {
     assert.equal(firstDifference({ cookie: 'c', views: [] }, { cookie: 'c' }), 'views: missing in our answer');
     assert.equal(firstDifference({ cookie: 'c' }, { cookie: 'c', buys: [] }), 'buys: not in the expected answer');
   });
+  it('describes an expected answer nested too deeply to write out instead of failing', () => {
+    const deep = JSON.parse(`${'['.repeat(5000)}${']'.repeat(5000)}`) as unknown;
+    assert.equal(
+      firstDifference(deep, { cookie: 'c', views: [], buys: [] }),
+      '(answer): expected [...], got {"cookie":"c","views":[],"buys":[]}',
+    );
+  });
+
   it('tells a number from a string', () => {
     assert.equal(firstDifference({ n: '1' }, { n: 1 }), 'n: expected "1", got 1');
   });

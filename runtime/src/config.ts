@@ -75,6 +75,23 @@ export const env = {
       .enum(['true', 'false'])
       .default(value ? 'true' : 'false')
       .transform((v) => v === 'true'),
+  /** The HTTP server's bounds on slow clients (runtime/src/http-server.ts); spread into a program's schema. */
+  httpTimeouts: () => ({
+    HTTP_HEADERS_TIMEOUT_MS: z.coerce
+      .number()
+      .int()
+      .min(100)
+      .max(600_000)
+      .default(10_000)
+      .describe('Longest time a client may take to send the request headers; slower connections get 408 and are closed'),
+    HTTP_REQUEST_TIMEOUT_MS: z.coerce
+      .number()
+      .int()
+      .min(100)
+      .max(3_600_000)
+      .default(30_000)
+      .describe('Longest time a client may take to send a whole request (at least HTTP_HEADERS_TIMEOUT_MS)'),
+  }),
   logLevel: () => z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Least severe level logged'),
   /** Tracing, the same on every program; read by its register module before anything else loads, and again by its config. */
   telemetry: () => ({
@@ -99,3 +116,12 @@ export const env = {
     OTEL_SERVICE_NAME: z.string().min(1).optional().describe("The service name on the program's spans (default: the program's name)"),
   }),
 };
+
+/** The schema-level check that goes with `env.httpTimeouts()`: node:http refuses a headers timeout longer than the request timeout. */
+export const httpTimeoutsInOrder: [
+  (c: { HTTP_HEADERS_TIMEOUT_MS: number; HTTP_REQUEST_TIMEOUT_MS: number }) => boolean,
+  { path: string[]; message: string },
+] = [
+  (c) => c.HTTP_REQUEST_TIMEOUT_MS >= c.HTTP_HEADERS_TIMEOUT_MS,
+  { path: ['HTTP_REQUEST_TIMEOUT_MS'], message: 'must be at least HTTP_HEADERS_TIMEOUT_MS' },
+];

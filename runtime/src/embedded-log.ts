@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { AppendedRecord, LogRecord } from '@usertags/contracts';
+import { useWal } from './sqlite.ts';
 
 /**
  * The embedded event log: a partitioned, append-only log in one SQLite file on
@@ -70,7 +71,7 @@ interface Statements {
 export function openEmbeddedLog(path: string): EmbeddedLog {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new DatabaseSync(path, { timeout: 10_000 });
-  db.exec('PRAGMA journal_mode = WAL');
+  useWal(db);
   db.exec('PRAGMA synchronous = FULL');
   db.exec(`CREATE TABLE IF NOT EXISTS topics (topic TEXT PRIMARY KEY, partitions INTEGER NOT NULL) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS records (

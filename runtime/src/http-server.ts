@@ -1,10 +1,91 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { ContractError, toProblem } from '@usertags/contracts';
+import type { Logger } from './logger.ts';
+import { sendProblem } from './problem.ts';
 
-/** The HTTP server around an express app, with timeouts that bound slow clients. */
-export function createHttpServer(app: (req: IncomingMessage, res: ServerResponse) => void): Server {
-  const server = createServer(app);
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
+export interface HttpServerOptions {
+  /** Longest time a client may take to send a request's headers (`HTTP_HEADERS_TIMEOUT_MS`). */
+  readonly headersTimeoutMs: number;
+  /** Longest time a client may take to send a whole request, body included (`HTTP_REQUEST_TIMEOUT_MS`). */
+  readonly requestTimeoutMs: number;
+  /** Where refused connections are reported, at debug level and without request data. */
+  readonly logger?: Logger;
+}
+
+/** The timeouts every program uses unless configured otherwise. */
+export const HTTP_TIMEOUT_DEFAULTS = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 } as const;
+
+/**
+ * The HTTP server around an express app, with timeouts that bound slow
+ * clients. A request node:http refuses before any handler sees it (not HTTP,
+ * headers over 16 KiB, too slow) is answered with a problem body like every
+ * other refusal, then the connection is closed.
+ */
+export function createHttpServer(
+  app: (req: IncomingMessage, res: ServerResponse) => void,
+  options: HttpServerOptions = HTTP_TIMEOUT_DEFAULTS,
+): Server {
+  const server = createServer(
+    {
+      // Checked below instead, so the refusal is a problem body like every other.
+      requireHostHeader: false,
+      headersTimeout: options.headersTimeoutMs,
+      requestTimeout: options.requestTimeoutMs,
+      // node:http checks the two timeouts on this period (30 s by default), which would let a slow client stay far longer.
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(options.headersTimeoutMs / 2))),
+    },
+    (req, res) => {
+      if (req.httpVersion === '1.1' && req.headers.host === undefined) {
+        res.setHeader('connection', 'close');
+        sendProblem(res, new ContractError('INVALID_REQUEST', 'an HTTP/1.1 request needs a Host header'));
+      } else app(req, res);
+    },
+  );
+  // Any Expect but 100-continue (which node:http answers itself).
+  server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
+    res.setHeader('connection', 'close');
+    sendProblem(res, new ContractError('EXPECTATION_FAILED', 'only "Expect: 100-continue" is supported'));
+  });
+  // CONNECT asks for a tunnel, which no program offers; without this node:http would drop the connection unanswered.
+  server.on('connect', (_req: IncomingMessage, socket: Socket) => {
+    refuse(new ContractError('METHOD_NOT_ALLOWED', 'CONNECT is not supported'), socket);
+  });
   server.keepAliveTimeout = 30_000;
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    options.logger?.debug('refused a connection', { code: error.code ?? error.name });
+    refuse(error, socket);
+  });
   return server;
+}
+
+function refusal(error: NodeJS.ErrnoException | ContractError): ContractError {
+  if (error instanceof ContractError) return error;
+  switch (error.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return new ContractError('HEADERS_TOO_LARGE', 'the request line and headers are larger than the server accepts');
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return new ContractError('PAYLOAD_TOO_LARGE', 'the chunk extensions are larger than the server accepts');
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return new ContractError('REQUEST_TIMEOUT', 'the request was not received in time');
+    default:
+      return new ContractError('INVALID_REQUEST', `the request is not valid HTTP/1.1 (${error.code ?? 'parse error'})`);
+  }
+}
+
+/** Answers a refused request with a problem (unless a response has begun on the socket) and closes the connection. */
+function refuse(error: NodeJS.ErrnoException | ContractError, socket: Socket): void {
+  const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (socket.writable && (inFlight === undefined || inFlight === null || !inFlight.headersSent)) {
+    const problem = toProblem(refusal(error));
+    const body = JSON.stringify(problem);
+    socket.end(
+      `HTTP/1.1 ${problem.status} ${problem.title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    // Read and discard what the client is still sending, so closing does not reset the connection before it reads the answer.
+    socket.resume();
+    setTimeout(() => socket.destroy(), 1000).unref();
+  } else {
+    socket.destroy();
+  }
 }

@@ -1,11 +1,12 @@
-export { DEFAULT_SAMPLING_RATIO, env, loadConfigOrExit, loadEnvConfig } from './config.ts';
+export { DEFAULT_SAMPLING_RATIO, env, httpTimeoutsInOrder, loadConfigOrExit, loadEnvConfig } from './config.ts';
 export { type EmbeddedLog, openEmbeddedLog, partitionOf, type StoredLogRecord } from './embedded-log.ts';
-export { createHttpServer } from './http-server.ts';
+export { createHttpServer, HTTP_TIMEOUT_DEFAULTS, type HttpServerOptions } from './http-server.ts';
 export { isJsonContentType, readJsonBody, readTextBody } from './json-body.ts';
 export { createLogger, errorFields, type Logger, type LogLevel } from './logger.ts';
 export { mountFallbacks, mountOperational, type OperationalDeps } from './operational.ts';
 export { sendProblem } from './problem.ts';
 export { onShutdownSignal } from './shutdown.ts';
+export { useWal } from './sqlite.ts';
 export {
   type RunningTelemetry,
   startTelemetry,

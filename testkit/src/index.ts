@@ -1,8 +1,36 @@
-export { countRecords, createTopic, deleteTopic, javaPartition, type ReadRecord, readTopic, TEST_BROKERS, uniqueName } from './kafka.ts';
+export { type DriverOptions, faultTag, type SentTag, TagDriver } from './driver.ts';
+export {
+  assertWellFormedAnswer,
+  type FuzzRequest,
+  type Hints,
+  instantHint,
+  type OpenApiDocument,
+  requestsFrom,
+  sendRequest,
+  valueFor,
+} from './fuzz.ts';
+export { type RawAnswer, rawRequest, SlowClient } from './http.ts';
+export {
+  countRecords,
+  createTopic,
+  deleteTopic,
+  javaPartition,
+  type ReadRecord,
+  readTopic,
+  TEST_BROKERS,
+  uniqueName,
+  withAdmin,
+} from './kafka.ts';
 export { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from './otlp-receiver.ts';
 export { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from './postgres.ts';
-export { freePort, PrivateBroker, ProgramProcess, testPort } from './processes.ts';
+export { freePort, PrivateBroker, PrivatePostgres, ProgramProcess, testPort } from './processes.ts';
 export { expectedProfile } from './profiles.ts';
+export {
+  assertAcknowledgedStored,
+  type ReadModelCheck,
+  tagsInLog,
+  waitForReadModels,
+} from './read-models.ts';
 export { REFERENCE, referenceTags } from './reference.ts';
 export {
   aggregateStream,
@@ -16,5 +44,6 @@ export {
   STREAM_ORIGINS,
   type StreamOptions,
 } from './stream.ts';
+export { ADMIN_PATHS, assertNoAdminSurface } from './surface.ts';
 export { postTag, sampleTag } from './tags.ts';
 export { metricValue, waitFor } from './wait.ts';

@@ -21,7 +21,7 @@ function client(brokers: readonly string[]): Kafka {
 }
 
 /** Runs `work` with a connected admin client, and disconnects it afterwards. */
-async function withAdmin<T>(brokers: readonly string[], work: (admin: Admin) => Promise<T>): Promise<T> {
+export async function withAdmin<T>(brokers: readonly string[], work: (admin: Admin) => Promise<T>): Promise<T> {
   const admin = client(brokers).admin();
   await admin.connect();
   try {

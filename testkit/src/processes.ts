@@ -42,6 +42,70 @@ export class PrivateBroker {
   }
 }
 
+/** Where Debian's PostgreSQL 15 binaries are (initdb, pg_ctl); `PG_BIN` overrides it. */
+const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
+
+/**
+ * A PostgreSQL cluster of its own, in a temporary directory and on its own
+ * port, for tests that stop and restart the database while the shared stack's
+ * PostgreSQL keeps serving everyone else. Its superuser `postgres` logs in
+ * without a password (trust, on 127.0.0.1 only). PostgreSQL refuses to run as
+ * root, so as root the cluster belongs to the `postgres` user and its
+ * commands run through `runuser`, as infra/postgres/pg.sh does.
+ */
+export class PrivatePostgres {
+  readonly port: number;
+  readonly dataDir = mkdtempSync(join(tmpdir(), 'usertags-pg-'));
+  private initialized = false;
+
+  constructor(port: number) {
+    this.port = port;
+  }
+
+  /** The URL of its `postgres` database. */
+  get url(): string {
+    return `postgres://postgres@127.0.0.1:${this.port}/postgres`;
+  }
+
+  private async as(command: string, args: readonly string[]): Promise<void> {
+    const bin = join(PG_BIN, command);
+    if (process.getuid?.() === 0) await run('runuser', ['-u', 'postgres', '--', bin, ...args]);
+    else await run(bin, [...args]);
+  }
+
+  /** Creates the cluster on first use, then starts it and waits until it accepts connections. */
+  async start(): Promise<void> {
+    if (!this.initialized) {
+      if (process.getuid?.() === 0) await run('chown', ['postgres:postgres', this.dataDir]);
+      await this.as('initdb', [
+        '-D',
+        this.dataDir,
+        '-U',
+        'postgres',
+        '--auth=trust',
+        '-E',
+        'UTF8',
+        '--locale=C',
+        '--no-sync',
+        '--no-instructions',
+      ]);
+      this.initialized = true;
+    }
+    const options = `-p ${this.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${this.dataDir} -c shared_buffers=32MB -c max_connections=40`;
+    await this.as('pg_ctl', ['start', '-D', this.dataDir, '-l', join(this.dataDir, 'server.log'), '-w', '-t', '60', '-o', options]);
+  }
+
+  /** `fast` shuts down cleanly; `immediate` kills the server like a crash (recovery from the WAL on the next start). */
+  async stop(mode: 'fast' | 'immediate' = 'fast'): Promise<void> {
+    await this.as('pg_ctl', ['stop', '-D', this.dataDir, '-m', mode, '-w', '-t', '60']);
+  }
+
+  async destroy(): Promise<void> {
+    if (this.initialized) await this.stop('immediate').catch(() => {});
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
 /** A program of the platform as its own process (`<package>/src/main.ts` with its register module), as it runs in production. */
 export class ProgramProcess {
   readonly child: ChildProcess;
@@ -61,7 +125,16 @@ export class ProgramProcess {
       stream?.on('data', (chunk: string) => this.output.push(chunk));
     }
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+    // A program that dies on its own is a finding: show why, or a test would only see a refused connection.
+    this.child.once('exit', (code, signal) => {
+      if (this.stopping) return;
+      process.stderr.write(
+        `${this.name} exited by itself (code ${code}, signal ${signal}); its last output:\n${this.output.join('').slice(-4000)}\n`,
+      );
+    });
   }
+
+  private stopping = false;
 
   /** Resolves with the base URL once the process logs that it listens. */
   async ready(timeoutMs = 20_000): Promise<string> {
@@ -76,6 +149,7 @@ export class ProgramProcess {
   }
 
   signal(signal: NodeJS.Signals): void {
+    this.stopping = true;
     this.child.kill(signal);
   }
 
@@ -84,6 +158,7 @@ export class ProgramProcess {
   }
 
   async kill(): Promise<void> {
+    this.stopping = true;
     if (this.child.exitCode === null) {
       this.child.kill('SIGKILL');
       await this.exited;

@@ -101,8 +101,12 @@ export interface PostgresAggregateStoreConfig {
 
 function postgresParts(config: PostgresAggregateStoreConfig): SqlDialectParts {
   const pool = new pg.Pool({ connectionString: config.connectionString, max: config.poolSize ?? 4 });
-  // An idle client that errors (e.g. the server restarts) must not crash the process.
+  // A client that errors (e.g. the server restarts) must not crash the process: the pool handles idle ones,
+  // and a client checked out between two statements of a transaction has no listener of the pool's. The
+  // error reaches the caller through the statement that runs next, and the pool drops the broken client.
+  // (Found by projector/test/store-restart.e2e.test.ts: the projector died when PostgreSQL crashed mid-transaction.)
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<AggregateTables>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,

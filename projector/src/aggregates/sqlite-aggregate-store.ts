@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { useWal } from '@usertags/runtime';
 import { Kysely, type SqliteDatabase, SqliteDialect, sql } from 'kysely';
 import type { Migration } from 'kysely/migration';
 import type { AggregateStore } from './aggregate-store.ts';
@@ -71,7 +72,7 @@ function sqliteParts(path: string): SqlDialectParts {
   const dialect = new SqliteDialect({
     async database() {
       const db = new DatabaseSync(path, { timeout: 10_000 });
-      db.exec('PRAGMA journal_mode = WAL');
+      useWal(db);
       db.exec('PRAGMA synchronous = FULL');
       db.exec('PRAGMA cache_size = -65536');
       return asKyselyDatabase(db);

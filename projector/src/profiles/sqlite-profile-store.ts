@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { type Action, ContractError } from '@usertags/contracts';
+import { useWal } from '@usertags/runtime';
 import { PROFILE_KEEP, type ProfileStore } from './profile-store.ts';
 
 /**
@@ -34,7 +35,7 @@ export function createSqliteProfileStore(path: string): ProfileStore {
     if (db !== undefined && statements !== undefined) return { db, statements };
     // Both the projector and the query API open it this way; whichever comes first creates the table.
     const opened = new DatabaseSync(path, { timeout: 5000 });
-    opened.exec('PRAGMA journal_mode = WAL');
+    useWal(opened);
     opened.exec('PRAGMA synchronous = FULL');
     // Reads should come from memory: a 64 MiB page cache and the file memory-mapped (bench:profiles p99).
     opened.exec('PRAGMA cache_size = -65536');

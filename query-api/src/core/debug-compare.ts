@@ -35,6 +35,12 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 function short(v: unknown): string {
-  const text = JSON.stringify(v) ?? String(v);
+  let text: string;
+  try {
+    text = JSON.stringify(v) ?? String(v);
+  } catch {
+    // Nested deeper than JSON.stringify's stack allows (a fuzz test sent 5,000 levels): too deep to show.
+    text = Array.isArray(v) ? '[...]' : '{...}';
+  }
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
