@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Attributes, context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import type { AppendTracer } from '../core/trace-context.ts';
+import { type AppendTracer, localTraceContext } from '../core/trace-context.ts';
 import type { RequestTracer } from '../http/ingest-route.ts';
 
 const TRACER = '@usertags/command-api';
@@ -20,6 +20,16 @@ export function createOtelRequestTracer(route: string): RequestTracer {
   return async (req: IncomingMessage, res: ServerResponse, handle: () => Promise<void>) => {
     const parent = propagation.extract(ROOT_CONTEXT, req.headers);
     const span = tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent);
+    if (!span.isRecording()) {
+      // Not sampled: nothing below will be recorded, so skip the context and the producer span (most of
+      // the per-request cost, bench:tracing). The record still carries this trace's id with flag 00:
+      // the request's traceparent becomes this span's, and the append tracer, finding no active span,
+      // writes its header the cheap way tracing-off does.
+      const { traceId, spanId } = span.spanContext();
+      req.headers.traceparent = `00-${traceId}-${spanId}-00`;
+      await handle();
+      return;
+    }
     try {
       await context.with(trace.setSpan(parent, span), handle);
     } finally {
@@ -48,9 +58,11 @@ export function createOtelAppendTracer(topic: string, system: 'kafka' | 'embedde
     'messaging.operation.name': 'send',
   };
   return {
-    start() {
+    start(traceparent, tracestate) {
       // The request's own traceparent is already the server span's parent (createOtelRequestTracer).
       const parent = context.active();
+      // No active span: the request was not sampled (see createOtelRequestTracer).
+      if (trace.getSpan(parent) === undefined) return localTraceContext.start(traceparent, tracestate);
       const span = tracer.startSpan(name, { kind: SpanKind.PRODUCER, attributes }, parent);
       const headers: Record<string, string> = {};
       propagation.inject(trace.setSpan(parent, span), headers);
