@@ -9,6 +9,7 @@ import {
   createTopic,
   deleteTopic,
   ProgramProcess,
+  startReadSide,
   TagDriver,
   TEST_BROKERS,
   type TestDatabase,
@@ -24,7 +25,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('the command API killed with SIGKILL while tags flow, and started again', () => {
   const topic = uniqueName('api-crash');
-  const groups = { aggregates: uniqueName('api-crash-aggregates'), profiles: uniqueName('api-crash-profiles') };
   const dir = mkdtempSync(join(tmpdir(), 'api-crash-'));
   let database: TestDatabase;
   let common: Record<string, string>;
@@ -47,17 +47,7 @@ describe('the command API killed with SIGKILL while tags flow, and started again
       DATABASE_URL: database.url,
       PROFILE_STORE_PATH: join(dir, 'profiles.sqlite'),
     };
-    others.push(
-      new ProgramProcess('projector', {
-        ...common,
-        PORT: String(testPort(52)),
-        AGGREGATES_GROUP_ID: groups.aggregates,
-        PROFILES_GROUP_ID: groups.profiles,
-        KAFKA_DEAD_LETTER_TOPIC: `${topic}.dead-letter`,
-        FLUSH_MAX_DELAY_MS: '200',
-      }),
-      new ProgramProcess('query-api', { ...common, PORT: String(testPort(53)) }),
-    );
+    others.push(...startReadSide(common, topic));
     [apiUrl, , queryUrl] = (await Promise.all([startApi(), ...others.map((p) => p.ready())])) as [string, string, string];
   });
 

@@ -14,11 +14,11 @@ import {
   postTag,
   readTopic,
   sampleTag,
+  startReadSide,
   TagDriver,
   type TestDatabase,
   tagsInLog,
   testPort,
-  uniqueName,
   waitFor,
   waitForReadModels,
 } from '@usertags/testkit';
@@ -64,7 +64,6 @@ describe('the command API when its Kafka broker goes away and comes back', () =>
     assert.equal((await fetch(`${base}/ready`)).status, 503);
   });
 
-  const groups = { aggregates: uniqueName('outage-aggregates'), profiles: uniqueName('outage-profiles') };
   let driver: TagDriver;
   let database: TestDatabase;
   const readSide: ProgramProcess[] = [];
@@ -82,17 +81,7 @@ describe('the command API when its Kafka broker goes away and comes back', () =>
       DATABASE_URL: database.url,
       PROFILE_STORE_PATH: profilePath,
     };
-    readSide.push(
-      new ProgramProcess('projector', {
-        ...common,
-        PORT: String(testPort(3)),
-        AGGREGATES_GROUP_ID: groups.aggregates,
-        PROFILES_GROUP_ID: groups.profiles,
-        KAFKA_DEAD_LETTER_TOPIC: `${TOPIC}.dead-letter`,
-        FLUSH_MAX_DELAY_MS: '200',
-      }),
-      new ProgramProcess('query-api', { ...common, PORT: String(testPort(4)) }),
-    );
+    readSide.push(...startReadSide(common, TOPIC));
     [, queryUrl] = (await Promise.all(readSide.map((p) => p.ready()))) as [string, string];
 
     // Up: everything is acknowledged (after at most a few seconds of reconnecting).

@@ -23,7 +23,7 @@ export {
 } from './kafka.ts';
 export { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from './otlp-receiver.ts';
 export { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from './postgres.ts';
-export { freePort, PrivateBroker, PrivatePostgres, ProgramProcess, testPort } from './processes.ts';
+export { freePort, PrivateBroker, PrivatePostgres, ProgramProcess, startReadSide, testPort } from './processes.ts';
 export { expectedProfile } from './profiles.ts';
 export {
   assertAcknowledgedStored,

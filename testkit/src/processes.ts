@@ -148,6 +148,14 @@ export class ProgramProcess {
     throw new Error(`${this.name} did not start: ${this.output.join('')}`);
   }
 
+  /** The lines it logged at `level` (its log is one JSON object a line). */
+  loggedAt(level: 'debug' | 'info' | 'warn' | 'error'): string[] {
+    return this.output
+      .join('')
+      .split('\n')
+      .filter((line) => line.includes(`"level":"${level}"`));
+  }
+
   signal(signal: NodeJS.Signals): void {
     this.stopping = true;
     this.child.kill(signal);
@@ -164,6 +172,26 @@ export class ProgramProcess {
       await this.exited;
     }
   }
+}
+
+/**
+ * The read side over one topic: a projector running both projections (consumer groups of its own,
+ * dead letters in `<topic>.dead-letter`, aggregates flushed every 200 ms) and a query API, on ports the
+ * system picks. `env` names the log and the stores (KAFKA_*, DATABASE_URL, PROFILE_STORE_PATH).
+ */
+export function startReadSide(env: Record<string, string>, topic: string): [projector: ProgramProcess, queryApi: ProgramProcess] {
+  const name = topic.replace(/[^a-z0-9-]/gi, '-');
+  return [
+    new ProgramProcess('projector', {
+      ...env,
+      PORT: '0',
+      AGGREGATES_GROUP_ID: `${name}-aggregates-${process.pid}`,
+      PROFILES_GROUP_ID: `${name}-profiles-${process.pid}`,
+      KAFKA_DEAD_LETTER_TOPIC: `${topic}.dead-letter`,
+      FLUSH_MAX_DELAY_MS: '200',
+    }),
+    new ProgramProcess('query-api', { ...env, PORT: '0' }),
+  ];
 }
 
 /** A port the system says is free right now (bound and released), for programs that cannot be told to pick their own. */
