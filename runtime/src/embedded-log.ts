@@ -1,8 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { StatementSync } from 'node:sqlite';
 import type { AppendedRecord, LogRecord } from '@usertags/contracts';
-import { useWal } from './sqlite.ts';
+import { openDurableSqlite } from './sqlite.ts';
 
 /**
  * The embedded event log: a partitioned, append-only log in one SQLite file on
@@ -69,10 +67,7 @@ interface Statements {
 }
 
 export function openEmbeddedLog(path: string): EmbeddedLog {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new DatabaseSync(path, { timeout: 10_000 });
-  useWal(db);
-  db.exec('PRAGMA synchronous = FULL');
+  const db = openDurableSqlite(path);
   db.exec(`CREATE TABLE IF NOT EXISTS topics (topic TEXT PRIMARY KEY, partitions INTEGER NOT NULL) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS records (
       topic TEXT NOT NULL, partition INTEGER NOT NULL, offset INTEGER NOT NULL,

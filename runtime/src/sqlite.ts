@@ -1,4 +1,6 @@
-import type { DatabaseSync } from 'node:sqlite';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 
 const SQLITE_BUSY = 5;
 
@@ -20,4 +22,20 @@ export function useWal(db: DatabaseSync, timeoutMs = 10_000): void {
       Atomics.wait(pause, 0, 0, 20);
     }
   }
+}
+
+/**
+ * Opens (creating it and its folder when missing) a SQLite file the way every
+ * embedded store of the platform uses one: WAL, so other processes read while
+ * one writes; `synchronous = FULL`, so a committed transaction survives a
+ * crash or a power cut; writers wait up to 10 s for each other; a 64 MiB page
+ * cache.
+ */
+export function openDurableSqlite(path: string): DatabaseSync {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new DatabaseSync(path, { timeout: 10_000 });
+  useWal(db);
+  db.exec('PRAGMA synchronous = FULL');
+  db.exec('PRAGMA cache_size = -65536');
+  return db;
 }

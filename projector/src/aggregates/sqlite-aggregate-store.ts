@@ -1,7 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
-import { useWal } from '@usertags/runtime';
+import type { DatabaseSync } from 'node:sqlite';
+import { openDurableSqlite } from '@usertags/runtime';
 import { Kysely, type SqliteDatabase, SqliteDialect, sql } from 'kysely';
 import type { Migration } from 'kysely/migration';
 import type { AggregateStore } from './aggregate-store.ts';
@@ -68,16 +66,7 @@ const migrations: Record<string, Migration> = {
 };
 
 function sqliteParts(path: string): SqlDialectParts {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const dialect = new SqliteDialect({
-    async database() {
-      const db = new DatabaseSync(path, { timeout: 10_000 });
-      useWal(db);
-      db.exec('PRAGMA synchronous = FULL');
-      db.exec('PRAGMA cache_size = -65536');
-      return asKyselyDatabase(db);
-    },
-  });
+  const dialect = new SqliteDialect({ database: async () => asKyselyDatabase(openDurableSqlite(path)) });
   const db = new Kysely<AggregateTables>({ dialect });
   return {
     db,

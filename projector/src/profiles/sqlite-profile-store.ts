@@ -1,8 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { type Action, ContractError } from '@usertags/contracts';
-import { useWal } from '@usertags/runtime';
+import { openDurableSqlite } from '@usertags/runtime';
 import { PROFILE_KEEP, type ProfileStore } from './profile-store.ts';
 
 /**
@@ -18,7 +16,6 @@ import { PROFILE_KEEP, type ProfileStore } from './profile-store.ts';
  * API reads through it.
  */
 export function createSqliteProfileStore(path: string): ProfileStore {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   let db: DatabaseSync | undefined;
   let statements:
     | {
@@ -34,11 +31,8 @@ export function createSqliteProfileStore(path: string): ProfileStore {
   function open() {
     if (db !== undefined && statements !== undefined) return { db, statements };
     // Both the projector and the query API open it this way; whichever comes first creates the table.
-    const opened = new DatabaseSync(path, { timeout: 5000 });
-    useWal(opened);
-    opened.exec('PRAGMA synchronous = FULL');
-    // Reads should come from memory: a 64 MiB page cache and the file memory-mapped (bench:profiles p99).
-    opened.exec('PRAGMA cache_size = -65536');
+    const opened = openDurableSqlite(path);
+    // Reads should come from memory: the page cache and the file memory-mapped (bench:profiles p99).
     opened.exec('PRAGMA mmap_size = 1073741824');
     opened.exec(`CREATE TABLE IF NOT EXISTS profile_tags (
       cookie TEXT NOT NULL, action INTEGER NOT NULL, time_ms INTEGER NOT NULL, digest BLOB NOT NULL, payload BLOB NOT NULL,
