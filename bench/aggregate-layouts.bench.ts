@@ -5,7 +5,7 @@
 // docs/aggregates.md ("Where the write time goes") reads the numbers.
 //
 //   ./run.sh bench:aggregate-layouts     (BENCH_EVENTS=600000)
-import { UserTag } from '@usertags/contracts';
+import { aggregateFieldsOf, UserTag } from '@usertags/contracts';
 import { AggregateBatch } from '@usertags/projector';
 import { createTestDatabase, referenceTags } from '@usertags/testkit';
 import pg from 'pg';
@@ -56,7 +56,7 @@ const tags = [...referenceTags(1, Date.UTC(2022, 2, 1), EVENTS)].map((t) => User
 const batches: AggregateBatch[] = [];
 for (let i = 0; i < tags.length; i += BATCH) {
   const batch = new AggregateBatch();
-  for (const tag of tags.slice(i, i + BATCH)) batch.add(tag);
+  for (const tag of tags.slice(i, i + BATCH)) batch.add(aggregateFieldsOf(tag));
   batches.push(batch);
 }
 

@@ -43,6 +43,26 @@ interface StoredTag {
 }
 
 /**
+ * The fields of an event that the aggregates read, decoded without the rest:
+ * the time stays epoch milliseconds and the cookie, country, device and
+ * product id are skipped, not built.
+ */
+export interface AggregateFields {
+  readonly timeMs: number;
+  readonly action: UserTag['action'];
+  readonly origin: string;
+  readonly brandId: string;
+  readonly categoryId: string;
+  readonly price: number;
+}
+
+/** The aggregate fields of a decoded tag (what `decodeAggregateFields` gives for its payload). */
+export function aggregateFieldsOf(tag: UserTag): AggregateFields {
+  const { brand_id: brandId, category_id: categoryId, price } = tag.product_info;
+  return { timeMs: Date.parse(tag.time), action: tag.action, origin: tag.origin, brandId, categoryId, price };
+}
+
+/**
  * Encodes and decodes events with Avro single-object encoding, so each payload
  * names the schema that wrote it and any reader resolves it without a registry.
  */
@@ -54,6 +74,8 @@ export interface EventCodec {
    * Throws a `ContractError` with code `UNDECODABLE_EVENT` for anything else.
    */
   decode(payload: Uint8Array): UserTag;
+  /** Like `decode`, but reads only the fields the aggregates need (several times faster); same errors. */
+  decodeAggregateFields(payload: Uint8Array): AggregateFields;
   /** The fingerprint of the schema `encode` writes with (hex), for logs and headers. */
   readonly writerFingerprint: string;
 }
@@ -70,15 +92,42 @@ export function createEventCodec(
   const readerFingerprint = fingerprintOf(readerType);
   const header = Buffer.concat([Buffer.from([MAGIC_0, MAGIC_1]), readerFingerprint]);
 
-  // Fingerprint (hex) → a function that decodes a body written with that schema.
-  const decoders = new Map<string, (body: Buffer) => unknown>();
-  decoders.set(readerFingerprint.toString('hex'), (body) => readerType.fromBuffer(body));
-  for (const schema of writerSchemas) {
-    const writerType = typeOf(schema);
+  // Fingerprint (hex) → functions that decode a body written with that schema: all of it, or the
+  // aggregate fields only (avsc resolves the writer's record into a reader record that lacks the rest,
+  // skipping those fields' bytes).
+  const aggregateType = typeOf(aggregateReaderSchema(readerSchema));
+  const decoders = new Map<string, { full: (body: Buffer) => unknown; aggregate: (body: Buffer) => unknown }>();
+  for (const schema of [readerSchema, ...writerSchemas]) {
+    const writerType = schema === readerSchema ? readerType : typeOf(schema);
     const key = fingerprintOf(writerType).toString('hex');
     if (decoders.has(key)) continue;
-    const resolver = readerType.createResolver(writerType);
-    decoders.set(key, (body) => readerType.fromBuffer(body, resolver));
+    const full = writerType === readerType ? undefined : readerType.createResolver(writerType);
+    const aggregate = aggregateType.createResolver(writerType);
+    decoders.set(key, {
+      full: (body) => readerType.fromBuffer(body, full),
+      aggregate: (body) => aggregateType.fromBuffer(body, aggregate),
+    });
+  }
+
+  function bodyDecoder(payload: Uint8Array) {
+    const buf = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    if (buf.length < HEADER_LENGTH || buf[0] !== MAGIC_0 || buf[1] !== MAGIC_1) {
+      throw new ContractError('UNDECODABLE_EVENT', 'payload is not Avro single-object encoded');
+    }
+    const fingerprint = buf.subarray(2, HEADER_LENGTH).toString('hex');
+    const decoder = decoders.get(fingerprint);
+    if (decoder === undefined) {
+      throw new ContractError('UNDECODABLE_EVENT', `unknown writer schema fingerprint ${fingerprint}`);
+    }
+    return { decoder, body: buf.subarray(HEADER_LENGTH) };
+  }
+
+  function decodeBody<T>(decode: (body: Buffer) => unknown, body: Buffer): T {
+    try {
+      return decode(body) as T;
+    } catch (cause) {
+      throw new ContractError('UNDECODABLE_EVENT', 'payload body does not match its schema', { cause });
+    }
   }
 
   return {
@@ -91,24 +140,51 @@ export function createEventCodec(
       return Buffer.concat([header, readerType.toBuffer(stored)]);
     },
     decode(payload) {
-      const buf = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-      if (buf.length < HEADER_LENGTH || buf[0] !== MAGIC_0 || buf[1] !== MAGIC_1) {
-        throw new ContractError('UNDECODABLE_EVENT', 'payload is not Avro single-object encoded');
-      }
-      const fingerprint = buf.subarray(2, HEADER_LENGTH).toString('hex');
-      const decodeBody = decoders.get(fingerprint);
-      if (decodeBody === undefined) {
-        throw new ContractError('UNDECODABLE_EVENT', `unknown writer schema fingerprint ${fingerprint}`);
-      }
-      let stored: StoredTag;
-      try {
-        stored = decodeBody(buf.subarray(HEADER_LENGTH)) as StoredTag;
-      } catch (cause) {
-        throw new ContractError('UNDECODABLE_EVENT', 'payload body does not match its schema', { cause });
-      }
-      return toUserTag(stored);
+      const { decoder, body } = bodyDecoder(payload);
+      return toUserTag(decodeBody<StoredTag>(decoder.full, body));
+    },
+    decodeAggregateFields(payload) {
+      const { decoder, body } = bodyDecoder(payload);
+      const stored = decodeBody<StoredAggregateFields>(decoder.aggregate, body);
+      const { product_info: p } = stored;
+      return {
+        timeMs: stored.time,
+        action: stored.action,
+        origin: stored.origin,
+        brandId: p.brand_id,
+        categoryId: p.category_id,
+        price: p.price,
+      };
     },
   };
+}
+
+interface StoredAggregateFields {
+  time: number;
+  action: UserTag['action'];
+  origin: string;
+  product_info: { brand_id: string; category_id: string; price: number };
+}
+
+/** The reader schema of the aggregate fields: `schema`'s own records and types with every other field left out. */
+function aggregateReaderSchema(schema: avro.Schema): avro.Schema {
+  const record = schema as { fields: Array<{ name: string; type: unknown }> };
+  const field = (name: string) => {
+    const found = record.fields.find((f) => f.name === name);
+    if (found === undefined) throw new Error(`the event schema has no field ${name}`);
+    return found;
+  };
+  const product = field('product_info').type as { fields: Array<{ name: string }> };
+  const keep = new Set(['brand_id', 'category_id', 'price']);
+  return {
+    ...record,
+    fields: [
+      field('time'),
+      field('action'),
+      field('origin'),
+      { name: 'product_info', type: { ...product, fields: product.fields.filter((f) => keep.has(f.name)) } },
+    ],
+  } as avro.Schema;
 }
 
 function fingerprintOf(type: avro.Type): Buffer {

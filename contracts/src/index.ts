@@ -1,5 +1,5 @@
 export { AggregatesAnswer, aggregatesColumns, ProfileAnswer } from './answers.ts';
-export { createEventCodec, type EventCodec } from './avro-codec.ts';
+export { type AggregateFields, aggregateFieldsOf, createEventCodec, type EventCodec } from './avro-codec.ts';
 export { CURRENT_SCHEMA, USER_TAG_V1, WRITER_SCHEMAS } from './avro-schemas.ts';
 export { ContractError, ERROR_CODES, type ErrorCode, type FieldIssue, type Problem, toProblem } from './errors.ts';
 export type { AppendedRecord, EventAppender, LogRecord } from './event-log.ts';

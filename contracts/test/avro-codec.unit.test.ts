@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { Schema } from 'avsc';
 import fc from 'fast-check';
 import { crc64Avro } from '../src/avro-fingerprint.ts';
-import { ContractError, createEventCodec, parseUserTag, USER_TAG_V1, type UserTag } from '../src/index.ts';
+import { aggregateFieldsOf, ContractError, createEventCodec, parseUserTag, USER_TAG_V1, type UserTag } from '../src/index.ts';
 
 const tag: UserTag = {
   time: '2022-03-22T12:15:00.123Z',
@@ -59,16 +59,42 @@ describe('the Avro event codec', () => {
     );
   });
 
+  it('decodes the aggregate fields alone: the same values as the whole tag, time in epoch ms', () => {
+    const codec = createEventCodec();
+    assert.deepEqual(codec.decodeAggregateFields(codec.encode(tag)), {
+      timeMs: Date.UTC(2022, 2, 22, 12, 15, 0, 123),
+      action: 'BUY',
+      origin: 'o_1',
+      brandId: 'b',
+      categoryId: 'c',
+      price: -2147483648,
+    });
+    // Through schema evolution too, both ways.
+    const v1 = createEventCodec(USER_TAG_V1, [USER_TAG_V1]);
+    const v2 = createEventCodec(USER_TAG_V2, [USER_TAG_V1, USER_TAG_V2]);
+    assert.deepEqual(v2.decodeAggregateFields(v1.encode(tag)), aggregateFieldsOf(tag));
+    assert.deepEqual(
+      createEventCodec(USER_TAG_V1, [USER_TAG_V1, USER_TAG_V2]).decodeAggregateFields(v2.encode(tag)),
+      aggregateFieldsOf(tag),
+    );
+    assert.throws(
+      () => v1.decodeAggregateFields(v2.encode(tag)),
+      (e: unknown) => e instanceof ContractError && e.code === 'UNDECODABLE_EVENT',
+    );
+  });
+
   for (const [what, bytes] of [
     ['an empty payload', Buffer.alloc(0)],
     ['plain JSON', Buffer.from(JSON.stringify(tag))],
     ['a truncated body', createEventCodec().encode(tag).subarray(0, 20)],
   ] as const) {
     it(`refuses ${what} as UNDECODABLE_EVENT`, () => {
-      assert.throws(
-        () => createEventCodec().decode(bytes),
-        (e: unknown) => e instanceof ContractError && e.code === 'UNDECODABLE_EVENT',
-      );
+      for (const decode of [createEventCodec().decode, createEventCodec().decodeAggregateFields]) {
+        assert.throws(
+          () => decode(bytes),
+          (e: unknown) => e instanceof ContractError && e.code === 'UNDECODABLE_EVENT',
+        );
+      }
     });
   }
 });
@@ -109,6 +135,7 @@ describe('JSON → Avro → JSON', () => {
         const expected = { ...json, time: new Date(json.time).toISOString() };
         assert.deepStrictEqual(back, expected);
         assert.equal(typeof back.product_info.product_id, typeof json.product_info.product_id);
+        assert.deepStrictEqual(codec.decodeAggregateFields(codec.encode(parsed.value)), aggregateFieldsOf(parsed.value));
       }),
       { numRuns: 2000 },
     );

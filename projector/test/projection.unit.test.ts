@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseUserTag, type UserTag } from '@usertags/contracts';
+import { aggregateFieldsOf, parseUserTag, type UserTag } from '@usertags/contracts';
 import { aggregateStream, allQueryShapes, expectedAggregates } from '@usertags/testkit';
 import { AggregateBatch, groupingOf } from '../src/aggregates/projection.ts';
 
@@ -14,7 +14,7 @@ const parsed: UserTag[] = tags.map((t) => {
 
 describe('the aggregate projection', () => {
   const batch = new AggregateBatch();
-  for (const tag of parsed) batch.add(tag);
+  for (const tag of parsed) batch.add(aggregateFieldsOf(tag));
   const rows = batch.increments();
 
   it('adds every event to exactly one row of each stored grouping', () => {
@@ -55,14 +55,14 @@ describe('the aggregate projection', () => {
   it('keeps values that differ only in separators apart', () => {
     const b = new AggregateBatch();
     const base = parsed[0] as UserTag;
-    b.add({ ...base, origin: 'a_b', product_info: { ...base.product_info, brand_id: 'c' } });
-    b.add({ ...base, origin: 'a', product_info: { ...base.product_info, brand_id: 'b_c' } });
+    b.add(aggregateFieldsOf({ ...base, origin: 'a_b', product_info: { ...base.product_info, brand_id: 'c' } }));
+    b.add(aggregateFieldsOf({ ...base, origin: 'a', product_info: { ...base.product_info, brand_id: 'b_c' } }));
     assert.equal(b.increments().filter((r) => r.grouping === 7).length, 2);
   });
 
   it('gives the same rows whatever the order of the events', () => {
     const reversed = new AggregateBatch();
-    for (const tag of [...parsed].reverse()) reversed.add(tag);
+    for (const tag of [...parsed].reverse()) reversed.add(aggregateFieldsOf(tag));
     const key = (r: (typeof rows)[number]) => JSON.stringify([r.bucketMs, r.action, r.grouping, r.origin, r.brandId, r.categoryId]);
     const sorted = (xs: typeof rows) => [...xs].sort((a, b) => (key(a) < key(b) ? -1 : 1));
     assert.deepEqual(sorted(reversed.increments()), sorted(rows));

@@ -52,6 +52,11 @@ interface Snapshot {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const yieldToIo = () => new Promise<void>((r) => setImmediate(r));
+/** Records applied between two looks at whether a write is due (and two turns of the event loop). */
+const CHECK_EVERY = 1000;
+/** How far the buffer may grow, in units of `maxEvents`, while a write is in flight. */
+const BACKLOG_FACTOR = 4;
 
 /**
  * Consumes batches, projects them into minute increments in memory, and
@@ -86,6 +91,7 @@ export function createAggregateProjector(
   let lastHorizonMs = Number.NEGATIVE_INFINITY;
   let heartbeat: (() => Promise<void>) | undefined;
   let writing: Promise<void> = Promise.resolve();
+  let inFlight = false;
   // Set when a write found its offsets taken by another writer: the next call fails so the source restarts.
   let conflict: OffsetConflict | undefined;
   // One batch or flush at a time: the timer and the consumer share this chain.
@@ -125,17 +131,25 @@ export function createAggregateProjector(
     heartbeat = batch.heartbeat;
     let next = nextToApply(batch.partition);
     const horizon = newestEventMs - options.retentionMs;
+    let sinceCheck = 0;
     for (const record of batch.records) {
       if (record.offset < next) continue; // applied already (re-delivery)
+      if (++sinceCheck === CHECK_EVERY) {
+        // A fetched batch holds thousands of records: a write that finished meanwhile is followed at once.
+        sinceCheck = 0;
+        notePending(batch.partition, next);
+        if (writeDue()) await startWrite();
+        else await yieldToIo();
+      }
       try {
         if (record.value === null) throw new ContractError('UNDECODABLE_EVENT', 'record has no value');
-        const tag = codec.decode(record.value);
+        const event = codec.decodeAggregateFields(record.value);
         links.add(record.headers);
-        const eventMs = Date.parse(tag.time);
+        const eventMs = event.timeMs;
         if (eventMs < horizon) {
           observer.onLateEvent();
         } else {
-          buffer.add(tag);
+          buffer.add(event);
           if (eventMs > newestEventMs) newestEventMs = eventMs;
           firstBufferedAt ??= now();
         }
@@ -148,13 +162,22 @@ export function createAggregateProjector(
       }
       next = record.offset + 1n;
     }
-    const before = pending.get(batch.partition);
-    pending.set(batch.partition, {
-      partition: batch.partition,
-      expected: before?.expected ?? stored.get(batch.partition) ?? -1n,
-      nextOffset: next,
-    });
-    if (buffer.events >= options.maxEvents) await startWrite();
+    notePending(batch.partition, next);
+    if (writeDue()) await startWrite();
+  }
+
+  function notePending(partition: number, next: bigint): void {
+    const before = pending.get(partition);
+    pending.set(partition, { partition, expected: before?.expected ?? stored.get(partition) ?? -1n, nextOffset: next });
+  }
+
+  /**
+   * Group commit: a full buffer is written at once when the store is idle; while a write is in flight
+   * the buffer goes on filling (up to BACKLOG_FACTOR × maxEvents), so neither side waits for the other
+   * and a slower store gets bigger, better-consolidated writes.
+   */
+  function writeDue(): boolean {
+    return buffer.events >= options.maxEvents * (inFlight ? BACKLOG_FACTOR : 1);
   }
 
   /** Hands the buffer to a write that runs after the one in flight; returns once it has started. */
@@ -173,9 +196,18 @@ export function createAggregateProjector(
     firstBufferedAt = undefined;
     await writing;
     await throwIfConflicted();
+    inFlight = true;
     writing = inBatchSpan({ projection: 'aggregates', topic: options.topic, events: snapshot.events }, snapshot.linked, () =>
       write(snapshot),
-    );
+    ).finally(() => {
+      inFlight = false;
+      // The consumer may be waiting for its next fetch: a full buffer need not wait for it.
+      if (writeDue() && conflict === undefined) {
+        void exclusive(async () => {
+          if (!inFlight && writeDue() && conflict === undefined) await startWrite();
+        }).catch(() => {});
+      }
+    });
   }
 
   async function write(snapshot: Snapshot): Promise<void> {
