@@ -74,7 +74,11 @@ export interface EventCodec {
    * Throws a `ContractError` with code `UNDECODABLE_EVENT` for anything else.
    */
   decode(payload: Uint8Array): UserTag;
-  /** Like `decode`, but reads only the fields the aggregates need (several times faster); same errors. */
+  /**
+   * Like `decode`, but reads only the fields the aggregates need (several times faster). The other
+   * fields' bytes are skipped, not checked: fine for a projection that never reads them again, not for
+   * one that stores the payload (profiles decode it whole, so a bad one is parked, not served).
+   */
   decodeAggregateFields(payload: Uint8Array): AggregateFields;
   /** The fingerprint of the schema `encode` writes with (hex), for logs and headers. */
   readonly writerFingerprint: string;
@@ -92,11 +96,12 @@ export function createEventCodec(
   const readerFingerprint = fingerprintOf(readerType);
   const header = Buffer.concat([Buffer.from([MAGIC_0, MAGIC_1]), readerFingerprint]);
 
-  // Fingerprint (hex) → functions that decode a body written with that schema: all of it, or the
-  // aggregate fields only (avsc resolves the writer's record into a reader record that lacks the rest,
-  // skipping those fields' bytes).
-  const aggregateType = typeOf(aggregateReaderSchema(readerSchema));
-  const decoders = new Map<string, { full: (body: Buffer) => unknown; aggregate: (body: Buffer) => unknown }>();
+  // Fingerprint (hex) → functions that decode a body written with that schema: all of it, or only the
+  // fields the aggregates need (avsc resolves the writer's record into a reader record that lacks the
+  // rest, skipping those fields' bytes).
+  const aggregateType = typeOf(projectedSchema(readerSchema, ['time', 'action', 'origin'], ['brand_id', 'category_id', 'price']));
+  type Decode = (body: Buffer) => unknown;
+  const decoders = new Map<string, { full: Decode; aggregate: Decode }>();
   for (const schema of [readerSchema, ...writerSchemas]) {
     const writerType = schema === readerSchema ? readerType : typeOf(schema);
     const key = fingerprintOf(writerType).toString('hex');
@@ -166,8 +171,8 @@ interface StoredAggregateFields {
   product_info: { brand_id: string; category_id: string; price: number };
 }
 
-/** The reader schema of the aggregate fields: `schema`'s own records and types with every other field left out. */
-function aggregateReaderSchema(schema: avro.Schema): avro.Schema {
+/** A reader schema of some fields: `schema`'s own records and types with every other field left out. */
+function projectedSchema(schema: avro.Schema, fields: readonly string[], productFields: readonly string[]): avro.Schema {
   const record = schema as { fields: Array<{ name: string; type: unknown }> };
   const field = (name: string) => {
     const found = record.fields.find((f) => f.name === name);
@@ -175,16 +180,9 @@ function aggregateReaderSchema(schema: avro.Schema): avro.Schema {
     return found;
   };
   const product = field('product_info').type as { fields: Array<{ name: string }> };
-  const keep = new Set(['brand_id', 'category_id', 'price']);
-  return {
-    ...record,
-    fields: [
-      field('time'),
-      field('action'),
-      field('origin'),
-      { name: 'product_info', type: { ...product, fields: product.fields.filter((f) => keep.has(f.name)) } },
-    ],
-  } as avro.Schema;
+  const keep = new Set(productFields);
+  const productInfo = { name: 'product_info', type: { ...product, fields: product.fields.filter((f) => keep.has(f.name)) } };
+  return { ...record, fields: [...fields.map(field), ...(keep.size > 0 ? [productInfo] : [])] } as avro.Schema;
 }
 
 function fingerprintOf(type: avro.Type): Buffer {

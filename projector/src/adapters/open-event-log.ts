@@ -4,11 +4,20 @@ import type { DeadLetterSink, EventSource } from '../core/event-source.ts';
 import { createEmbeddedDeadLetterSink, createEmbeddedEventSource } from './embedded-event-source.ts';
 import { createKafkaDeadLetterSink, createKafkaEventSource } from './kafka-event-source.ts';
 
+/** What a stored tag takes in a Kafka fetch, roughly (the Avro body, key, headers and record overhead). */
+const RECORD_BYTES = 160;
+
 /** The one place that picks the event log's adapter: Kafka, or the embedded log file when EVENT_LOG_PATH is set. */
 export function createEventSource(config: ProjectorConfig, groupId: string, logger: Logger): EventSource {
   if (config.EVENT_LOG_PATH !== undefined) {
     return createEmbeddedEventSource(
-      { path: config.EVENT_LOG_PATH, groupId, topic: config.KAFKA_TOPIC, pollMs: config.FETCH_MAX_WAIT_MS, maxRecords: 10_000 },
+      {
+        path: config.EVENT_LOG_PATH,
+        groupId,
+        topic: config.KAFKA_TOPIC,
+        pollMs: config.FETCH_MAX_WAIT_MS,
+        maxRecords: config.FETCH_MAX_RECORDS,
+      },
       logger,
     );
   }
@@ -19,6 +28,7 @@ export function createEventSource(config: ProjectorConfig, groupId: string, logg
       groupId,
       topic: config.KAFKA_TOPIC,
       maxWaitMs: config.FETCH_MAX_WAIT_MS,
+      maxBytesPerPartition: config.FETCH_MAX_RECORDS * RECORD_BYTES,
       sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     },
     logger,
