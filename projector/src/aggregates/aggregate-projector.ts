@@ -3,8 +3,8 @@ import { ContractError, type EventCodec } from '@usertags/contracts';
 import { createLinkCollector, type Logger } from '@usertags/runtime';
 import { inBatchSpan } from '../core/batch-trace.ts';
 import type { DeadLetterSink, SourceBatch } from '../core/event-source.ts';
-import { type AggregateStore, OffsetConflict, type PartitionProgress } from './aggregate-store.ts';
-import { AggregateBatch, type AggregateIncrement } from './projection.ts';
+import { type AggregateStore, OffsetConflict, type PartitionProgress, type PreparedIncrements } from './aggregate-store.ts';
+import { AggregateBatch } from './projection.ts';
 
 export interface AggregateProjectorOptions {
   readonly topic: string;
@@ -43,7 +43,8 @@ export interface AggregateProjector {
 }
 
 interface Snapshot {
-  readonly increments: AggregateIncrement[];
+  /** Ordered and encoded when the snapshot is taken, while the write before it may still be running. */
+  readonly increments: PreparedIncrements;
   readonly progress: PartitionProgress[];
   readonly events: number;
   readonly newestEventMs: number;
@@ -55,8 +56,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const yieldToIo = () => new Promise<void>((r) => setImmediate(r));
 /** Records applied between two looks at whether a write is due (and two turns of the event loop). */
 const CHECK_EVERY = 1000;
-/** How far the buffer may grow, in units of `maxEvents`, while a write is in flight. */
-const BACKLOG_FACTOR = 4;
 
 /**
  * Consumes batches, projects them into minute increments in memory, and
@@ -65,9 +64,10 @@ const BACKLOG_FACTOR = 4;
  * loses nor double-counts an event. Store errors are retried with backoff
  * while the batch holds its place; undecodable records are parked.
  *
- * One write may be in flight while the next batch is gathered, so decoding
- * and aggregating overlap with the database's work; a second full buffer
- * waits for the write before it.
+ * One write may be in flight while the next batch is gathered and prepared
+ * (rows ordered and encoded), so decoding, aggregating and encoding overlap
+ * with the database's work and the database goes from one write straight to
+ * the next; a second full buffer waits for the write before it.
  *
  * A write is the batch that tracing sees: one `process <topic>` span per
  * write, linked to the events it applies, with the store's spans inside.
@@ -91,7 +91,6 @@ export function createAggregateProjector(
   let lastHorizonMs = Number.NEGATIVE_INFINITY;
   let heartbeat: (() => Promise<void>) | undefined;
   let writing: Promise<void> = Promise.resolve();
-  let inFlight = false;
   // Set when a write found its offsets taken by another writer: the next call fails so the source restarts.
   let conflict: OffsetConflict | undefined;
   // One batch or flush at a time: the timer and the consumer share this chain.
@@ -171,20 +170,15 @@ export function createAggregateProjector(
     pending.set(partition, { partition, expected: before?.expected ?? stored.get(partition) ?? -1n, nextOffset: next });
   }
 
-  /**
-   * Group commit: a full buffer is written at once when the store is idle; while a write is in flight
-   * the buffer goes on filling (up to BACKLOG_FACTOR × maxEvents), so neither side waits for the other
-   * and a slower store gets bigger, better-consolidated writes.
-   */
   function writeDue(): boolean {
-    return buffer.events >= options.maxEvents * (inFlight ? BACKLOG_FACTOR : 1);
+    return buffer.events >= options.maxEvents;
   }
 
   /** Hands the buffer to a write that runs after the one in flight; returns once it has started. */
   async function startWrite(): Promise<void> {
     if (pending.size === 0) return;
     const snapshot: Snapshot = {
-      increments: buffer.increments(),
+      increments: store.prepare(buffer.increments()),
       progress: [...pending.values()],
       events: buffer.events,
       newestEventMs: Number.isFinite(newestEventMs) ? newestEventMs : 0,
@@ -196,18 +190,9 @@ export function createAggregateProjector(
     firstBufferedAt = undefined;
     await writing;
     await throwIfConflicted();
-    inFlight = true;
     writing = inBatchSpan({ projection: 'aggregates', topic: options.topic, events: snapshot.events }, snapshot.linked, () =>
       write(snapshot),
-    ).finally(() => {
-      inFlight = false;
-      // The consumer may be waiting for its next fetch: a full buffer need not wait for it.
-      if (writeDue() && conflict === undefined) {
-        void exclusive(async () => {
-          if (!inFlight && writeDue() && conflict === undefined) await startWrite();
-        }).catch(() => {});
-      }
-    });
+    );
   }
 
   async function write(snapshot: Snapshot): Promise<void> {
@@ -229,7 +214,7 @@ export function createAggregateProjector(
         await heartbeat?.().catch(() => {});
       }
     }
-    observer.onFlush(snapshot.events, snapshot.increments.length, (performance.now() - started) / 1000);
+    observer.onFlush(snapshot.events, snapshot.increments.rows, (performance.now() - started) / 1000);
     observer.onApplied(snapshot.progress);
 
     const horizon = snapshot.newestEventMs - options.retentionMs;

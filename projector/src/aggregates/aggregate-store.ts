@@ -35,6 +35,17 @@ export class OffsetConflict extends Error {
 }
 
 /**
+ * A batch's increments as the store will write them (ordered and encoded), made by `prepare` ahead
+ * of the write so that the work happens while the store is busy with the write before.
+ */
+export interface PreparedIncrements {
+  readonly prepared: true;
+  /** How many rows the write adds to or creates. */
+  readonly rows: number;
+  readonly payload: string;
+}
+
+/**
  * The aggregate read model: minute rows per grouping, and the projection's
  * offsets, written together.
  */
@@ -43,14 +54,16 @@ export interface AggregateStore {
   migrate(): Promise<void>;
   /** The next offset to apply for each partition of `topic` that has any. */
   loadOffsets(topic: string): Promise<Map<number, bigint>>;
+  /** Orders and encodes increments for `apply`; synchronous, touches no database. */
+  prepare(increments: readonly AggregateIncrement[]): PreparedIncrements;
   /**
-   * Adds `increments` and moves `topic`'s offsets to `progress` in one
+   * Adds `increments` (as they are or prepared) and moves `topic`'s offsets to `progress` in one
    * transaction: both happen or neither does. Throws `OffsetConflict` (and
    * changes nothing) when a partition's stored offset is not `expected`.
    */
   apply(
     topic: string,
-    increments: readonly AggregateIncrement[],
+    increments: readonly AggregateIncrement[] | PreparedIncrements,
     progress: readonly PartitionProgress[],
     newestEventMs: number,
   ): Promise<void>;

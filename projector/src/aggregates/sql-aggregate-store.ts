@@ -1,7 +1,7 @@
 import { ContractError } from '@usertags/contracts';
 import { type Generated, type Kysely, type RawBuilder, sql } from 'kysely';
 import { type Migration, Migrator } from 'kysely/migration';
-import type { AggregateStore, BucketQuery, BucketTotals, PartitionProgress } from './aggregate-store.ts';
+import type { AggregateStore, BucketQuery, BucketTotals, PartitionProgress, PreparedIncrements } from './aggregate-store.ts';
 import { OffsetConflict } from './aggregate-store.ts';
 import { type AggregateIncrement, groupingOf } from './projection.ts';
 
@@ -110,6 +110,24 @@ function sortByKey(increments: readonly AggregateIncrement[]): AggregateIncremen
   );
 }
 
+/**
+ * The rows of a write: sorted by key, so every writer locks rows in the same order and two cannot
+ * deadlock, and encoded as the one JSON parameter the upsert reads.
+ */
+function prepareRows(increments: readonly AggregateIncrement[]): PreparedIncrements {
+  const rows: UpsertRow[] = sortByKey(increments).map((i) => ({
+    k: i.bucketMs / MS_PER_MINUTE,
+    g: i.grouping,
+    a: ACTION_CODE[i.action],
+    o: toStoredText(i.origin),
+    b: toStoredText(i.brandId),
+    c: toStoredText(i.categoryId),
+    n: i.count,
+    s: i.sumPrice,
+  }));
+  return { prepared: true, rows: rows.length, payload: JSON.stringify(rows) };
+}
+
 function unavailable(error: unknown): ContractError {
   const reason = error instanceof Error ? error.message : String(error);
   return new ContractError('STORE_UNAVAILABLE', `the aggregate store is unavailable (${reason})`, { cause: error });
@@ -157,7 +175,10 @@ export function createSqlAggregateStore(parts: SqlDialectParts, choice: VersionC
       return readOffsets(db, choice === 'live' ? await liveVersion(db) : choice, topic);
     },
 
-    async apply(topic, increments: readonly AggregateIncrement[], progress: readonly PartitionProgress[], newestEventMs) {
+    prepare: prepareRows,
+
+    async apply(topic, increments, progress: readonly PartitionProgress[], newestEventMs) {
+      const prepared = 'prepared' in increments ? increments : prepareRows(increments);
       await db.transaction().execute(async (trx) => {
         // The live version is read in the transaction: a replay's switch either waits for this write or
         // comes first, and then these offsets do not match the new version's and the write is refused.
@@ -171,22 +192,11 @@ export function createSqlAggregateStore(parts: SqlDialectParts, choice: VersionC
             RETURNING partition`.execute(trx);
           if (updated.rows.length !== 1) throw new OffsetConflict(p.partition);
         }
-        if (increments.length > 0) {
-          // Rows go sorted by key, so every writer locks rows in the same order and two cannot deadlock.
-          const rows: UpsertRow[] = sortByKey(increments).map((i) => ({
-            k: i.bucketMs / MS_PER_MINUTE,
-            g: i.grouping,
-            a: ACTION_CODE[i.action],
-            o: toStoredText(i.origin),
-            b: toStoredText(i.brandId),
-            c: toStoredText(i.categoryId),
-            n: i.count,
-            s: i.sumPrice,
-          }));
+        if (prepared.rows > 0) {
           // `WHERE true` tells SQLite's parser that ON CONFLICT belongs to the INSERT, not to a join.
           await sql`
             INSERT INTO ${sql.table(table)} AS a (bucket, grouping, action, origin, brand_id, category_id, count, sum_price)
-            SELECT * FROM (${parts.rowsOf(JSON.stringify(rows))}) AS r WHERE true
+            SELECT * FROM (${parts.rowsOf(prepared.payload)}) AS r WHERE true
             ON CONFLICT (bucket, grouping, action, origin, brand_id, category_id)
             DO UPDATE SET count = a.count + excluded.count, sum_price = a.sum_price + excluded.sum_price`.execute(trx);
         }

@@ -15,10 +15,17 @@ export function traceAggregateStore(store: AggregateStore, system: 'postgresql' 
   return {
     migrate: () => store.migrate(),
     loadOffsets: (topic) => store.loadOffsets(topic),
+    prepare: (increments) => store.prepare(increments),
     apply: (topic, increments, progress, newestEventMs) =>
       inChildSpan(
         'aggregates.apply',
-        { attributes: { ...db, 'usertags.rows': increments.length, 'usertags.partitions': progress.length } },
+        {
+          attributes: {
+            ...db,
+            'usertags.rows': 'prepared' in increments ? increments.rows : increments.length,
+            'usertags.partitions': progress.length,
+          },
+        },
         () => store.apply(topic, increments, progress, newestEventMs),
       ),
     readBuckets: (query) =>
