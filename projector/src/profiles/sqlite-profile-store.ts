@@ -20,6 +20,7 @@ export function createSqliteProfileStore(path: string): ProfileStore {
   let statements:
     | {
         insert: StatementSync;
+        oldestKept: StatementSync;
         trim: StatementSync;
         read: StatementSync;
         begin: StatementSync;
@@ -39,10 +40,12 @@ export function createSqliteProfileStore(path: string): ProfileStore {
       PRIMARY KEY (cookie, action, time_ms, digest)) WITHOUT ROWID`);
     const prepared = {
       insert: opened.prepare('INSERT OR IGNORE INTO profile_tags (cookie, action, time_ms, digest, payload) VALUES (?, ?, ?, ?, ?)'),
-      // Everything older than the PROFILE_KEEP-th newest of this cookie and action.
-      trim: opened.prepare(`DELETE FROM profile_tags WHERE cookie = ?1 AND action = ?2 AND (time_ms, digest) < (
-          SELECT time_ms, digest FROM profile_tags WHERE cookie = ?1 AND action = ?2
-          ORDER BY time_ms DESC, digest DESC LIMIT 1 OFFSET ${PROFILE_KEEP - 1})`),
+      // The PROFILE_KEEP-th newest tag of this cookie and action, if it has that many: most have fewer,
+      // and then this one probe is all a trim costs (a DELETE with it as a subquery seeks twice).
+      oldestKept: opened.prepare(
+        `SELECT time_ms, digest FROM profile_tags WHERE cookie = ? AND action = ? ORDER BY time_ms DESC, digest DESC LIMIT 1 OFFSET ${PROFILE_KEEP - 1}`,
+      ),
+      trim: opened.prepare('DELETE FROM profile_tags WHERE cookie = ? AND action = ? AND (time_ms, digest) < (?, ?)'),
       read: opened.prepare(
         'SELECT payload FROM profile_tags WHERE cookie = ? AND action = ? AND time_ms >= ? AND time_ms < ? ORDER BY time_ms DESC, digest DESC LIMIT ?',
       ),
@@ -76,7 +79,10 @@ export function createSqliteProfileStore(path: string): ProfileStore {
           s.insert.run(e.cookie, action, e.timeMs, e.digest, e.payload);
           touched.set(`${action}${e.cookie}`, [e.cookie, action]);
         }
-        for (const [cookie, action] of touched.values()) s.trim.run(cookie, action);
+        for (const [cookie, action] of touched.values()) {
+          const oldest = s.oldestKept.get(cookie, action) as { time_ms: number; digest: Uint8Array } | undefined;
+          if (oldest !== undefined) s.trim.run(cookie, action, oldest.time_ms, oldest.digest);
+        }
         s.commit.run();
       } catch (error) {
         s.rollback.run();
