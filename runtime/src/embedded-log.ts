@@ -1,6 +1,6 @@
 import type { StatementSync } from 'node:sqlite';
 import type { AppendedRecord, LogRecord } from '@usertags/contracts';
-import { type BackgroundCheckpoints, checkpointInBackground, openDurableSqlite } from './sqlite.ts';
+import { openDurableSqlite } from './sqlite.ts';
 
 /**
  * The embedded event log: a partitioned, append-only log in one SQLite file on
@@ -68,8 +68,6 @@ interface Statements {
 
 export function openEmbeddedLog(path: string): EmbeddedLog {
   const db = openDurableSqlite(path);
-  // The program that appends is the one that checkpoints, off its appending thread.
-  let checkpoints: BackgroundCheckpoints | undefined;
   db.exec(`CREATE TABLE IF NOT EXISTS topics (topic TEXT PRIMARY KEY, partitions INTEGER NOT NULL) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS records (
       topic TEXT NOT NULL, partition INTEGER NOT NULL, offset INTEGER NOT NULL,
@@ -118,7 +116,6 @@ export function openEmbeddedLog(path: string): EmbeddedLog {
     partitions: partitionsOf,
 
     append(topic, records) {
-      checkpoints ??= path === ':memory:' ? undefined : checkpointInBackground(db, path);
       return transaction(() => {
         const partitions = partitionsOf(topic);
         if (partitions === undefined) throw new Error(`topic ${topic} does not exist`);
@@ -176,7 +173,6 @@ export function openEmbeddedLog(path: string): EmbeddedLog {
     },
 
     close() {
-      void checkpoints?.stop();
       if (db.isOpen) db.close();
     },
   };

@@ -6,7 +6,7 @@ export { createLogger, errorFields, type Logger, type LogLevel } from './logger.
 export { mountFallbacks, mountOperational, type OperationalDeps } from './operational.ts';
 export { sendProblem } from './problem.ts';
 export { onShutdownSignal } from './shutdown.ts';
-export { type BackgroundCheckpoints, CHECKPOINT_BACKSTOP_PAGES, checkpointInBackground, openDurableSqlite, useWal } from './sqlite.ts';
+export { openDurableSqlite, useWal } from './sqlite.ts';
 export {
   type RunningTelemetry,
   startTelemetry,

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { after, describe, it } from 'node:test';
-import { CHECKPOINT_BACKSTOP_PAGES, checkpointInBackground, openDurableSqlite } from '../src/sqlite.ts';
 
 const sqliteModule = resolve(import.meta.dirname, '../src/sqlite.ts');
 
@@ -50,35 +48,5 @@ describe('opening one new SQLite file from several programs at once', () => {
       );
     }
     assert.deepEqual([...new Set(outcomes)], ['ok']);
-  });
-});
-
-describe('checkpoints in the background', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sqlite-checkpoint-'));
-  after(() => rmSync(dir, { recursive: true, force: true }));
-
-  it('keep the WAL small while one connection writes, without that connection checkpointing', async () => {
-    const path = join(dir, 'busy.sqlite');
-    const db = openDurableSqlite(path);
-    db.exec('CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB NOT NULL)');
-    const checkpoints = checkpointInBackground(db, path, 20);
-    const insert = db.prepare('INSERT INTO t (k, v) VALUES (?, ?)');
-    const value = Buffer.alloc(1024, 7);
-    let largestWal = 0;
-    for (let batch = 0; batch < 40; batch++) {
-      db.exec('BEGIN');
-      for (let i = 0; i < 1000; i++) insert.run(batch * 1000 + i, value);
-      db.exec('COMMIT');
-      largestWal = Math.max(largestWal, statSync(`${path}-wal`).size);
-      await new Promise((r) => setTimeout(r, 30));
-    }
-    // 40 MB went through the WAL; on its own the writer would checkpoint only at CHECKPOINT_BACKSTOP_PAGES (80 MB).
-    assert.ok(CHECKPOINT_BACKSTOP_PAGES * 4096 > 40 * 1024 * 1024);
-    assert.ok(largestWal < 16 * 1024 * 1024, `the WAL grew to ${(largestWal / 1048576).toFixed(1)} MB`);
-    await checkpoints.stop();
-    db.close();
-    const reader = new DatabaseSync(path, { readOnly: true });
-    assert.equal(reader.prepare('SELECT count(*) AS n FROM t').get()?.n, 40_000);
-    reader.close();
   });
 });

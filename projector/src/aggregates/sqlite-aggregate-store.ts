@@ -1,5 +1,5 @@
 import type { DatabaseSync } from 'node:sqlite';
-import { type BackgroundCheckpoints, checkpointInBackground, openDurableSqlite } from '@usertags/runtime';
+import { openDurableSqlite } from '@usertags/runtime';
 import { Kysely, type SqliteDatabase, SqliteDialect, sql } from 'kysely';
 import type { Migration } from 'kysely/migration';
 import type { AggregateStore } from './aggregate-store.ts';
@@ -65,20 +65,13 @@ const migrations: Record<string, Migration> = {
   },
 };
 
-function sqliteParts(path: string): SqlDialectParts & { connection(): DatabaseSync | undefined } {
-  let opened: DatabaseSync | undefined;
-  const dialect = new SqliteDialect({
-    database: async () => {
-      opened = openDurableSqlite(path);
-      return asKyselyDatabase(opened);
-    },
-  });
+function sqliteParts(path: string): SqlDialectParts {
+  const dialect = new SqliteDialect({ database: async () => asKyselyDatabase(openDurableSqlite(path)) });
   const db = new Kysely<AggregateTables>({ dialect });
   return {
     db,
     migrations,
     createMinuteTable: (d, table) => createMinuteTable(d as Kysely<unknown>, table),
-    connection: () => opened,
     // A SQLite write transaction already excludes every other writer.
     lockSuffix: '',
     rowsOf: (rowsJson) => sql`
@@ -89,24 +82,7 @@ function sqliteParts(path: string): SqlDialectParts & { connection(): DatabaseSy
 
 /** The embedded store of the live version, or of a fixed one (`projector replay`). */
 export function createSqliteAggregateStore(path: string, version: VersionChoice = 'live'): AggregateStore {
-  const parts = sqliteParts(path);
-  const store = createSqlAggregateStore(parts, version);
-  // Started by the first write: the projector checkpoints, off its event loop; the query API only reads.
-  let checkpoints: BackgroundCheckpoints | undefined;
-  return {
-    ...store,
-    async apply(topic, increments, progress, newestEventMs) {
-      await store.apply(topic, increments, progress, newestEventMs);
-      const connection = parts.connection();
-      if (checkpoints === undefined && connection !== undefined && path !== ':memory:') {
-        checkpoints = checkpointInBackground(connection, path);
-      }
-    },
-    async close() {
-      await checkpoints?.stop();
-      await store.close();
-    },
-  };
+  return createSqlAggregateStore(sqliteParts(path), version);
 }
 
 export function createSqliteAggregateVersions(path: string): AggregateVersions {

@@ -1,6 +1,6 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { type Action, ContractError } from '@usertags/contracts';
-import { type BackgroundCheckpoints, checkpointInBackground, openDurableSqlite } from '@usertags/runtime';
+import { openDurableSqlite } from '@usertags/runtime';
 import { PROFILE_KEEP, type ProfileStore } from './profile-store.ts';
 
 /**
@@ -59,8 +59,6 @@ export function createSqliteProfileStore(path: string): ProfileStore {
   }
 
   const actionCode = (action: Action) => (action === 'VIEW' ? 0 : 1);
-  // Started by the first write: the projector checkpoints, off its event loop; the query API only reads.
-  let checkpoints: BackgroundCheckpoints | undefined;
 
   return {
     async migrate() {
@@ -69,8 +67,7 @@ export function createSqliteProfileStore(path: string): ProfileStore {
 
     async apply(entries) {
       if (entries.length === 0) return;
-      const { db: opened, statements: s } = open();
-      if (path !== ':memory:') checkpoints ??= checkpointInBackground(opened, path);
+      const { statements: s } = open();
       const touched = new Map<string, [string, number]>();
       s.begin.run();
       try {
@@ -103,8 +100,6 @@ export function createSqliteProfileStore(path: string): ProfileStore {
     },
 
     async close() {
-      await checkpoints?.stop();
-      checkpoints = undefined;
       db?.close();
       db = undefined;
       statements = undefined;
