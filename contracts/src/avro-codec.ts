@@ -180,9 +180,8 @@ function projectedSchema(schema: avro.Schema, fields: readonly string[], product
     return found;
   };
   const product = field('product_info').type as { fields: Array<{ name: string }> };
-  const keep = new Set(productFields);
-  const productInfo = { name: 'product_info', type: { ...product, fields: product.fields.filter((f) => keep.has(f.name)) } };
-  return { ...record, fields: [...fields.map(field), ...(keep.size > 0 ? [productInfo] : [])] } as avro.Schema;
+  const productInfo = { name: 'product_info', type: { ...product, fields: product.fields.filter((f) => productFields.includes(f.name)) } };
+  return { ...record, fields: [...fields.map(field), productInfo] } as avro.Schema;
 }
 
 function fingerprintOf(type: avro.Type): Buffer {

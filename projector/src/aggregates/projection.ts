@@ -77,7 +77,6 @@ interface MinuteRows {
  */
 export class AggregateBatch {
   private readonly minutes = new Map<number, MinuteRows>();
-  private rowCount = 0;
   events = 0;
 
   add(event: AggregateFields): void {
@@ -121,12 +120,7 @@ export class AggregateBatch {
     return out;
   }
 
-  get size(): number {
-    return this.rowCount;
-  }
-
   private row(m: MinuteRows, grouping: number, origin: string, brandId: string, categoryId: string): AggregateIncrement {
-    this.rowCount++;
     return { bucketMs: m.bucketMs, action: m.action, grouping, origin, brandId, categoryId, count: 0, sumPrice: 0 };
   }
 
