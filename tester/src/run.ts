@@ -48,9 +48,9 @@ export async function runTester(input: TesterOptionsInput = {}, hooks: RunHooks 
   };
   const ledger = new Ledger(shape);
   const targets: Record<EndpointName, HttpTarget> = {
-    tags: createHttpTarget(o.commandUrl, o.maxInFlight),
-    profiles: createHttpTarget(o.queryUrl, o.maxInFlight),
-    aggregates: createHttpTarget(o.queryUrl, o.maxInFlight),
+    tags: createHttpTarget(o.commandUrl),
+    profiles: createHttpTarget(o.queryUrl),
+    aggregates: createHttpTarget(o.queryUrl),
   };
   const limits = mapEndpoints(() => new InFlightLimit(o.maxInFlight));
   const stats = mapEndpoints(() => new EndpointStats());

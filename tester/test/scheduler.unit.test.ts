@@ -107,7 +107,7 @@ describe('the open-loop scheduler against a server that answers slowly', () => {
   }
 
   async function drive(url: string, maxInFlight: number) {
-    const target = createHttpTarget(url, maxInFlight);
+    const target = createHttpTarget(url);
     const limit = new InFlightLimit(maxInFlight);
     const issuedAt: number[] = [];
     const latencies: number[] = [];
