@@ -14,6 +14,11 @@ export interface KafkaSourceConfig {
    * what one fetch brought in one store write, and bigger writes cost less per event.
    */
   readonly maxBytesPerPartition?: number;
+  /**
+   * Bytes the broker gathers before it answers a fetch (or `maxWaitMs` passes). Above 1, a projector
+   * that keeps up fetches a few times a second instead of once per handful of records.
+   */
+  readonly minBytes?: number;
   /** How long the group waits for a silent member before moving its partitions. */
   readonly sessionTimeoutMs: number;
 }
@@ -43,6 +48,7 @@ export function createKafkaEventSource(config: KafkaSourceConfig, logger: Logger
   const consumer: Consumer = kafka.consumer({
     groupId: config.groupId,
     maxWaitTimeInMs: config.maxWaitMs,
+    ...(config.minBytes === undefined ? {} : { minBytes: config.minBytes }),
     ...(config.maxBytesPerPartition === undefined
       ? {}
       : { maxBytesPerPartition: config.maxBytesPerPartition, maxBytes: Math.max(10 * 1024 * 1024, 4 * config.maxBytesPerPartition) }),

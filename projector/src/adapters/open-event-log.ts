@@ -28,6 +28,7 @@ export function createEventSource(config: ProjectorConfig, groupId: string, logg
       groupId,
       topic: config.KAFKA_TOPIC,
       maxWaitMs: config.FETCH_MAX_WAIT_MS,
+      minBytes: config.FETCH_MIN_BYTES,
       maxBytesPerPartition: config.FETCH_MAX_RECORDS * RECORD_BYTES,
       sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     },
