@@ -122,4 +122,38 @@ describe('the batching appender', () => {
     await Promise.all([p, d]);
     assert.equal(drained, true);
   });
+
+  it('lets a batch linger for company, after an append completes too, unless it is full', async () => {
+    const { log, appends } = controlledLog();
+    const lingerMs = 40;
+    const appender = createBatchingAppender(log, { ...options, lingerMs, maxBatch: 3 });
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const first = appender.append(record('a'));
+    await sleep(5);
+    assert.equal(appends.length, 0, 'a lone record waits for company');
+    await sleep(lingerMs + 30);
+    assert.equal(appends.length, 1, 'and leaves once it has lingered');
+    const second = [appender.append(record('b')), appender.append(record('c'))];
+    appends[0]?.settle();
+    await first;
+    await sleep(5);
+    assert.equal(appends.length, 1, 'records gathered during an append linger as well');
+    await sleep(lingerMs + 30);
+    assert.deepEqual(
+      appends[1]?.records.map((r) => r.key),
+      ['b', 'c'],
+    );
+    appends[1]?.settle();
+    await Promise.all(second);
+    const full = ['d', 'e', 'f'].map((k) => appender.append(record(k)));
+    await tick();
+    await tick();
+    assert.equal(appends.length, 3, 'a full batch leaves at once');
+    assert.deepEqual(
+      appends[2]?.records.map((r) => r.key),
+      ['d', 'e', 'f'],
+    );
+    appends[2]?.settle();
+    await Promise.all(full);
+  });
 });

@@ -1,7 +1,7 @@
 import { ContractError, type EventAppender, type LogRecord } from '@usertags/contracts';
 
 export interface BatchingOptions {
-  /** How long the first record of a batch waits for company before it is sent. */
+  /** How long the oldest record of a batch waits for company before it is sent (unless the batch is full first). */
   readonly lingerMs: number;
   /** Most records in one append to the log. */
   readonly maxBatch: number;
@@ -35,7 +35,8 @@ interface Entry {
 /**
  * Group commit over an `EventAppender`: records that arrive while one append
  * is in flight are gathered and sent together as the next one, so a single
- * produce request carries many requests' tags. Only one append is in flight
+ * produce request carries many requests' tags; a batch leaves when it is
+ * full or its oldest record has lingered `lingerMs`. Only one append is in flight
  * at a time, which keeps per-key order and suits Kafka's idempotent producer.
  * A record still queued when its time is up is removed and rejected, so a
  * rejected record is never appended later.
@@ -50,6 +51,7 @@ export function createBatchingAppender(
   let head = 0; // queue[head..] are waiting; avoids shifting on every dequeue
   let inFlight = 0;
   let lingerTimer: NodeJS.Timeout | undefined;
+  let flushQueued = false;
   let sweepTimer: NodeJS.Timeout | undefined;
   let drainWaiters: Array<() => void> = [];
 
@@ -96,18 +98,30 @@ export function createBatchingAppender(
     }
   }
 
+  /**
+   * Arranges the next append: at once when a batch is full, else when the
+   * oldest waiting record has waited `lingerMs` — also right after an append
+   * completes, so that a steady stream of tags leaves in batches of about
+   * rate × linger rather than in as many requests as the log can take.
+   */
   function schedule(): void {
     if (inFlight > 0 || waiting() === 0) return;
-    if (waiting() >= options.maxBatch || options.lingerMs === 0) {
+    const wait = waiting() >= options.maxBatch ? 0 : (queue[head] as Entry).enqueuedAt + options.lingerMs - now();
+    if (wait <= 0) {
       if (lingerTimer !== undefined) clearTimeout(lingerTimer);
       lingerTimer = undefined;
-      setImmediate(flush);
+      if (!flushQueued) {
+        flushQueued = true;
+        setImmediate(flush);
+      }
     } else if (lingerTimer === undefined) {
-      lingerTimer = setTimeout(flush, options.lingerMs);
+      lingerTimer = setTimeout(flush, Math.ceil(wait));
     }
   }
 
   function flush(): void {
+    flushQueued = false;
+    if (lingerTimer !== undefined) clearTimeout(lingerTimer);
     lingerTimer = undefined;
     if (inFlight > 0) return;
     expireStale();
@@ -135,8 +149,7 @@ export function createBatchingAppender(
 
   function finish(): void {
     inFlight = 0;
-    // Everything that gathered during the append has already waited: send it now.
-    if (waiting() > 0) setImmediate(flush);
+    schedule();
     notifyDrained();
   }
 
