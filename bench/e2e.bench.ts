@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Report, runTester } from '@usertags/tester';
 import { createTestDatabase, deleteTopic, freePort, ProgramProcess, TEST_BROKERS, uniqueName, waitFor } from '@usertags/testkit';
-import { ensureStack, machineLine, repo, writeReport } from './support.ts';
+import { CPU_PARTS, type CpuUse, cpuBetween, cpuSnapshot, ensureStack, machineLine, repo, writeReport } from './support.ts';
 
 const MODES = (process.env.BENCH_MODES ?? 'stack,embedded').split(',') as Array<'stack' | 'embedded'>;
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
@@ -116,6 +116,8 @@ interface Outcome {
   readonly report: Report;
   readonly passed: boolean;
   readonly why: string[];
+  /** Where the machine's CPU went while the scored run sent (warm-up excluded). */
+  readonly cpu: CpuUse;
 }
 
 /** A run passes when every checked query is correct, no tag failed, and nothing was dropped or timed out. */
@@ -150,6 +152,7 @@ async function scoredRun(mode: 'stack' | 'embedded', rate: number, seconds: numb
     });
     const out = keep ? join(resultsDir, `${mode}-${rate}`) : undefined;
     if (out !== undefined) mkdirSync(out, { recursive: true });
+    const before = cpuSnapshot();
     const report = await runTester({
       commandUrl: deployment.commandUrl,
       queryUrl: deployment.queryUrl,
@@ -159,12 +162,14 @@ async function scoredRun(mode: 'stack' | 'embedded', rate: number, seconds: numb
       startTime: '2022-03-01T00:00:00.000Z',
       ...(out === undefined ? {} : { out }),
     });
+    const cpu = cpuBetween(before, cpuSnapshot());
     const why = judgeRun(report);
     const c = report.correctness;
     console.log(
       `${mode} ${rate}/s for ${seconds} s: profiles ${c.profiles.correctPercent ?? '-'} % of ${c.profiles.checked}, aggregates ${c.aggregates.correctPercent ?? '-'} % of ${c.aggregates.checked}; ${why.length === 0 ? 'PASS' : `FAIL (${why.join('; ')})`}`,
     );
-    return { mode, rate, seconds, report, passed: why.length === 0, why };
+    console.log(`  CPU: machine ${cpu.machineCores} cores; ${CPU_PARTS.map((p) => `${p} ${cpu.cores[p]}`).join(', ')}`);
+    return { mode, rate, seconds, report, passed: why.length === 0, why, cpu };
   } finally {
     await deployment.stop();
   }
@@ -212,6 +217,16 @@ const stepRows = highest
     }),
   )
   .join('\n');
+const cpuRows = [
+  ...sustained.map((o) => ({ o, load: `${o.rate}/s × ${o.seconds} s` })),
+  ...highest.flatMap((h) => h.steps.map((o) => ({ o, load: `${o.rate}/s step` }))),
+]
+  .map(({ o, load }) => {
+    const u = o.cpu;
+    const perTag = Math.round((u.machineCores / o.rate) * 1e6);
+    return `| ${modeName(o.mode)} | ${load} | ${u.machineCores.toFixed(2)} | ${perTag} | ${CPU_PARTS.map((p) => u.cores[p].toFixed(2)).join(' | ')} |`;
+  })
+  .join('\n');
 const markdown = `
 ## End to end (\`bench:e2e\`)
 
@@ -231,17 +246,31 @@ Step-up, ${STEP_SECONDS} s per rate, stopping at the first failing step:
 |---|---:|---:|---:|---:|---:|---|
 ${stepRows}
 
+Where the two cores went while each scored run sent (cores busy on average, from /proc; the embedded \`start\`'s
+event log and stores live inside its three programs; "other" is everything else on the machine):
+
+| system | load | machine | µs of CPU per tag | command API | projector | query API | Kafka | PostgreSQL | tester | other |
+|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+${cpuRows}
+
 Highest rate with 100 % correct and nothing failed: ${highest.map((h) => `${modeName(h.mode)} **${h.rate === null ? 'none of the steps' : `${h.rate.toLocaleString('en')} tags/s`}**`).join('; ')}.
 
 Goals (issue 7): ${RATE}/s for 10 minutes scores 100.00 / 100.00 with zero failed tag requests; the highest sustainable rate ≥ 10,000 tags/s.
 `;
 writeReport('e2e', markdown, {
   machine: machineLine(),
-  sustained: sustained.map((o) => ({ mode: o.mode, rate: o.rate, passed: o.passed, why: o.why, correctness: o.report.correctness })),
+  sustained: sustained.map((o) => ({
+    mode: o.mode,
+    rate: o.rate,
+    passed: o.passed,
+    why: o.why,
+    correctness: o.report.correctness,
+    cpu: o.cpu,
+  })),
   steps: highest.map((h) => ({
     mode: h.mode,
     highest: h.rate,
-    steps: h.steps.map((s) => ({ rate: s.rate, passed: s.passed, why: s.why, correctness: s.report.correctness })),
+    steps: h.steps.map((s) => ({ rate: s.rate, passed: s.passed, why: s.why, correctness: s.report.correctness, cpu: s.cpu })),
   })),
 });
 console.log(markdown);

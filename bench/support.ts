@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createEventCodec, parseUserTag, type UserTagInput } from '@usertags/contracts';
 import autocannon from 'autocannon';
@@ -148,6 +148,77 @@ export function cpuSeconds(pid: number | undefined): number {
   } catch {
     return 0;
   }
+}
+
+/** The parts of a deployment whose CPU `cpuByPart` tells apart, in the order reports show them. */
+export const CPU_PARTS = ['command-api', 'projector', 'query-api', 'kafka', 'postgres', 'tester', 'other'] as const;
+export type CpuPart = (typeof CPU_PARTS)[number];
+
+export interface CpuSnapshot {
+  readonly at: number;
+  /** Clock ticks the machine was busy (all CPUs), and in all. */
+  readonly busy: number;
+  readonly total: number;
+  readonly parts: Readonly<Record<CpuPart, number>>;
+}
+
+/** Which part a process belongs to, by its command line: the programs however they were started, Kafka, PostgreSQL, this process. */
+function partOf(pid: number, comm: string, cmdline: string): CpuPart {
+  if (pid === process.pid) return 'tester';
+  if (comm === 'postgres') return 'postgres';
+  if (cmdline.includes('kafka.Kafka')) return 'kafka';
+  for (const program of ['command-api', 'projector', 'query-api'] as const) if (cmdline.includes(`${program}/src/main.ts`)) return program;
+  return 'other';
+}
+
+/**
+ * CPU used so far by every process on the machine, summed per part, and the machine's busy and total
+ * ticks (/proc/stat). Two snapshots give where the cores went between them (`cpuBetween`). Processes
+ * that start or end between the two are counted only for what they used while both saw them.
+ */
+export function cpuSnapshot(): CpuSnapshot {
+  const parts = Object.fromEntries(CPU_PARTS.map((p) => [p, 0])) as Record<CpuPart, number>;
+  const pids = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ticks = Number(fields[11]) + Number(fields[12]);
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      parts[partOf(pid, comm, cmdline)] += ticks;
+      pids.set(pid, ticks);
+    } catch {
+      // gone between listing and reading
+    }
+  }
+  const cpu = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').split(/\s+/).slice(1).map(Number);
+  const total = cpu.reduce((a, b) => a + b, 0);
+  const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0);
+  return { at: performance.now(), busy: total - idle, total, parts };
+}
+
+export interface CpuUse {
+  readonly seconds: number;
+  /** Cores busy on average: the whole machine, and each part. */
+  readonly machineCores: number;
+  readonly cores: Readonly<Record<CpuPart, number>>;
+}
+
+export function cpuBetween(a: CpuSnapshot, b: CpuSnapshot): CpuUse {
+  const seconds = (b.at - a.at) / 1000;
+  const cpus = (b.total - a.total) / 100 / seconds; // ticks are USER_HZ = 100 a second per CPU
+  const round = (n: number) => Math.round(n * 1000) / 1000;
+  return {
+    seconds: round(seconds),
+    machineCores: round(((b.busy - a.busy) / (b.total - a.total)) * cpus),
+    cores: Object.fromEntries(CPU_PARTS.map((p) => [p, round(Math.max(0, b.parts[p] - a.parts[p]) / 100 / seconds)])) as Record<
+      CpuPart,
+      number
+    >,
+  };
 }
 
 export function kafkaPid(): number | undefined {
