@@ -123,37 +123,65 @@ describe('the batching appender', () => {
     assert.equal(drained, true);
   });
 
-  it('lets a batch linger for company, after an append completes too, unless it is full', async () => {
+  it('lets a batch linger while records keep joining it, up to lingerMs, also after an append completes', async () => {
     const { log, appends } = controlledLog();
     const lingerMs = 40;
-    const appender = createBatchingAppender(log, { ...options, lingerMs, maxBatch: 3 });
-    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-    const first = appender.append(record('a'));
-    await sleep(5);
-    assert.equal(appends.length, 0, 'a lone record waits for company');
-    await sleep(lingerMs + 30);
-    assert.equal(appends.length, 1, 'and leaves once it has lingered');
-    const second = [appender.append(record('b')), appender.append(record('c'))];
+    const appender = createBatchingAppender(log, { ...options, lingerMs, maxBatch: 1_000_000, maxPending: 1_000_000 });
+    // A steady stream: one record per turn of the event loop, so every look of the linger sees the batch grow.
+    let feeding = true;
+    const fed: Array<Promise<void>> = [];
+    const times: number[] = [];
+    const feed = () => {
+      if (!feeding) return;
+      fed.push(appender.append(record(`r${fed.length}`)));
+      times.push(performance.now());
+      setImmediate(feed);
+    };
+    feed();
+    while (appends.length === 0) await new Promise((r) => setTimeout(r, 1));
+    const firstSentAfter = performance.now() - (times[0] as number);
+    assert.ok(firstSentAfter >= lingerMs - 1, `the first batch left after ${firstSentAfter} ms, before its linger`);
+    assert.ok((appends[0]?.records.length ?? 0) > 5, `it gathered ${appends[0]?.records.length} records`);
+    // Records that join while that append is in flight linger too once it completes.
+    await new Promise((r) => setTimeout(r, 5));
     appends[0]?.settle();
-    await first;
-    await sleep(5);
-    assert.equal(appends.length, 1, 'records gathered during an append linger as well');
-    await sleep(lingerMs + 30);
-    assert.deepEqual(
-      appends[1]?.records.map((r) => r.key),
-      ['b', 'c'],
-    );
+    const settledAt = performance.now();
+    while (appends.length === 1) await new Promise((r) => setTimeout(r, 1));
+    const secondSentAfter = performance.now() - settledAt;
+    assert.ok(secondSentAfter >= lingerMs - 10, `the next batch left ${secondSentAfter} ms after the append completed`);
+    feeding = false;
     appends[1]?.settle();
-    await Promise.all(second);
+    while (appends.length < 3 && fed.length > appends.reduce((n, a) => n + a.records.length, 0)) {
+      await new Promise((r) => setTimeout(r, 1));
+      for (const a of appends.slice(2)) a.settle();
+    }
+    for (const a of appends) a.settle();
+    await Promise.all(fed);
+  });
+
+  it('sends a batch that stops growing without waiting out the linger (clients that wait for their answers)', async () => {
+    const { log, appends } = controlledLog();
+    const appender = createBatchingAppender(log, { ...options, lingerMs: 1000 });
+    const started = performance.now();
+    const batch = ['a', 'b', 'c'].map((k) => appender.append(record(k)));
+    while (appends.length === 0) await new Promise((r) => setTimeout(r, 1));
+    assert.ok(performance.now() - started < 500, 'a batch nobody joins leaves long before the 1 s linger');
+    assert.deepEqual(
+      appends[0]?.records.map((r) => r.key),
+      ['a', 'b', 'c'],
+    );
+    appends[0]?.settle();
+    await Promise.all(batch);
+  });
+
+  it('sends a full batch at once', async () => {
+    const { log, appends } = controlledLog();
+    const appender = createBatchingAppender(log, { ...options, lingerMs: 1000, maxBatch: 3 });
     const full = ['d', 'e', 'f'].map((k) => appender.append(record(k)));
     await tick();
     await tick();
-    assert.equal(appends.length, 3, 'a full batch leaves at once');
-    assert.deepEqual(
-      appends[2]?.records.map((r) => r.key),
-      ['d', 'e', 'f'],
-    );
-    appends[2]?.settle();
+    assert.equal(appends.length, 1);
+    appends[0]?.settle();
     await Promise.all(full);
   });
 });

@@ -1,7 +1,7 @@
 import { ContractError, type EventAppender, type LogRecord } from '@usertags/contracts';
 
 export interface BatchingOptions {
-  /** How long the oldest record of a batch waits for company before it is sent (unless the batch is full first). */
+  /** Longest a batch's oldest record waits for company while more keep coming (a batch that stops growing or is full leaves at once). */
   readonly lingerMs: number;
   /** Most records in one append to the log. */
   readonly maxBatch: number;
@@ -35,8 +35,8 @@ interface Entry {
 /**
  * Group commit over an `EventAppender`: records that arrive while one append
  * is in flight are gathered and sent together as the next one, so a single
- * produce request carries many requests' tags; a batch leaves when it is
- * full or its oldest record has lingered `lingerMs`. Only one append is in flight
+ * produce request carries many requests' tags; a batch lingers while records
+ * keep joining it, up to `lingerMs` (see `schedule`). Only one append is in flight
  * at a time, which keeps per-key order and suits Kafka's idempotent producer.
  * A record still queued when its time is up is removed and rejected, so a
  * rejected record is never appended later.
@@ -52,6 +52,8 @@ export function createBatchingAppender(
   let inFlight = 0;
   let lingerTimer: NodeJS.Timeout | undefined;
   let flushQueued = false;
+  let seen = 0; // records waiting at the linger's last look, and when that was
+  let seenAt = 0;
   let sweepTimer: NodeJS.Timeout | undefined;
   let drainWaiters: Array<() => void> = [];
 
@@ -99,10 +101,14 @@ export function createBatchingAppender(
   }
 
   /**
-   * Arranges the next append: at once when a batch is full, else when the
-   * oldest waiting record has waited `lingerMs` — also right after an append
-   * completes, so that a steady stream of tags leaves in batches of about
-   * rate × linger rather than in as many requests as the log can take.
+   * Arranges the next append: at once when a batch is full or its oldest
+   * record has already waited `lingerMs`; otherwise the batch lingers —
+   * also right after an append completes — for as long as records keep
+   * joining it: a look every millisecond sends it as soon as one passes with
+   * no new record, and at the latest when its oldest has waited `lingerMs`.
+   * A steady stream of independent requests thus leaves in batches of about
+   * rate × linger, while a fixed set of clients that each wait for their
+   * answer (nothing more can join) is not held up by the linger.
    */
   function schedule(): void {
     if (inFlight > 0 || waiting() === 0) return;
@@ -115,7 +121,26 @@ export function createBatchingAppender(
         setImmediate(flush);
       }
     } else if (lingerTimer === undefined) {
-      lingerTimer = setTimeout(flush, Math.ceil(wait));
+      seen = waiting();
+      seenAt = now();
+      lingerTimer = setTimeout(lookAgain, 1);
+    }
+  }
+
+  function lookAgain(): void {
+    lingerTimer = undefined;
+    if (inFlight > 0 || waiting() === 0) return;
+    const t = now();
+    const waited = t - (queue[head] as Entry).enqueuedAt;
+    // Timers may fire a little early: a look counts only once a whole millisecond has passed since the last.
+    const stopped = waiting() === seen && t - seenAt >= 1;
+    if (stopped || waited >= options.lingerMs || waiting() >= options.maxBatch) flush();
+    else {
+      if (t - seenAt >= 1) {
+        seen = waiting();
+        seenAt = t;
+      }
+      lingerTimer = setTimeout(lookAgain, 1);
     }
   }
 
