@@ -204,10 +204,7 @@ class Connection {
           break;
         }
         case Phase.Length: {
-          const n = Math.min(this.remaining, buf.length - at);
-          if (this.readBody) this.chunks.push(buf.subarray(at, at + n));
-          this.remaining -= n;
-          at += n;
+          at = this.takeBody(buf, at);
           if (this.remaining === 0) this.complete(this.keepAlive && at === buf.length);
           break;
         }
@@ -229,10 +226,7 @@ class Connection {
           break;
         }
         case Phase.ChunkData: {
-          const n = Math.min(this.remaining, buf.length - at);
-          if (this.readBody) this.chunks.push(buf.subarray(at, at + n));
-          this.remaining -= n;
-          at += n;
+          at = this.takeBody(buf, at);
           if (this.remaining === 0) this.phase = Phase.ChunkDataEnd;
           break;
         }
@@ -267,6 +261,14 @@ class Connection {
           break;
       }
     }
+  }
+
+  /** Takes up to `remaining` body bytes from `at` (kept when the body is read); returns where parsing goes on. */
+  private takeBody(buf: Buffer, at: number): number {
+    const n = Math.min(this.remaining, buf.length - at);
+    if (this.readBody) this.chunks.push(buf.subarray(at, at + n));
+    this.remaining -= n;
+    return at + n;
   }
 
   /** Keeps the unparsed rest for the next data event, up to `max` bytes. */
