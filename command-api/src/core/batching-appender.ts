@@ -54,6 +54,7 @@ export function createBatchingAppender(
   let flushQueued = false;
   let seen = 0; // records waiting at the linger's last look, and when that was
   let seenAt = 0;
+  let lastLook: NodeJS.Immediate | undefined;
   let sweepTimer: NodeJS.Timeout | undefined;
   let drainWaiters: Array<() => void> = [];
 
@@ -114,13 +115,12 @@ export function createBatchingAppender(
     if (inFlight > 0 || waiting() === 0) return;
     const wait = waiting() >= options.maxBatch ? 0 : (queue[head] as Entry).enqueuedAt + options.lingerMs - now();
     if (wait <= 0) {
-      if (lingerTimer !== undefined) clearTimeout(lingerTimer);
-      lingerTimer = undefined;
+      stopLingering();
       if (!flushQueued) {
         flushQueued = true;
         setImmediate(flush);
       }
-    } else if (lingerTimer === undefined) {
+    } else if (lingerTimer === undefined && lastLook === undefined) {
       seen = waiting();
       seenAt = now();
       lingerTimer = setTimeout(lookAgain, 1);
@@ -132,22 +132,45 @@ export function createBatchingAppender(
     if (inFlight > 0 || waiting() === 0) return;
     const t = now();
     const waited = t - (queue[head] as Entry).enqueuedAt;
-    // Timers may fire a little early: a look counts only once a whole millisecond has passed since the last.
-    const stopped = waiting() === seen && t - seenAt >= 1;
-    if (stopped || waited >= options.lingerMs || waiting() >= options.maxBatch) flush();
-    else {
-      if (t - seenAt >= 1) {
-        seen = waiting();
-        seenAt = t;
-      }
-      lingerTimer = setTimeout(lookAgain, 1);
+    if (waited >= options.lingerMs || waiting() >= options.maxBatch) {
+      flush();
+      return;
     }
+    // Timers may fire a little early: a look counts only once a whole millisecond has passed since the last.
+    if (t - seenAt < 1) {
+      lingerTimer = setTimeout(lookAgain, 1);
+      return;
+    }
+    if (waiting() !== seen) {
+      seen = waiting();
+      seenAt = t;
+      lingerTimer = setTimeout(lookAgain, 1);
+      return;
+    }
+    // Nothing joined in a millisecond. Timers run before the loop reads its sockets, so after a
+    // stall the requests that arrived meanwhile are not queued yet: decide once they have been read.
+    lastLook = setImmediate(() => {
+      lastLook = undefined;
+      if (inFlight > 0 || waiting() === 0) return;
+      if (waiting() === seen) flush();
+      else {
+        seen = waiting();
+        seenAt = now();
+        lingerTimer = setTimeout(lookAgain, 1);
+      }
+    });
+  }
+
+  function stopLingering(): void {
+    if (lingerTimer !== undefined) clearTimeout(lingerTimer);
+    lingerTimer = undefined;
+    if (lastLook !== undefined) clearImmediate(lastLook);
+    lastLook = undefined;
   }
 
   function flush(): void {
     flushQueued = false;
-    if (lingerTimer !== undefined) clearTimeout(lingerTimer);
-    lingerTimer = undefined;
+    stopLingering();
     if (inFlight > 0) return;
     expireStale();
     if (waiting() === 0) return;
