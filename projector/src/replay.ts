@@ -29,7 +29,8 @@ if (target !== 'aggregates' && target !== 'profiles' && target !== 'all') {
 }
 
 const config = loadConfigOrExit('projector replay', loadConfig);
-const logger = createLogger('replay', config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
+// Standard output carries the summaries (one JSON line per projection); the log goes to standard error.
+const logger = createLogger('replay', config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, (line) => process.stderr.write(line));
 const codec = createEventCodec();
 const topic = config.KAFKA_TOPIC;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
