@@ -139,26 +139,31 @@ export function writeReport(name: string, markdown: string, raw: unknown): void 
   writeFileSync(join(dir, `${name}.json`), `${JSON.stringify(raw, null, 2)}\n`);
 }
 
+/** A /proc/<pid>/stat line's command name and its user + system CPU in clock ticks (USER_HZ = 100 a second). */
+function parseStat(stat: string): { comm: string; ticks: number } {
+  const close = stat.lastIndexOf(')');
+  const fields = stat.slice(close + 2).split(' ');
+  return { comm: stat.slice(stat.indexOf('(') + 1, close), ticks: Number(fields[11]) + Number(fields[12]) };
+}
+
 /** CPU seconds (user + system) a process has used so far, from /proc. */
 export function cpuSeconds(pid: number | undefined): number {
   if (pid === undefined) return 0;
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+    return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).ticks / 100;
   } catch {
     return 0;
   }
 }
 
-/** The parts of a deployment whose CPU `cpuByPart` tells apart, in the order reports show them. */
+/** The parts of a deployment whose CPU `cpuSnapshot` tells apart, in the order reports show them. */
 export const CPU_PARTS = ['command-api', 'projector', 'query-api', 'kafka', 'postgres', 'tester', 'other'] as const;
 export type CpuPart = (typeof CPU_PARTS)[number];
 
 export interface CpuSnapshot {
   readonly at: number;
-  /** Clock ticks the machine was busy (all CPUs), and in all. */
+  /** Clock ticks the machine was busy, all CPUs together. */
   readonly busy: number;
-  readonly total: number;
   readonly parts: Readonly<Record<CpuPart, number>>;
 }
 
@@ -178,18 +183,12 @@ function partOf(pid: number, comm: string, cmdline: string): CpuPart {
  */
 export function cpuSnapshot(): CpuSnapshot {
   const parts = Object.fromEntries(CPU_PARTS.map((p) => [p, 0])) as Record<CpuPart, number>;
-  const pids = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     const pid = Number(entry);
     if (!Number.isInteger(pid)) continue;
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ticks = Number(fields[11]) + Number(fields[12]);
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      parts[partOf(pid, comm, cmdline)] += ticks;
-      pids.set(pid, ticks);
+      const { comm, ticks } = parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      parts[partOf(pid, comm, readFileSync(`/proc/${pid}/cmdline`, 'utf8'))] += ticks;
     } catch {
       // gone between listing and reading
     }
@@ -197,7 +196,7 @@ export function cpuSnapshot(): CpuSnapshot {
   const cpu = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').split(/\s+/).slice(1).map(Number);
   const total = cpu.reduce((a, b) => a + b, 0);
   const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0);
-  return { at: performance.now(), busy: total - idle, total, parts };
+  return { at: performance.now(), busy: total - idle, parts };
 }
 
 export interface CpuUse {
@@ -209,11 +208,10 @@ export interface CpuUse {
 
 export function cpuBetween(a: CpuSnapshot, b: CpuSnapshot): CpuUse {
   const seconds = (b.at - a.at) / 1000;
-  const cpus = (b.total - a.total) / 100 / seconds; // ticks are USER_HZ = 100 a second per CPU
   const round = (n: number) => Math.round(n * 1000) / 1000;
   return {
     seconds: round(seconds),
-    machineCores: round(((b.busy - a.busy) / (b.total - a.total)) * cpus),
+    machineCores: round((b.busy - a.busy) / 100 / seconds), // ticks are USER_HZ = 100 a second per CPU
     cores: Object.fromEntries(CPU_PARTS.map((p) => [p, round(Math.max(0, b.parts[p] - a.parts[p]) / 100 / seconds)])) as Record<
       CpuPart,
       number

@@ -121,30 +121,31 @@ export function createBatchingAppender(
         setImmediate(flush);
       }
     } else if (lingerTimer === undefined && lastLook === undefined) {
-      seen = waiting();
-      seenAt = now();
-      lingerTimer = setTimeout(lookAgain, 1);
+      seen = -1; // so that the first look starts its millisecond now
+      lookLater(now());
     }
+  }
+
+  /** Looks at the lingering batch again in a millisecond; `seen` and `seenAt` move only when it grew. */
+  function lookLater(t: number): void {
+    if (waiting() !== seen) {
+      seen = waiting();
+      seenAt = t;
+    }
+    lingerTimer = setTimeout(lookAgain, 1);
   }
 
   function lookAgain(): void {
     lingerTimer = undefined;
     if (inFlight > 0 || waiting() === 0) return;
     const t = now();
-    const waited = t - (queue[head] as Entry).enqueuedAt;
-    if (waited >= options.lingerMs || waiting() >= options.maxBatch) {
+    if (t - (queue[head] as Entry).enqueuedAt >= options.lingerMs || waiting() >= options.maxBatch) {
       flush();
       return;
     }
-    // Timers may fire a little early: a look counts only once a whole millisecond has passed since the last.
-    if (t - seenAt < 1) {
-      lingerTimer = setTimeout(lookAgain, 1);
-      return;
-    }
-    if (waiting() !== seen) {
-      seen = waiting();
-      seenAt = t;
-      lingerTimer = setTimeout(lookAgain, 1);
+    // Timers may fire a little early: no growth counts only once a whole millisecond has passed.
+    if (waiting() !== seen || t - seenAt < 1) {
+      lookLater(t);
       return;
     }
     // Nothing joined in a millisecond. Timers run before the loop reads its sockets, so after a
@@ -153,11 +154,7 @@ export function createBatchingAppender(
       lastLook = undefined;
       if (inFlight > 0 || waiting() === 0) return;
       if (waiting() === seen) flush();
-      else {
-        seen = waiting();
-        seenAt = now();
-        lingerTimer = setTimeout(lookAgain, 1);
-      }
+      else lookLater(now());
     });
   }
 
