@@ -29,6 +29,9 @@ const Settings = z.object({
   FETCH_MAX_RECORDS: int(1000, 1_000_000)
     .default(50_000)
     .describe('Records a fetch brings per partition when the projector is behind (Kafka: in bytes, at ~160 bytes a record)'),
+  POSITION_COMMIT_INTERVAL_MS: int(0, 60_000)
+    .default(1000)
+    .describe('How often the profile projection commits its positions (after a crash it applies up to this much again, harmlessly)'),
   RETENTION_HOURS: z.coerce
     .number()
     .positive()

@@ -18,6 +18,7 @@ import { createAggregateProjector } from './aggregates/aggregate-projector.ts';
 import { openAggregateStore } from './aggregates/open-aggregate-store.ts';
 import { loadConfig } from './config.ts';
 import type { EventSource } from './core/event-source.ts';
+import { throttlePositionCommits } from './core/position-commits.ts';
 import { createProjectorMetrics } from './metrics.ts';
 import { openProfileStore } from './profiles/open-profile-store.ts';
 import { createProfileProjector } from './profiles/profile-projector.ts';
@@ -126,6 +127,11 @@ async function profiles(): Promise<Running> {
     path: config.PROFILE_STORE_PATH,
   });
   const events = source(config.PROFILES_GROUP_ID);
+  const positions = throttlePositionCommits(
+    (topic, progress) => events.commit(topic, progress),
+    config.POSITION_COMMIT_INTERVAL_MS,
+    (error) => logger.warn('committing the profile positions failed; retrying with the next', errorFields(error)),
+  );
   const committed = new Map<number, bigint>();
   const projector = createProfileProjector(
     store,
@@ -150,7 +156,8 @@ async function profiles(): Promise<Running> {
     name: projection,
     source: events,
     ready: () => store.migrate(),
-    // At-least-once: the group's committed offset is the position, committed only after the store has the batch.
+    // At-least-once: the group's committed offset is the position, committed only after the store has the batch
+    // (at most every POSITION_COMMIT_INTERVAL_MS).
     async start() {
       following = await store.current();
       const resume = following.adopted ? undefined : following.resumeFrom;
@@ -165,14 +172,17 @@ async function profiles(): Promise<Running> {
           await projector.handle(batch);
           if (!live.adopted) await store.adopt(live.version);
           const last = batch.records.at(-1);
-          if (last !== undefined) await events.commit(batch.topic, [{ partition: batch.partition, nextOffset: last.offset + 1n }]);
+          if (last !== undefined) positions.note(batch.topic, batch.partition, last.offset + 1n);
         },
         resume === undefined ? {} : { startFrom: (_topic, partition) => resume.get(partition) },
       );
     },
     checkReady: () => store.checkReady(),
     async stop() {
+      // What the last batches noted is committed before the source closes; a batch that ends later is applied again on restart.
+      await positions.flush();
       await events.stop();
+      positions.close();
       await store.close();
     },
     applied: () => committed,

@@ -18,6 +18,16 @@ import { openDurableSqlite } from './sqlite.ts';
  * in other processes see each committed append. Nothing is ever deleted (the
  * log is the source of truth).
  *
+ * Checkpoints (copying the WAL into the database file) are taken by each
+ * connection for its own writes, not by SQLite's automatic checkpoint, which
+ * runs inside whichever commit takes the WAL past 1,000 pages — often a
+ * projector committing its positions. A connection here checkpoints
+ * (PASSIVE: it never waits for readers or writers) once its own commits have
+ * written about CHECKPOINT_PAGES pages since its last one, so the program
+ * that appends, nearly all of the writes, takes nearly all of the
+ * checkpoints, and can take them after it has answered (`deferCheckpoints`).
+ * docs/embedded.md has the measurements.
+ *
  *   topics(topic, partitions)
  *   records(topic, partition, offset, key, value, headers) PRIMARY KEY (topic, partition, offset)
  *   positions(grp, topic, partition, next_offset) PRIMARY KEY (grp, topic, partition)
@@ -43,8 +53,23 @@ export interface EmbeddedLog {
   /** A consumer group's committed positions. */
   positions(group: string, topic: string): Map<number, bigint>;
   commit(group: string, topic: string, progress: ReadonlyArray<{ partition: number; nextOffset: bigint }>): void;
+  /** Checkpoints if this connection's writes since its last checkpoint are due one (see `deferCheckpoints`); never throws. */
+  checkpointIfDue(): void;
   close(): void;
 }
+
+export interface EmbeddedLogOptions {
+  /**
+   * Leave checkpoints to the caller's `checkpointIfDue()` (e.g. after it has
+   * answered the append) instead of taking them at the end of `append` and
+   * `commit`.
+   */
+  readonly deferCheckpoints?: boolean;
+}
+
+/** WAL pages a connection writes between its checkpoints (SQLite's automatic default is 1,000 too). */
+export const CHECKPOINT_PAGES = 1000;
+const PAGE_BYTES = 4096;
 
 /** FNV-1a over the key's UTF-8 bytes: stable across processes and versions. */
 export function partitionOf(key: string, partitions: number): number {
@@ -66,8 +91,26 @@ interface Statements {
   commit: StatementSync;
 }
 
-export function openEmbeddedLog(path: string): EmbeddedLog {
+export function openEmbeddedLog(path: string, options: EmbeddedLogOptions = {}): EmbeddedLog {
   const db = openDurableSqlite(path);
+  db.exec('PRAGMA wal_autocheckpoint = 0');
+  // An estimate of the WAL pages this connection's commits wrote since its last checkpoint: a commit
+  // writes every page it changed, at least one per partition it appended to, plus the records' bytes.
+  let unCheckpointed = 0;
+  const checkpointIfDue = () => {
+    if (unCheckpointed < CHECKPOINT_PAGES || !db.isOpen) return;
+    try {
+      db.exec('PRAGMA wal_checkpoint(PASSIVE)');
+      unCheckpointed = 0;
+    } catch {
+      // Busy (another connection is checkpointing) or the disk refused: the writes are safe in the
+      // WAL, and the next write tries again. An append that committed must not look failed.
+    }
+  };
+  const wrote = (pages: number) => {
+    unCheckpointed += pages;
+    if (!options.deferCheckpoints) checkpointIfDue();
+  };
   db.exec(`CREATE TABLE IF NOT EXISTS topics (topic TEXT PRIMARY KEY, partitions INTEGER NOT NULL) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS records (
       topic TEXT NOT NULL, partition INTEGER NOT NULL, offset INTEGER NOT NULL,
@@ -116,10 +159,11 @@ export function openEmbeddedLog(path: string): EmbeddedLog {
     partitions: partitionsOf,
 
     append(topic, records) {
-      return transaction(() => {
+      let bytes = 0;
+      const next = new Map<number, bigint>();
+      const appended = transaction(() => {
         const partitions = partitionsOf(topic);
         if (partitions === undefined) throw new Error(`topic ${topic} does not exist`);
-        const next = new Map<number, bigint>();
         return records.map((r) => {
           const partition = partitionOf(r.key, partitions);
           let offset = next.get(partition);
@@ -127,11 +171,15 @@ export function openEmbeddedLog(path: string): EmbeddedLog {
             const last = (s.end.get(topic, partition) as { last: bigint | null }).last;
             offset = last === null ? 0n : last + 1n;
           }
-          s.insert.run(topic, partition, offset, r.key, r.value, JSON.stringify(r.headers));
+          const headers = JSON.stringify(r.headers);
+          s.insert.run(topic, partition, offset, r.key, r.value, headers);
+          bytes += r.key.length + (r.value?.byteLength ?? 0) + headers.length;
           next.set(partition, offset + 1n);
           return { partition, offset: offset.toString() };
         });
       });
+      wrote(next.size + Math.floor(bytes / PAGE_BYTES));
+      return appended;
     },
 
     read(topic, partition, from, max) {
@@ -170,7 +218,10 @@ export function openEmbeddedLog(path: string): EmbeddedLog {
       transaction(() => {
         for (const p of progress) s.commit.run(group, topic, p.partition, p.nextOffset);
       });
+      wrote(1);
     },
+
+    checkpointIfDue,
 
     close() {
       if (db.isOpen) db.close();

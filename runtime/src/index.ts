@@ -1,5 +1,12 @@
 export { DEFAULT_SAMPLING_RATIO, env, httpTimeoutsInOrder, loadConfigOrExit, loadEnvConfig } from './config.ts';
-export { type EmbeddedLog, openEmbeddedLog, partitionOf, type StoredLogRecord } from './embedded-log.ts';
+export {
+  CHECKPOINT_PAGES,
+  type EmbeddedLog,
+  type EmbeddedLogOptions,
+  openEmbeddedLog,
+  partitionOf,
+  type StoredLogRecord,
+} from './embedded-log.ts';
 export { createHttpServer, HTTP_TIMEOUT_DEFAULTS, type HttpServerOptions } from './http-server.ts';
 export { isJsonContentType, readJsonBody, readTextBody } from './json-body.ts';
 export { createLogger, errorFields, type Logger, type LogLevel } from './logger.ts';

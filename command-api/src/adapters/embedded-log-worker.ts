@@ -1,5 +1,6 @@
 // The embedded log's writer thread: SQLite calls are synchronous, and an append waits for the
-// disk (fsync), so it runs here instead of on the command API's event loop.
+// disk (fsync), so it runs here instead of on the command API's event loop. It also takes the
+// log's checkpoints, after it has answered the append that made one due.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { LogRecord } from '@usertags/contracts';
 import { type EmbeddedLog, openEmbeddedLog } from '@usertags/runtime';
@@ -13,7 +14,7 @@ let log: EmbeddedLog | undefined;
 
 function open(): EmbeddedLog {
   if (log === undefined) {
-    const opened = openEmbeddedLog(path);
+    const opened = openEmbeddedLog(path, { deferCheckpoints: true });
     try {
       opened.ensureTopic(topic, partitions);
     } catch (error) {
@@ -40,4 +41,5 @@ parentPort?.on('message', (request: WorkerRequest) => {
     reply = { id: request.id, ok: false, error: error instanceof Error ? error.message : String(error) };
   }
   parentPort?.postMessage(reply);
+  log?.checkpointIfDue();
 });

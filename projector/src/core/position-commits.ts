@@ -1,0 +1,89 @@
+import type { EventSource } from './event-source.ts';
+
+/** Progress of a consumer group: the next offset to read, per partition of one topic. */
+type Progress = Array<{ partition: number; nextOffset: bigint }>;
+
+export interface PositionCommits {
+  /** Notes that `partition` of `topic` is applied up to `nextOffset`; it is committed now or within the interval. */
+  note(topic: string, partition: number, nextOffset: bigint): void;
+  /** Commits what has been noted and not committed yet, and waits for it. */
+  flush(): Promise<void>;
+  /** Stops the timer; anything noted and not flushed is re-applied after a restart. */
+  close(): void;
+}
+
+/**
+ * Commits a consumer group's positions at most once per `intervalMs` (0: on
+ * every note), the newest noted offset of each partition. The profile
+ * projection notes after every batch the store has taken; committing each of
+ * those is a durable write to the log per batch (with the embedded log, a
+ * second writer on the API's log file, contending for its write lock). A
+ * position committed late only means that, after a crash, up to `intervalMs`
+ * of tags are applied again, which the profile store treats as no change.
+ * A commit that fails is logged by `onError` and retried with the next one.
+ */
+export function throttlePositionCommits(
+  commit: EventSource['commit'],
+  intervalMs: number,
+  onError: (error: unknown) => void,
+  now: () => number = Date.now,
+): PositionCommits {
+  const noted = new Map<string, Map<number, bigint>>();
+  let lastCommit = Number.NEGATIVE_INFINITY;
+  let timer: NodeJS.Timeout | undefined;
+  let inFlight: Promise<void> = Promise.resolve();
+  let closed = false;
+
+  function commitNoted(): Promise<void> {
+    clearTimeout(timer);
+    timer = undefined;
+    lastCommit = now();
+    const batch = [...noted].map(([topic, partitions]) => {
+      const progress: Progress = [...partitions].map(([partition, nextOffset]) => ({ partition, nextOffset }));
+      return { topic, progress };
+    });
+    noted.clear();
+    inFlight = inFlight.then(async () => {
+      for (const { topic, progress } of batch) {
+        try {
+          await commit(topic, progress);
+        } catch (error) {
+          onError(error);
+          // Put it back unless something newer was noted meanwhile.
+          const partitions = noted.get(topic) ?? new Map<number, bigint>();
+          for (const p of progress) if (!partitions.has(p.partition)) partitions.set(p.partition, p.nextOffset);
+          noted.set(topic, partitions);
+          if (timer === undefined && !closed) {
+            timer = setTimeout(() => void commitNoted(), Math.max(intervalMs, 100));
+            timer.unref();
+          }
+        }
+      }
+    });
+    return inFlight;
+  }
+
+  return {
+    note(topic, partition, nextOffset) {
+      if (closed) return;
+      const partitions = noted.get(topic) ?? new Map<number, bigint>();
+      partitions.set(partition, nextOffset);
+      noted.set(topic, partitions);
+      const wait = lastCommit + intervalMs - now();
+      if (wait <= 0) void commitNoted();
+      else if (timer === undefined) {
+        timer = setTimeout(() => void commitNoted(), wait);
+        timer.unref();
+      }
+    },
+    async flush() {
+      if (noted.size > 0) await commitNoted();
+      else await inFlight;
+    },
+    close() {
+      closed = true;
+      clearTimeout(timer);
+      timer = undefined;
+    },
+  };
+}
