@@ -166,6 +166,8 @@ async function profiles(): Promise<Running> {
           const live = await store.current();
           if (following !== undefined && live.version !== following.version) {
             following = live;
+            // Positions noted for the old version must not move the group past where the new one resumes.
+            positions.forget();
             for (const [partition, offset] of live.resumeFrom) events.seek(batch.topic, partition, offset);
             throw new Error(`profiles version ${live.version} is live now; reading again from where its replay stopped`);
           }

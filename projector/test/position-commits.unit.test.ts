@@ -88,6 +88,23 @@ describe('position commits at most once per interval', () => {
     positions.close();
   });
 
+  it('forgets what was noted and not committed', async () => {
+    const r = recorder();
+    const positions = throttlePositionCommits(r.commit, 40, noError);
+    positions.note('t', 0, 1n);
+    positions.note('t', 0, 9n);
+    positions.forget();
+    await sleep(80);
+    await positions.flush();
+    positions.note('t', 0, 3n);
+    await positions.flush();
+    assert.deepEqual(
+      r.commits.map((c) => c.progress[0]?.nextOffset),
+      [1n, 3n],
+    );
+    positions.close();
+  });
+
   it('commits nothing after close', async () => {
     const r = recorder();
     const positions = throttlePositionCommits(r.commit, 30, noError);

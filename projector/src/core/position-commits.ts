@@ -8,6 +8,8 @@ export interface PositionCommits {
   note(topic: string, partition: number, nextOffset: bigint): void;
   /** Commits what has been noted and not committed yet, and waits for it. */
   flush(): Promise<void>;
+  /** Drops what is noted and not committed yet (the reader is going back to an earlier position). */
+  forget(): void;
   /** Stops the timer; anything noted and not flushed is re-applied after a restart. */
   close(): void;
 }
@@ -79,6 +81,11 @@ export function throttlePositionCommits(
     async flush() {
       if (noted.size > 0) await commitNoted();
       else await inFlight;
+    },
+    forget() {
+      noted.clear();
+      clearTimeout(timer);
+      timer = undefined;
     },
     close() {
       closed = true;
