@@ -8,7 +8,7 @@
 // fresh deployment (topic, database, data folder) and 15 s of unscored warm-up traffic first.
 //
 //   ./run.sh bench:e2e     (BENCH_MODES=stack,embedded BENCH_RATE=1000 BENCH_SECONDS=600 BENCH_STEP_SECONDS=60
-//                           BENCH_STEPS=2000,4000,6000,8000,10000,12000)
+//                           BENCH_STEPS=2000,4000,6000,8000,10000,12000; empty: no step-up)
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +21,7 @@ const MODES = (process.env.BENCH_MODES ?? 'stack,embedded').split(',') as Array<
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 600);
 const STEP_SECONDS = Number(process.env.BENCH_STEP_SECONDS ?? 60);
-const STEPS = (process.env.BENCH_STEPS ?? '2000,4000,6000,8000,10000,12000').split(',').map(Number);
+const STEPS = (process.env.BENCH_STEPS ?? '2000,4000,6000,8000,10000,12000').split(',').filter(Boolean).map(Number);
 const WARMUP_SECONDS = 15;
 const resultsDir = join(repo, 'docs/bench-results/e2e');
 
