@@ -28,7 +28,6 @@ export function throttlePositionCommits(
   commit: EventSource['commit'],
   intervalMs: number,
   onError: (error: unknown) => void,
-  now: () => number = Date.now,
 ): PositionCommits {
   const noted = new Map<string, Map<number, bigint>>();
   let lastCommit = Number.NEGATIVE_INFINITY;
@@ -36,10 +35,24 @@ export function throttlePositionCommits(
   let inFlight: Promise<void> = Promise.resolve();
   let closed = false;
 
-  function commitNoted(): Promise<void> {
+  const notedOf = (topic: string) => {
+    const partitions = noted.get(topic) ?? new Map<number, bigint>();
+    noted.set(topic, partitions);
+    return partitions;
+  };
+  const arm = (ms: number) => {
+    if (timer !== undefined || closed) return;
+    timer = setTimeout(() => void commitNoted(), ms);
+    timer.unref();
+  };
+  const disarm = () => {
     clearTimeout(timer);
     timer = undefined;
-    lastCommit = now();
+  };
+
+  function commitNoted(): Promise<void> {
+    disarm();
+    lastCommit = Date.now();
     const batch = [...noted].map(([topic, partitions]) => {
       const progress: Progress = [...partitions].map(([partition, nextOffset]) => ({ partition, nextOffset }));
       return { topic, progress };
@@ -52,13 +65,9 @@ export function throttlePositionCommits(
         } catch (error) {
           onError(error);
           // Put it back unless something newer was noted meanwhile.
-          const partitions = noted.get(topic) ?? new Map<number, bigint>();
+          const partitions = notedOf(topic);
           for (const p of progress) if (!partitions.has(p.partition)) partitions.set(p.partition, p.nextOffset);
-          noted.set(topic, partitions);
-          if (timer === undefined && !closed) {
-            timer = setTimeout(() => void commitNoted(), Math.max(intervalMs, 100));
-            timer.unref();
-          }
+          arm(Math.max(intervalMs, 100));
         }
       }
     });
@@ -68,15 +77,10 @@ export function throttlePositionCommits(
   return {
     note(topic, partition, nextOffset) {
       if (closed) return;
-      const partitions = noted.get(topic) ?? new Map<number, bigint>();
-      partitions.set(partition, nextOffset);
-      noted.set(topic, partitions);
-      const wait = lastCommit + intervalMs - now();
+      notedOf(topic).set(partition, nextOffset);
+      const wait = lastCommit + intervalMs - Date.now();
       if (wait <= 0) void commitNoted();
-      else if (timer === undefined) {
-        timer = setTimeout(() => void commitNoted(), wait);
-        timer.unref();
-      }
+      else arm(wait);
     },
     async flush() {
       if (noted.size > 0) await commitNoted();
@@ -84,13 +88,11 @@ export function throttlePositionCommits(
     },
     forget() {
       noted.clear();
-      clearTimeout(timer);
-      timer = undefined;
+      disarm();
     },
     close() {
       closed = true;
-      clearTimeout(timer);
-      timer = undefined;
+      disarm();
     },
   };
 }
