@@ -8,7 +8,8 @@
 // fresh deployment (topic, database, data folder) and 15 s of unscored warm-up traffic first.
 //
 //   ./run.sh bench:e2e     (BENCH_MODES=stack,embedded BENCH_RATE=1000 BENCH_SECONDS=600 BENCH_STEP_SECONDS=60
-//                           BENCH_STEPS=2000,4000,6000,8000,10000,12000; empty: no step-up)
+//                           BENCH_STEPS=2000,4000,6000,8000,10000,12000; empty: no step-up;
+//                           BENCH_STORE_DIR=<folder> puts the read models' SQLite files there)
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,16 @@ const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 600);
 const STEP_SECONDS = Number(process.env.BENCH_STEP_SECONDS ?? 60);
 const STEPS = (process.env.BENCH_STEPS ?? '2000,4000,6000,8000,10000,12000').split(',').filter(Boolean).map(Number);
+// Where the read models' SQLite files go (the profile store; with the embedded start also the aggregate store);
+// unset: next to the rest of the deployment. Another filesystem separates their synced writes from the log's.
+const STORE_DIR = process.env.BENCH_STORE_DIR || undefined;
+
+/** A fresh folder for one deployment's read-model files, or undefined to keep them in `dir`. */
+function storeDir(): string | undefined {
+  if (STORE_DIR === undefined) return undefined;
+  mkdirSync(STORE_DIR, { recursive: true });
+  return mkdtempSync(join(STORE_DIR, 'bench-e2e-stores-'));
+}
 const WARMUP_SECONDS = 15;
 const resultsDir = join(repo, 'docs/bench-results/e2e');
 
@@ -35,11 +46,12 @@ async function deployStack(): Promise<Deployment> {
   const topic = uniqueName('bench-e2e');
   const database = await createTestDatabase('bench_e2e');
   const dir = mkdtempSync(join(tmpdir(), 'bench-e2e-'));
+  const stores = storeDir();
   const common = {
     KAFKA_BROKERS: TEST_BROKERS.join(','),
     KAFKA_TOPIC: topic,
     DATABASE_URL: database.url,
-    PROFILE_STORE_PATH: join(dir, 'profiles.sqlite'),
+    PROFILE_STORE_PATH: join(stores ?? dir, 'profiles.sqlite'),
     ...(process.env.AEROSPIKE_HOSTS ? { AEROSPIKE_SET: topic.replaceAll('-', '_') } : {}),
   };
   const programs = [
@@ -63,12 +75,14 @@ async function deployStack(): Promise<Deployment> {
       await deleteTopic(`${topic}.dead-letter`).catch(() => {});
       await database.drop().catch(() => {});
       rmSync(dir, { recursive: true, force: true });
+      if (stores !== undefined) rmSync(stores, { recursive: true, force: true });
     },
   };
 }
 
 async function deployEmbedded(): Promise<Deployment> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-e2e-embedded-'));
+  const stores = storeDir();
   const ports = { command: await freePort(), query: await freePort(), projector: await freePort() };
   const child: ChildProcess = spawn(process.execPath, [join(repo, 'scripts/start.ts')], {
     env: {
@@ -79,6 +93,9 @@ async function deployEmbedded(): Promise<Deployment> {
       PROJECTOR_PORT: String(ports.projector),
       LOG_LEVEL: 'warn',
       AEROSPIKE_HOSTS: '',
+      ...(stores === undefined
+        ? {}
+        : { PROFILE_STORE_PATH: join(stores, 'profiles.sqlite'), DATABASE_URL: `sqlite:${join(stores, 'aggregates.sqlite')}` }),
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -105,6 +122,7 @@ async function deployEmbedded(): Promise<Deployment> {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
       rmSync(dir, { recursive: true, force: true });
+      if (stores !== undefined) rmSync(stores, { recursive: true, force: true });
     },
   };
 }
@@ -200,7 +218,8 @@ for (const mode of MODES) {
 const ms = (n: number | null | undefined) => (n === null || n === undefined ? '–' : n.toFixed(1));
 const pct = (n: number | null) => (n === null ? '–' : `${n.toFixed(2)}`);
 const modeName = (mode: string) =>
-  mode === 'stack' ? `Kafka + PostgreSQL + ${process.env.AEROSPIKE_HOSTS ? 'Aerospike' : 'embedded profiles'}` : 'embedded `start`';
+  (mode === 'stack' ? `Kafka + PostgreSQL + ${process.env.AEROSPIKE_HOSTS ? 'Aerospike' : 'embedded profiles'}` : 'embedded `start`') +
+  (STORE_DIR === undefined ? '' : ` (read models in ${STORE_DIR})`);
 const sustainedRows = sustained
   .map((o) => {
     const e = o.report.endpoints;
@@ -230,7 +249,7 @@ const cpuRows = [
 const markdown = `
 ## End to end (\`bench:e2e\`)
 
-Reproduce: \`./run.sh bench:e2e\` (BENCH_MODES=${MODES.join(',')}, BENCH_RATE=${RATE}, BENCH_SECONDS=${SECONDS}, BENCH_STEP_SECONDS=${STEP_SECONDS}, BENCH_STEPS=${STEPS.join(',')}).
+Reproduce: \`./run.sh bench:e2e\` (BENCH_MODES=${MODES.join(',')}, BENCH_RATE=${RATE}, BENCH_SECONDS=${SECONDS}, BENCH_STEP_SECONDS=${STEP_SECONDS}, BENCH_STEPS=${STEPS.join(',')}${STORE_DIR === undefined ? '' : `, BENCH_STORE_DIR=${STORE_DIR}`}).
 Machine: ${machineLine()}; everything on it — Kafka, PostgreSQL, the three programs and the tester. Run at ${new Date().toISOString()}.
 The tester (\`tester/\`, docs/tester.md) sends the reference workload open loop: one profile query per 10 tags and one aggregates
 query per 1,000, as POST in debug mode with its own expected answer; budgets 200 ms (tags, profiles) and 60 s (aggregates).

@@ -25,7 +25,9 @@ const Settings = z.object({
   FETCH_MAX_WAIT_MS: int(10, 10_000).default(100).describe('How long a fetch waits for new records'),
   FETCH_MIN_BYTES: int(1, 10_000_000)
     .default(65_536)
-    .describe('Bytes Kafka gathers for a fetch before it answers, unless FETCH_MAX_WAIT_MS passes first'),
+    .describe(
+      'Bytes Kafka gathers for a fetch before it answers, unless FETCH_MAX_WAIT_MS passes first (the embedded log: a partition gathers this many bytes of tags, at ~160 a tag)',
+    ),
   FETCH_MAX_RECORDS: int(1000, 1_000_000)
     .default(50_000)
     .describe('Records a fetch brings per partition when the projector is behind (Kafka: in bytes, at ~160 bytes a record)'),

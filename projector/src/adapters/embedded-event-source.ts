@@ -9,7 +9,17 @@ export interface EmbeddedSourceConfig {
   readonly pollMs: number;
   /** Most records handed over in one batch. */
   readonly maxRecords: number;
+  /**
+   * Records a partition gathers before it is read, unless unread records
+   * have been waiting for `pollMs` (like Kafka's fetch.min.bytes and
+   * fetch.max.wait.ms, but per partition). Bigger batches make fewer, cheaper
+   * store commits; 1 reads whatever is there at once.
+   */
+  readonly minRecords?: number;
 }
+
+/** How often a partition that is still gathering is looked at again. */
+const GATHER_CHECK_MS = 10;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -46,6 +56,29 @@ export function createEmbeddedEventSource(config: EmbeddedSourceConfig, logger: 
         positions.set(p, options.startFrom?.(config.topic, p) ?? committed.get(p) ?? 0n);
       }
     };
+    const pause = (ms: number) =>
+      new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, ms);
+      }).then(() => {
+        wake = undefined;
+      });
+    const minRecords = config.minRecords ?? 1;
+    // When the log first held records this reader had not read, while none had gathered enough.
+    let pendingSince: number | undefined;
+    // True while records are waiting but too few to read yet; resets once they are read.
+    const gathering = (): boolean => {
+      if (minRecords <= 1) return false;
+      let waiting = false;
+      for (const [p, end] of l.ends(config.topic)) {
+        const unread = end - (positions.get(p) ?? 0n);
+        if (unread >= BigInt(minRecords)) return false;
+        if (unread > 0n) waiting = true;
+      }
+      if (!waiting) return false;
+      pendingSince ??= performance.now();
+      return performance.now() - pendingSince < config.pollMs;
+    };
     let partitions = 0;
     let failures = 0;
     while (running) {
@@ -55,6 +88,11 @@ export function createEmbeddedEventSource(config: EmbeddedSourceConfig, logger: 
       }
       for (const [p, offset] of seeks) positions.set(p, offset);
       seeks.clear();
+      if (partitions > 0 && gathering()) {
+        await pause(GATHER_CHECK_MS);
+        continue;
+      }
+      pendingSince = undefined;
       let delivered = false;
       for (let p = 0; p < partitions && running; p++) {
         const records = l.read(config.topic, p, positions.get(p) ?? 0n, config.maxRecords);
@@ -75,13 +113,7 @@ export function createEmbeddedEventSource(config: EmbeddedSourceConfig, logger: 
           break;
         }
       }
-      if (!delivered && running) {
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          setTimeout(resolve, config.pollMs);
-        });
-        wake = undefined;
-      }
+      if (!delivered && running) await pause(config.pollMs);
     }
   }
 

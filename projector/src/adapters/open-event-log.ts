@@ -17,6 +17,7 @@ export function createEventSource(config: ProjectorConfig, groupId: string, logg
         topic: config.KAFKA_TOPIC,
         pollMs: config.FETCH_MAX_WAIT_MS,
         maxRecords: config.FETCH_MAX_RECORDS,
+        minRecords: Math.max(1, Math.floor(config.FETCH_MIN_BYTES / RECORD_BYTES)),
       },
       logger,
     );
