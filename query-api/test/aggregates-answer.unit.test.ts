@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseAggregatesQuery } from '@usertags/contracts';
+import { firstDifference, parseAggregatesQuery } from '@usertags/contracts';
 import { type AggregateReader, answerAggregates } from '../src/core/aggregates.ts';
-import { firstDifference } from '../src/core/debug-compare.ts';
 
 const T0 = Date.UTC(2022, 3, 1, 0, 0);
 function reader(horizonMs: number | undefined): AggregateReader {
@@ -69,7 +68,7 @@ describe('the debug-mode comparison', () => {
   });
   it('names missing and extra items and fields', () => {
     assert.equal(firstDifference({ rows: [['a'], ['b']] }, { rows: [['a']] }), 'rows: expected 2 items, got 1');
-    assert.equal(firstDifference({ cookie: 'c', views: [] }, { cookie: 'c' }), 'views: missing in our answer');
+    assert.equal(firstDifference({ cookie: 'c', views: [] }, { cookie: 'c' }), 'views: missing in the answer');
     assert.equal(firstDifference({ cookie: 'c' }, { cookie: 'c', buys: [] }), 'buys: not in the expected answer');
   });
   it('describes an expected answer nested too deeply to write out instead of failing', () => {

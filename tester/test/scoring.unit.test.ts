@@ -19,8 +19,8 @@ describe('scoring', () => {
   it('names the first difference by its path', () => {
     assert.equal(firstDifference({ rows: [['a', '1']] }, { rows: [['a', '2']] }), 'rows[0][1]: expected "1", got "2"');
     assert.equal(firstDifference({ views: [1, 2] }, { views: [1] }), 'views: expected 2 items, got 1');
-    assert.equal(firstDifference({ a: 1 }, {}), 'a: missing');
-    assert.equal(firstDifference({}, { z: 1 }), 'z: not expected');
+    assert.equal(firstDifference({ a: 1 }, {}), 'a: missing in the answer');
+    assert.equal(firstDifference({}, { z: 1 }), 'z: not in the expected answer');
     assert.equal(firstDifference({ p: { id: 5 } }, { p: { id: '5' } }), 'p.id: expected 5, got "5"');
     assert.equal(firstDifference([1], [1]), undefined);
   });

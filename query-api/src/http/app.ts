@@ -1,8 +1,14 @@
-import { ContractError, createEventCodec, parseAggregatesQuery, parseProfileQuery, queryApiOpenApi } from '@usertags/contracts';
+import {
+  ContractError,
+  createEventCodec,
+  firstDifference,
+  parseAggregatesQuery,
+  parseProfileQuery,
+  queryApiOpenApi,
+} from '@usertags/contracts';
 import { type Logger, mountFallbacks, mountOperational, readTextBody, sendProblem } from '@usertags/runtime';
 import express, { type Request, type Response } from 'express';
 import { type AggregateReader, answerAggregates } from '../core/aggregates.ts';
-import { firstDifference } from '../core/debug-compare.ts';
 import { answerProfile, type ProfileReader } from '../core/profiles.ts';
 import type { QueryApiMetrics } from '../metrics.ts';
 

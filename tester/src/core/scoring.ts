@@ -1,3 +1,4 @@
+import { firstDifference } from '@usertags/contracts';
 import { isOk, type Outcome } from './stats.ts';
 
 /**
@@ -19,44 +20,6 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   if (keys.length !== Object.keys(bo).length) return false;
   for (const k of keys) if (!Object.hasOwn(bo, k) || !jsonEqual(ao[k], bo[k])) return false;
   return true;
-}
-
-/**
- * The first place where two JSON values differ, as a path and both values,
- * or undefined when they are equal.
- *
- * @example firstDifference({ rows: [['a', '1']] }, { rows: [['a', '2']] }) // 'rows[0][1]: expected "1", got "2"'
- */
-export function firstDifference(expected: unknown, actual: unknown, path = ''): string | undefined {
-  if (jsonEqual(expected, actual)) return undefined;
-  const here = path === '' ? '(answer)' : path;
-  if (Array.isArray(expected) && Array.isArray(actual)) {
-    const n = Math.min(expected.length, actual.length);
-    for (let i = 0; i < n; i++) {
-      const d = firstDifference(expected[i], actual[i], `${path}[${i}]`);
-      if (d !== undefined) return d;
-    }
-    return `${here}: expected ${expected.length} items, got ${actual.length}`;
-  }
-  if (isObject(expected) && isObject(actual)) {
-    const at = (k: string) => (path === '' ? k : `${path}.${k}`);
-    for (const k of Object.keys(expected)) {
-      if (!Object.hasOwn(actual, k)) return `${at(k)}: missing`;
-      const d = firstDifference(expected[k], actual[k], at(k));
-      if (d !== undefined) return d;
-    }
-    for (const k of Object.keys(actual)) if (!Object.hasOwn(expected, k)) return `${at(k)}: not expected`;
-  }
-  return `${here}: expected ${short(expected)}, got ${short(actual)}`;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function short(v: unknown): string {
-  const text = JSON.stringify(v) ?? String(v);
-  return text.length > 160 ? `${text.slice(0, 157)}...` : text;
 }
 
 /** What a checked query's answer earned. */

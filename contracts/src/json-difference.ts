@@ -1,11 +1,13 @@
 /**
- * Debug mode: the first place where the expected answer and ours differ, as a
+ * The first place where an expected JSON value and an answer differ, as a
  * short readable path and the two values, or undefined when they are equal.
+ * Used by the query API's debug mode (it logs this) and by the tester (it
+ * reports it), so both describe a difference the same way.
  *
  * @example firstDifference({ rows: [['a', '1']] }, { rows: [['a', '2']] }) // 'rows[0][1]: expected "1", got "2"'
  */
 export function firstDifference(expected: unknown, actual: unknown, path = ''): string | undefined {
-  if (Object.is(expected, actual)) return undefined;
+  if (expected === actual) return undefined;
   const here = path === '' ? '(answer)' : path;
   if (Array.isArray(expected) && Array.isArray(actual)) {
     const n = Math.min(expected.length, actual.length);
@@ -13,17 +15,17 @@ export function firstDifference(expected: unknown, actual: unknown, path = ''): 
       const d = firstDifference(expected[i], actual[i], `${path}[${i}]`);
       if (d !== undefined) return d;
     }
-    if (expected.length !== actual.length) return `${here}: expected ${expected.length} items, got ${actual.length}`;
-    return undefined;
+    return expected.length === actual.length ? undefined : `${here}: expected ${expected.length} items, got ${actual.length}`;
   }
   if (isObject(expected) && isObject(actual)) {
+    const at = (key: string) => (path === '' ? key : `${path}.${key}`);
     for (const key of Object.keys(expected)) {
-      if (!(key in actual)) return `${path === '' ? key : `${path}.${key}`}: missing in our answer`;
-      const d = firstDifference(expected[key], actual[key], path === '' ? key : `${path}.${key}`);
+      if (!Object.hasOwn(actual, key)) return `${at(key)}: missing in the answer`;
+      const d = firstDifference(expected[key], actual[key], at(key));
       if (d !== undefined) return d;
     }
     for (const key of Object.keys(actual)) {
-      if (!(key in expected)) return `${path === '' ? key : `${path}.${key}`}: not in the expected answer`;
+      if (!Object.hasOwn(expected, key)) return `${at(key)}: not in the expected answer`;
     }
     return undefined;
   }
