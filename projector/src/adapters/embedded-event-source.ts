@@ -10,10 +10,11 @@ export interface EmbeddedSourceConfig {
   /** Most records handed over in one batch. */
   readonly maxRecords: number;
   /**
-   * Records a partition gathers before it is read, unless unread records
-   * have been waiting for `pollMs` (like Kafka's fetch.min.bytes and
-   * fetch.max.wait.ms, but per partition). Bigger batches make fewer, cheaper
-   * store commits; 1 reads whatever is there at once.
+   * Unread records one partition gathers before the partitions are read,
+   * unless unread records have been waiting for `pollMs` (like Kafka's
+   * fetch.min.bytes and fetch.max.wait.ms, counted per partition). Bigger
+   * batches make fewer, cheaper store commits; 1 reads whatever is there at
+   * once.
    */
   readonly minRecords?: number;
 }
