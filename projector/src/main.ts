@@ -31,6 +31,8 @@ const metrics = createProjectorMetrics();
 const codec = createEventCodec();
 const deadLetters = createDeadLetterSink(config, logger);
 const source = (groupId: string): EventSource => createEventSource(config, groupId, logger);
+/** How often the profile writer looks for a version a replay made live (it also looks before every batch). */
+const VERSION_CHECK_MS = 1000;
 
 /** A projection as this process runs it: how to get ready, how to consume, how to stop. */
 interface Running {
@@ -152,6 +154,16 @@ async function profiles(): Promise<Running> {
   // The version of the profiles this writer is on. When a replay makes another one live, the writer
   // goes back to where the replay stopped reading (re-applying is harmless) and writes the new one.
   let following: ProfileLive | undefined;
+  // The switch happens in the handler, so a replay that goes live while no tags arrive would leave what came
+  // after its stop only in the old version until the next tag. Looking now and then and sending the reader
+  // back to where the replay stopped re-delivers those records, and the handler switches at once.
+  let watch: NodeJS.Timeout | undefined;
+  const lookForSwitch = async () => {
+    const live = await store.current();
+    if (following !== undefined && live.version !== following.version) {
+      for (const [partition, offset] of live.resumeFrom) events.seek(config.KAFKA_TOPIC, partition, offset);
+    }
+  };
   return {
     name: projection,
     source: events,
@@ -178,9 +190,13 @@ async function profiles(): Promise<Running> {
         },
         resume === undefined ? {} : { startFrom: (_topic, partition) => resume.get(partition) },
       );
+      watch = setInterval(() => {
+        lookForSwitch().catch((error: unknown) => logger.debug('looking for a new profiles version failed', errorFields(error)));
+      }, VERSION_CHECK_MS);
     },
     checkReady: () => store.checkReady(),
     async stop() {
+      clearInterval(watch);
       // What the last batches noted is committed before the source closes; a batch that ends later is applied again on restart.
       await positions.flush();
       await events.stop();
