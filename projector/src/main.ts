@@ -158,11 +158,13 @@ async function profiles(): Promise<Running> {
   // after its stop only in the old version until the next tag. Looking now and then and sending the reader
   // back to where the replay stopped re-delivers those records, and the handler switches at once.
   let watch: NodeJS.Timeout | undefined;
+  const switched = (live: ProfileLive) => following !== undefined && live.version !== following.version;
+  const readFromResume = (live: ProfileLive) => {
+    for (const [partition, offset] of live.resumeFrom) events.seek(config.KAFKA_TOPIC, partition, offset);
+  };
   const lookForSwitch = async () => {
     const live = await store.current();
-    if (following !== undefined && live.version !== following.version) {
-      for (const [partition, offset] of live.resumeFrom) events.seek(config.KAFKA_TOPIC, partition, offset);
-    }
+    if (switched(live)) readFromResume(live);
   };
   return {
     name: projection,
@@ -176,11 +178,11 @@ async function profiles(): Promise<Running> {
       await events.start(
         async (batch) => {
           const live = await store.current();
-          if (following !== undefined && live.version !== following.version) {
+          if (switched(live)) {
             following = live;
             // Positions noted for the old version must not move the group past where the new one resumes.
             positions.forget();
-            for (const [partition, offset] of live.resumeFrom) events.seek(batch.topic, partition, offset);
+            readFromResume(live);
             throw new Error(`profiles version ${live.version} is live now; reading again from where its replay stopped`);
           }
           await projector.handle(batch);
