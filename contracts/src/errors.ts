@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   OVERLOADED: { status: 503, retryable: true, title: 'Server overloaded' },
   SHUTTING_DOWN: { status: 503, retryable: true, title: 'Server shutting down' },
   STORE_UNAVAILABLE: { status: 503, retryable: true, title: 'Store unavailable' },
+  LOG_MISMATCH: { status: 503, retryable: false, title: 'Read model built from another log' },
   INTERNAL: { status: 500, retryable: false, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; retryable: boolean; title: string }>;
 

@@ -39,7 +39,15 @@ const Settings = z.object({
     .positive()
     .max(24 * 365)
     .default(24)
-    .describe('Event-time hours of aggregates kept'),
+    .describe('Event-time hours of aggregates kept, behind the low watermark of the partitions'),
+  RETENTION_CONFIRMATIONS: int(1, 1_000_000)
+    .default(1000)
+    .describe(
+      'Events at least as new as an event time that a partition must see before retention follows that time (so no few outliers move it)',
+    ),
+  LOG_CHECK_INTERVAL_MS: int(100, 600_000)
+    .default(5000)
+    .describe('How often each projection compares its read model with the event log it reads (identity and positions)'),
   ...env.httpTimeouts(),
   LOG_LEVEL: env.logLevel(),
   ...env.telemetry(),

@@ -19,6 +19,7 @@ import { openAggregateStore } from './aggregates/open-aggregate-store.ts';
 import { loadConfig } from './config.ts';
 import type { EventSource } from './core/event-source.ts';
 import { throttlePositionCommits } from './core/position-commits.ts';
+import { createLogGuard, type LogGuard, untilFollowing } from './log-guard.ts';
 import { createProjectorMetrics } from './metrics.ts';
 import { openProfileStore } from './profiles/open-profile-store.ts';
 import { createProfileProjector } from './profiles/profile-projector.ts';
@@ -34,10 +35,17 @@ const source = (groupId: string): EventSource => createEventSource(config, group
 /** How often the profile writer looks for a version a replay made live (it also looks before every batch). */
 const VERSION_CHECK_MS = 1000;
 
+let stopping = false;
+const guardObserver = (projection: string) => ({
+  onRefusing: (refusing: boolean) => metrics.logMismatch.set({ projection }, refusing ? 1 : 0),
+});
+
 /** A projection as this process runs it: how to get ready, how to consume, how to stop. */
 interface Running {
   readonly name: string;
   readonly source: EventSource;
+  /** Keeps it from applying a log its read model was not built from. */
+  readonly guard: LogGuard;
   ready(): Promise<void>;
   start(): Promise<void>;
   checkReady(): Promise<void>;
@@ -58,6 +66,7 @@ function aggregates(): Running {
       maxEvents: config.FLUSH_MAX_EVENTS,
       maxDelayMs: config.FLUSH_MAX_DELAY_MS,
       retentionMs: config.RETENTION_HOURS * 3_600_000,
+      confirmations: config.RETENTION_CONFIRMATIONS,
     },
     {
       onFlush(count, rows, seconds) {
@@ -80,10 +89,23 @@ function aggregates(): Running {
     },
     logger,
   );
+  const guard = createLogGuard(
+    projection,
+    config.KAFKA_TOPIC,
+    events,
+    {
+      binding: () => store.logBinding(config.KAFKA_TOPIC),
+      bind: (identity) => store.bindLog(config.KAFKA_TOPIC, identity),
+      positions: () => store.loadOffsets(config.KAFKA_TOPIC),
+    },
+    guardObserver(projection),
+    logger,
+  );
   let timer: NodeJS.Timeout | undefined;
   return {
     name: projection,
     source: events,
+    guard,
     async ready() {
       // The schema may be created by several projector instances at once; the migrator locks.
       for (let attempt = 1; ; attempt++) {
@@ -98,6 +120,9 @@ function aggregates(): Running {
       }
     },
     async start() {
+      await untilFollowing(guard, config.LOG_CHECK_INTERVAL_MS, logger, () => stopping);
+      // A replay may have made another version live while this projection refused: start from its offsets.
+      await projector.init();
       timer = setInterval(
         () => {
           projector.flushIfDue().catch((error: unknown) => logger.warn('timed flush failed', errorFields(error)));
@@ -109,7 +134,10 @@ function aggregates(): Running {
         startFrom: (_topic, partition) => projector.applied().get(partition) ?? 0n,
       });
     },
-    checkReady: () => store.checkReady(),
+    async checkReady() {
+      guard.throwIfRefusing();
+      await store.checkReady();
+    },
     async stop() {
       clearInterval(timer);
       await events.stop();
@@ -166,13 +194,31 @@ async function profiles(): Promise<Running> {
     const live = await store.current();
     if (switched(live)) readFromResume(live);
   };
+  const guard = createLogGuard(
+    projection,
+    config.KAFKA_TOPIC,
+    events,
+    {
+      binding: async () => (await store.current()).log,
+      bind: (identity) => store.bindLog(identity),
+      // Until the live writer has adopted a replayed version, it starts where the replay stopped.
+      async positions() {
+        const live = await store.current();
+        return live.adopted ? events.committed(config.KAFKA_TOPIC, config.PROFILES_GROUP_ID) : live.resumeFrom;
+      },
+    },
+    guardObserver(projection),
+    logger,
+  );
   return {
     name: projection,
     source: events,
+    guard,
     ready: () => store.migrate(),
     // At-least-once: the group's committed offset is the position, committed only after the store has the batch
     // (at most every POSITION_COMMIT_INTERVAL_MS).
     async start() {
+      await untilFollowing(guard, config.LOG_CHECK_INTERVAL_MS, logger, () => stopping);
       following = await store.current();
       const resume = following.adopted ? undefined : following.resumeFrom;
       await events.start(
@@ -196,7 +242,10 @@ async function profiles(): Promise<Running> {
         lookForSwitch().catch((error: unknown) => logger.debug('looking for a new profiles version failed', errorFields(error)));
       }, VERSION_CHECK_MS);
     },
-    checkReady: () => store.checkReady(),
+    async checkReady() {
+      guard.throwIfRefusing();
+      await store.checkReady();
+    },
     async stop() {
       clearInterval(watch);
       // What the last batches noted is committed before the source closes; a batch that ends later is applied again on restart.
@@ -210,7 +259,10 @@ async function profiles(): Promise<Running> {
 }
 
 const running = await Promise.all(config.PROJECTIONS.map((name) => (name === 'aggregates' ? aggregates() : profiles())));
-for (const r of running) await r.ready();
+for (const r of running) {
+  metrics.logMismatch.set({ projection: r.name }, 0);
+  await r.ready();
+}
 
 const app = express();
 app.disable('x-powered-by');
@@ -239,8 +291,17 @@ const lagTimer = setInterval(() => {
   }
 }, 5000);
 
+// While running: a topic deleted and created again, or the log swapped under the projector, stops it.
+const guardTimer = setInterval(() => {
+  for (const r of running) {
+    r.guard.check().catch((error: unknown) => logger.debug('could not compare the read model with the event log', errorFields(error)));
+  }
+}, config.LOG_CHECK_INTERVAL_MS);
+
 onShutdownSignal(logger, async () => {
+  stopping = true;
   clearInterval(lagTimer);
+  clearInterval(guardTimer);
   await Promise.allSettled(running.map((r) => r.stop()));
   await deadLetters.close();
   server.close();

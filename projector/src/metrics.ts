@@ -10,6 +10,7 @@ export interface ProjectorMetrics {
   readonly lateEvents: Counter<'projection'>;
   readonly storeRetries: Counter<'projection'>;
   readonly lag: Gauge<'projection' | 'partition'>;
+  readonly logMismatch: Gauge<'projection'>;
 }
 
 export function createProjectorMetrics(): ProjectorMetrics {
@@ -67,6 +68,12 @@ export function createProjectorMetrics(): ProjectorMetrics {
       name: 'projector_consumer_lag',
       help: 'Records in the log not yet applied, per partition',
       labelNames: ['projection', 'partition'],
+      registers,
+    }),
+    logMismatch: new Gauge({
+      name: 'projector_log_mismatch',
+      help: '1 while the read model was built from another log than the one found (or is past its end) and the projection refuses to run',
+      labelNames: ['projection'],
       registers,
     }),
   };

@@ -15,6 +15,7 @@ import { openAggregateStore, openAggregateVersions } from './aggregates/open-agg
 import { LIVE_VERSION_CACHE_MS } from './aggregates/sql-aggregate-store.ts';
 import { loadConfig } from './config.ts';
 import type { DeadLetterSink, EventSource } from './core/event-source.ts';
+import { judgeBinding, type LogDescription } from './core/log-binding.ts';
 import { openProfileVersioning } from './profiles/open-profile-store.ts';
 import { createProfileProjector } from './profiles/profile-projector.ts';
 import { PROFILE_VERSION_CACHE_MS } from './profiles/profile-versions.ts';
@@ -88,6 +89,18 @@ async function catchUp(
   }
 }
 
+/** The log as the replay finds it; a replay binds the version it builds to it. */
+async function describeLog(events: EventSource): Promise<LogDescription> {
+  const log = await events.describe(topic);
+  if (log === undefined) throw new Error(`topic ${topic} does not exist: there is nothing to replay`);
+  return log;
+}
+
+/** Whether `applied` has reached, on every partition, where the log ended when the replay began. */
+function reached(log: LogDescription, applied: ReadonlyMap<number, bigint>): boolean {
+  return [...log.partitions].every(([partition, { end }]) => (applied.get(partition) ?? 0n) >= end);
+}
+
 async function replayAggregates(): Promise<Summary> {
   const versions = openAggregateVersions(config.DATABASE_URL);
   const live = openAggregateStore(config.DATABASE_URL);
@@ -99,12 +112,24 @@ async function replayAggregates(): Promise<Summary> {
   const store = openAggregateStore(config.DATABASE_URL, { version: to });
   const sink = countingSink();
   const events = createEventSource(config, `${config.AGGREGATES_GROUP_ID}-replay-v${to}`, logger);
+  const log = await describeLog(events);
+  await store.bindLog(topic, log.identity);
+  // A live version built from another log (a recreated topic, another cluster) is replaced, not caught up with.
+  const liveStore = openAggregateStore(config.DATABASE_URL, { version: from });
+  const replacingForeign = judgeBinding(await liveStore.logBinding(topic), log, await liveStore.loadOffsets(topic)).kind === 'refuse';
+  await liveStore.close();
   let applied = 0;
   const projector = createAggregateProjector(
     store,
     codec,
     sink,
-    { topic, maxEvents: config.FLUSH_MAX_EVENTS, maxDelayMs: config.FLUSH_MAX_DELAY_MS, retentionMs: config.RETENTION_HOURS * 3_600_000 },
+    {
+      topic,
+      maxEvents: config.FLUSH_MAX_EVENTS,
+      maxDelayMs: config.FLUSH_MAX_DELAY_MS,
+      retentionMs: config.RETENTION_HOURS * 3_600_000,
+      confirmations: config.RETENTION_CONFIRMATIONS,
+    },
     {
       onFlush: (count) => {
         applied += count;
@@ -131,8 +156,10 @@ async function replayAggregates(): Promise<Summary> {
     () => projector.applied(),
     config.FLUSH_MAX_EVENTS,
     async () => {
+      // Replacing a foreign version: nothing to catch up with but the log itself, as it was at the start.
+      if (replacingForeign && !reached(log, projector.applied())) return false;
       await projector.flush();
-      return versions.switchTo(to, topic);
+      return versions.switchTo(to, topic, { replacingForeign });
     },
   );
   const seconds = (performance.now() - started) / 1000;
@@ -179,13 +206,17 @@ async function replayProfiles(): Promise<Summary> {
     logger,
   );
   const events = createEventSource(config, `${config.PROFILES_GROUP_ID}-replay-v${to}`, logger);
+  const log = await describeLog(events);
+  const liveCommitted = () => events.committed(topic, config.PROFILES_GROUP_ID);
+  const replacingForeign = judgeBinding(current.log, log, current.adopted ? await liveCommitted() : current.resumeFrom).kind === 'refuse';
   const started = performance.now();
   await events.start((batch) => projector.handle(batch), { startFrom: (_topic, partition) => positions.get(partition) ?? 0n });
   let partitions: number[] = [];
   // Switch once this version has everything the live one has: its positions have reached what the live
   // projection has committed (it commits after each durable batch) on every partition.
   const caughtUp = async () => {
-    const live = await events.committed(topic, config.PROFILES_GROUP_ID);
+    if (replacingForeign && !reached(log, positions)) return false;
+    const live = replacingForeign ? new Map<number, bigint>() : await liveCommitted();
     if ([...live].some(([partition, offset]) => (positions.get(partition) ?? 0n) < offset)) return false;
     partitions = [...(await events.lag(topic, new Map())).keys()];
     return true;
@@ -195,7 +226,7 @@ async function replayProfiles(): Promise<Summary> {
   const seconds = (performance.now() - started) / 1000;
   // The live projector goes back to these offsets and re-applies what came after (idempotent).
   const resumeFrom = new Map(partitions.map((partition) => [partition, positions.get(partition) ?? 0n]));
-  await versioning.catalog.write({ version: to, resumeFrom, adopted: false });
+  await versioning.catalog.write({ version: to, resumeFrom, adopted: false, log: log.identity });
   await store.close();
   process.stderr.write(`[replay profiles] version ${to} is live; dropping version ${from}\n`);
   await sleep(3 * PROFILE_VERSION_CACHE_MS);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { StatementSync } from 'node:sqlite';
 import type { AppendedRecord, LogRecord } from '@usertags/contracts';
 import { openDurableSqlite } from './sqlite.ts';
@@ -31,6 +32,12 @@ import { openDurableSqlite } from './sqlite.ts';
  *   topics(topic, partitions)
  *   records(topic, partition, offset, key, value, headers) PRIMARY KEY (topic, partition, offset)
  *   positions(grp, topic, partition, next_offset) PRIMARY KEY (grp, topic, partition)
+ *   topic_ids(topic, id) PRIMARY KEY (topic)
+ *
+ * A topic's id is a random UUID given when the topic is created in this file
+ * (or first asked for, in a file made before ids were kept): a read model
+ * built from this log stores it, and another log file — a new `data/`, a
+ * file restored from elsewhere — has other ids.
  */
 export interface StoredLogRecord {
   readonly offset: bigint;
@@ -48,6 +55,8 @@ export interface EmbeddedLog {
   append(topic: string, records: readonly LogRecord[]): AppendedRecord[];
   /** Up to `max` records of a partition from `from` on, in offset order. */
   read(topic: string, partition: number, from: bigint, max: number): StoredLogRecord[];
+  /** The id that names `topic` in this log file for good, or `undefined` while nobody has created the topic. */
+  identity(topic: string): string | undefined;
   /** The next offset each partition will give (its end). */
   ends(topic: string): Map<number, bigint>;
   /** A consumer group's committed positions. */
@@ -83,6 +92,8 @@ export function partitionOf(key: string, partitions: number): number {
 
 interface Statements {
   topic: StatementSync;
+  topicId: StatementSync;
+  giveTopicId: StatementSync;
   createTopic: StatementSync;
   end: StatementSync;
   insert: StatementSync;
@@ -118,9 +129,12 @@ export function openEmbeddedLog(path: string, options: EmbeddedLogOptions = {}):
       PRIMARY KEY (topic, partition, offset)) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS positions (
       grp TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
-      PRIMARY KEY (grp, topic, partition)) WITHOUT ROWID;`);
+      PRIMARY KEY (grp, topic, partition)) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS topic_ids (topic TEXT PRIMARY KEY, id TEXT NOT NULL) WITHOUT ROWID;`);
   const s: Statements = {
     topic: db.prepare('SELECT partitions FROM topics WHERE topic = ?'),
+    topicId: db.prepare('SELECT id FROM topic_ids WHERE topic = ?'),
+    giveTopicId: db.prepare('INSERT INTO topic_ids (topic, id) VALUES (?, ?) ON CONFLICT (topic) DO NOTHING'),
     createTopic: db.prepare('INSERT INTO topics (topic, partitions) VALUES (?, ?) ON CONFLICT (topic) DO NOTHING'),
     end: db.prepare('SELECT max(offset) AS last FROM records WHERE topic = ? AND partition = ?'),
     insert: db.prepare('INSERT INTO records (topic, partition, offset, key, value, headers) VALUES (?, ?, ?, ?, ?, ?)'),
@@ -152,8 +166,21 @@ export function openEmbeddedLog(path: string, options: EmbeddedLogOptions = {}):
 
   return {
     ensureTopic(topic, partitions) {
-      s.createTopic.run(topic, partitions);
+      transaction(() => {
+        s.createTopic.run(topic, partitions);
+        s.giveTopicId.run(topic, randomUUID());
+      });
       return partitionsOf(topic) as number;
+    },
+
+    identity(topic) {
+      if (partitionsOf(topic) === undefined) return undefined;
+      let row = s.topicId.get(topic) as { id: string } | undefined;
+      if (row === undefined) {
+        s.giveTopicId.run(topic, randomUUID());
+        row = s.topicId.get(topic) as { id: string };
+      }
+      return row.id;
     },
 
     partitions: partitionsOf,

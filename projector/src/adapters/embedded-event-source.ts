@@ -37,6 +37,7 @@ export function createEmbeddedEventSource(config: EmbeddedSourceConfig, logger: 
   let log: EmbeddedLog | undefined;
   let loop: Promise<void> | undefined;
   let running = false;
+  let paused = false;
   let wake: (() => void) | undefined;
   // Explicit seeks win over everything else; applied before the next read of their partition.
   const seeks = new Map<number, bigint>();
@@ -89,13 +90,17 @@ export function createEmbeddedEventSource(config: EmbeddedSourceConfig, logger: 
       }
       for (const [p, offset] of seeks) positions.set(p, offset);
       seeks.clear();
+      if (paused) {
+        await pause(config.pollMs);
+        continue;
+      }
       if (partitions > 0 && gathering()) {
         await pause(GATHER_CHECK_MS);
         continue;
       }
       pendingSince = undefined;
       let delivered = false;
-      for (let p = 0; p < partitions && running; p++) {
+      for (let p = 0; p < partitions && running && !paused; p++) {
         const records = l.read(config.topic, p, positions.get(p) ?? 0n, config.maxRecords);
         const last = records.at(-1);
         if (last === undefined) continue;
@@ -137,6 +142,20 @@ export function createEmbeddedEventSource(config: EmbeddedSourceConfig, logger: 
     },
     async committed(topic, groupId) {
       return open().positions(groupId, topic);
+    },
+    async describe(topic) {
+      const l = open();
+      const id = l.identity(topic);
+      if (id === undefined) return undefined;
+      // Nothing is ever deleted from the embedded log: every partition starts at 0.
+      return { identity: `embedded:${id}`, partitions: new Map([...l.ends(topic)].map(([p, end]) => [p, { start: 0n, end }])) };
+    },
+    pause() {
+      paused = true;
+    },
+    resume() {
+      paused = false;
+      wake?.();
     },
     async lag(topic, applied) {
       const ends = open().ends(topic);

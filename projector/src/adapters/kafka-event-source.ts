@@ -1,6 +1,7 @@
 import type { Logger } from '@usertags/runtime';
 import { type Consumer, Kafka, logLevel, type Producer } from 'kafkajs';
 import { type DeadLetterSink, deadLetterHeaders, type EventSource, type SourceRecord } from '../core/event-source.ts';
+import { fetchKafkaTopicIdentity } from './kafka-topic-identity.ts';
 
 export interface KafkaSourceConfig {
   readonly brokers: readonly string[];
@@ -56,6 +57,10 @@ export function createKafkaEventSource(config: KafkaSourceConfig, logger: Logger
     heartbeatInterval: Math.max(500, Math.floor(config.sessionTimeoutMs / 5)),
   });
   const admin = kafka.admin();
+  // While paused, a batch fetched before the pause is not handed over (it is fetched again on resume).
+  let paused = false;
+  // kafkajs pauses only a consumer that runs; a pause asked for earlier is applied once it does.
+  let started = false;
   let adminConnected: Promise<void> | undefined;
   const connectAdmin = () => {
     adminConnected ??= admin.connect().catch((error: unknown) => {
@@ -86,7 +91,7 @@ export function createKafkaEventSource(config: KafkaSourceConfig, logger: Logger
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: 1,
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-          if (!isRunning() || isStale() || batch.messages.length === 0) return;
+          if (!isRunning() || isStale() || paused || batch.messages.length === 0) return;
           const records: SourceRecord[] = batch.messages.map((m) => {
             const headers: Record<string, string> = {};
             for (const [k, v] of Object.entries(m.headers ?? {})) if (v !== undefined) headers[k] = String(v);
@@ -97,6 +102,8 @@ export function createKafkaEventSource(config: KafkaSourceConfig, logger: Logger
           await heartbeat();
         },
       });
+      started = true;
+      if (paused) consumer.pause([{ topic: config.topic }]);
     },
 
     seek(topic, partition, offset) {
@@ -111,6 +118,27 @@ export function createKafkaEventSource(config: KafkaSourceConfig, logger: Logger
       await connectAdmin();
       const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
       return new Map((offsets?.partitions ?? []).filter((p) => Number(p.offset) >= 0).map((p) => [p.partition, BigInt(p.offset)]));
+    },
+
+    async describe(topic) {
+      const identity = await fetchKafkaTopicIdentity(config.brokers, topic, { clientId: config.clientId });
+      if (identity === undefined) return undefined;
+      await connectAdmin();
+      const offsets = await admin.fetchTopicOffsets(topic);
+      return {
+        identity: `kafka:${identity.clusterId}/${identity.topicId}`,
+        partitions: new Map(offsets.map((p) => [p.partition, { start: BigInt(p.low), end: BigInt(p.high) }])),
+      };
+    },
+
+    pause() {
+      paused = true;
+      if (started) consumer.pause([{ topic: config.topic }]);
+    },
+
+    resume() {
+      paused = false;
+      if (started) consumer.resume([{ topic: config.topic }]);
     },
 
     async lag(topic, applied) {

@@ -3,6 +3,7 @@ import { ContractError, type EventCodec } from '@usertags/contracts';
 import { createLinkCollector, type Logger } from '@usertags/runtime';
 import { inBatchSpan } from '../core/batch-trace.ts';
 import type { DeadLetterSink, SourceBatch } from '../core/event-source.ts';
+import { lowWatermark, PartitionWatermark } from '../core/watermark.ts';
 import { type AggregateStore, OffsetConflict, type PartitionProgress, type PreparedIncrements } from './aggregate-store.ts';
 import { AggregateBatch } from './projection.ts';
 
@@ -12,8 +13,10 @@ export interface AggregateProjectorOptions {
   readonly maxEvents: number;
   /** Flush at the latest this long after the first buffered event (freshness). */
   readonly maxDelayMs: number;
-  /** Minutes older than the newest event minus this are dropped. */
+  /** Minutes older than the low watermark (core/watermark.ts) minus this are dropped. */
   readonly retentionMs: number;
+  /** Events at least as new as a time that a partition must see before its watermark reaches that time. */
+  readonly confirmations: number;
 }
 
 export interface AggregateProjectorObserver {
@@ -88,7 +91,17 @@ export function createAggregateProjector(
   const links = createLinkCollector();
   let firstBufferedAt: number | undefined;
   let newestEventMs = Number.NEGATIVE_INFINITY;
+  // The recorded retention horizon: events before it are late and not counted.
   let lastHorizonMs = Number.NEGATIVE_INFINITY;
+  const watermarks = new Map<number, PartitionWatermark>();
+  const watermarkOf = (partition: number) => {
+    let w = watermarks.get(partition);
+    if (w === undefined) {
+      w = new PartitionWatermark(options.confirmations);
+      watermarks.set(partition, w);
+    }
+    return w;
+  };
   let heartbeat: (() => Promise<void>) | undefined;
   let writing: Promise<void> = Promise.resolve();
   // Set when a write found its offsets taken by another writer: the next call fails so the source restarts.
@@ -129,7 +142,9 @@ export function createAggregateProjector(
     await throwIfConflicted();
     heartbeat = batch.heartbeat;
     let next = nextToApply(batch.partition);
-    const horizon = newestEventMs - options.retentionMs;
+    const horizon = lastHorizonMs;
+    const watermark = watermarkOf(batch.partition);
+    const clock = now();
     let sinceCheck = 0;
     for (const record of batch.records) {
       if (record.offset < next) continue; // applied already (re-delivery)
@@ -150,6 +165,7 @@ export function createAggregateProjector(
           observer.onLateEvent();
         } else {
           buffer.add(event);
+          watermark.observe(eventMs, clock);
           if (eventMs > newestEventMs) newestEventMs = eventMs;
           firstBufferedAt ??= now();
         }
@@ -168,7 +184,12 @@ export function createAggregateProjector(
 
   function notePending(partition: number, next: bigint): void {
     const before = pending.get(partition);
-    pending.set(partition, { partition, expected: before?.expected ?? stored.get(partition) ?? -1n, nextOffset: next });
+    pending.set(partition, {
+      partition,
+      expected: before?.expected ?? stored.get(partition) ?? -1n,
+      nextOffset: next,
+      watermarkMs: watermarks.get(partition)?.value(),
+    });
   }
 
   function writeDue(): boolean {
@@ -218,23 +239,38 @@ export function createAggregateProjector(
     observer.onFlush(snapshot.events, snapshot.increments.rows, (performance.now() - started) / 1000);
     observer.onApplied(snapshot.progress);
 
-    const horizon = snapshot.newestEventMs - options.retentionMs;
-    if (horizon - lastHorizonMs >= 60_000) {
+    await applyRetention();
+  }
+
+  /**
+   * Moves the retention horizon to the low watermark of every partition (this writer's and the others')
+   * minus the retention, in steps of at least a minute, and deletes what falls before it.
+   */
+  async function applyRetention(): Promise<void> {
+    const own = lowWatermark([...watermarks.values()].flatMap((w) => w.value() ?? []));
+    if (own === undefined || own - options.retentionMs - lastHorizonMs < 60_000) return;
+    try {
+      const low = lowWatermark((await store.loadWatermarks(options.topic)).values());
+      if (low === undefined) return;
+      const horizon = low - options.retentionMs;
+      if (horizon - lastHorizonMs < 60_000) return;
+      const dropped = await store.dropBefore(horizon);
       lastHorizonMs = horizon;
-      const dropped = await store.dropBefore(horizon).catch((error: unknown) => {
-        logger.warn('retention delete failed; will try again', { error: error instanceof Error ? error.message : String(error) });
-        lastHorizonMs = Number.NEGATIVE_INFINITY;
-        return 0;
-      });
       if (dropped > 0) logger.info('dropped minutes past retention', { horizon: new Date(horizon).toISOString(), rows: dropped });
+    } catch (error) {
+      logger.warn('retention delete failed; will try again', { error: error instanceof Error ? error.message : String(error) });
     }
   }
 
   return {
     async init() {
       stored = await store.loadOffsets(options.topic);
-      const { newestEventMs: newest } = await store.readWatermarks();
+      for (const [partition, ms] of await store.loadWatermarks(options.topic)) {
+        watermarks.set(partition, new PartitionWatermark(options.confirmations, ms));
+      }
+      const { newestEventMs: newest, horizonMs } = await store.readWatermarks();
       if (newest !== undefined) newestEventMs = newest;
+      if (horizonMs !== undefined) lastHorizonMs = horizonMs;
     },
     handle: (batch) => exclusive(() => applyBatch(batch)),
     flushIfDue: () =>

@@ -7,6 +7,8 @@ export interface PartitionProgress {
   /** What the store held before this batch (`-1n` for nothing), checked so two writers cannot both apply a span. */
   readonly expected: bigint;
   readonly nextOffset: bigint;
+  /** The partition's corroborated event time after this batch (see core/watermark.ts), when it has one. */
+  readonly watermarkMs?: number | undefined;
 }
 
 /** One minute of an aggregates answer, numbers as decimal strings (64-bit). */
@@ -54,6 +56,12 @@ export interface AggregateStore {
   migrate(): Promise<void>;
   /** The next offset to apply for each partition of `topic` that has any. */
   loadOffsets(topic: string): Promise<Map<number, bigint>>;
+  /** The stored corroborated event time of each partition of `topic` that has one (every writer's partitions). */
+  loadWatermarks(topic: string): Promise<Map<number, number>>;
+  /** The identity of the log `topic` was read from, as bound by `bindLog`; `undefined` while unbound. */
+  logBinding(topic: string): Promise<string | undefined>;
+  /** Binds the read model to the log `identity` for `topic` unless it is bound already; resolves the identity it is bound to. */
+  bindLog(topic: string, identity: string): Promise<string>;
   /** Orders and encodes increments for `apply`; synchronous, touches no database. */
   prepare(increments: readonly AggregateIncrement[]): PreparedIncrements;
   /**
@@ -71,7 +79,10 @@ export interface AggregateStore {
   readBuckets(query: BucketQuery): Promise<BucketTotals[]>;
   /** The newest event time applied so far, and the retention horizon (answers before it may be incomplete). */
   readWatermarks(): Promise<{ newestEventMs: number | undefined; horizonMs: number | undefined }>;
-  /** Deletes minutes before `horizonMs` and records the horizon. Returns the number of rows deleted. */
+  /**
+   * Deletes minutes before `horizonMs` and records the horizon (it never moves back). Returns the number of
+   * rows deleted.
+   */
   dropBefore(horizonMs: number): Promise<number>;
   /** Resolves when the database answers. */
   checkReady(): Promise<void>;

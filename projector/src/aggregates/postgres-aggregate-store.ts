@@ -91,6 +91,15 @@ const migrations: Record<string, Migration> = {
       await sql`INSERT INTO read_model_versions (projection, live) VALUES (${PROJECTION}, 1)`.execute(db);
     },
   },
+  // A read model knows its log (core/log-binding.ts), and each partition's corroborated event time is
+  // kept with its offset, for retention (core/watermark.ts).
+  '0004_log_identity_and_watermarks': {
+    async up(db: Kysely<unknown>) {
+      await sql`ALTER TABLE projection_offsets ADD COLUMN watermark_ms bigint`.execute(db);
+      await sql`CREATE TABLE projection_logs (projection text NOT NULL, topic text NOT NULL, log_id text NOT NULL,
+        PRIMARY KEY (projection, topic))`.execute(db);
+    },
+  },
 };
 
 export interface PostgresAggregateStoreConfig {

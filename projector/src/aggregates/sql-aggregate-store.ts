@@ -34,7 +34,14 @@ export interface AggregateTables {
     count: string;
     sum_price: string;
   };
-  projection_offsets: { projection: string; topic: string; partition: number; next_offset: string | number };
+  projection_offsets: {
+    projection: string;
+    topic: string;
+    partition: number;
+    next_offset: string | number;
+    watermark_ms: string | number | null;
+  };
+  projection_logs: { projection: string; topic: string; log_id: string };
   projection_state: {
     projection: string;
     newest_event_ms: string | number | null;
@@ -175,6 +182,44 @@ export function createSqlAggregateStore(parts: SqlDialectParts, choice: VersionC
       return readOffsets(db, choice === 'live' ? await liveVersion(db) : choice, topic);
     },
 
+    async loadWatermarks(topic) {
+      const { projection } = versionNames(choice === 'live' ? await liveVersion(db) : choice);
+      const rows = await db
+        .selectFrom('projection_offsets')
+        .select(['partition', 'watermark_ms'])
+        .where('projection', '=', projection)
+        .where('topic', '=', topic)
+        .where('watermark_ms', 'is not', null)
+        .execute();
+      return new Map(rows.map((r) => [Number(r.partition), Number(r.watermark_ms)]));
+    },
+
+    async logBinding(topic) {
+      const { projection } = versionNames(choice === 'live' ? await liveVersion(db) : choice);
+      const row = await db
+        .selectFrom('projection_logs')
+        .select('log_id')
+        .where('projection', '=', projection)
+        .where('topic', '=', topic)
+        .executeTakeFirst();
+      return row?.log_id;
+    },
+
+    async bindLog(topic, identity) {
+      return db.transaction().execute(async (trx) => {
+        const { projection } = versionNames(choice === 'live' ? await liveVersion(trx, parts.lockSuffix) : choice);
+        await sql`INSERT INTO projection_logs (projection, topic, log_id) VALUES (${projection}, ${topic}, ${identity})
+          ON CONFLICT (projection, topic) DO NOTHING`.execute(trx);
+        const row = await trx
+          .selectFrom('projection_logs')
+          .select('log_id')
+          .where('projection', '=', projection)
+          .where('topic', '=', topic)
+          .executeTakeFirstOrThrow();
+        return row.log_id;
+      });
+    },
+
     prepare: prepareRows,
 
     async apply(topic, increments, progress: readonly PartitionProgress[], newestEventMs) {
@@ -184,11 +229,15 @@ export function createSqlAggregateStore(parts: SqlDialectParts, choice: VersionC
         // comes first, and then these offsets do not match the new version's and the write is refused.
         const { table, projection } = versionNames(choice === 'live' ? await liveVersion(trx, parts.lockSuffix) : choice);
         for (const p of progress) {
+          const watermark = p.watermarkMs === undefined ? null : String(p.watermarkMs);
           const updated = await sql<{ partition: number }>`
-            INSERT INTO projection_offsets AS o (projection, topic, partition, next_offset)
-            VALUES (${projection}, ${topic}, ${p.partition}, ${p.nextOffset.toString()})
+            INSERT INTO projection_offsets AS o (projection, topic, partition, next_offset, watermark_ms)
+            VALUES (${projection}, ${topic}, ${p.partition}, ${p.nextOffset.toString()}, ${watermark})
             ON CONFLICT (projection, topic, partition)
-            DO UPDATE SET next_offset = excluded.next_offset WHERE o.next_offset = ${p.expected.toString()}
+            DO UPDATE SET next_offset = excluded.next_offset,
+              watermark_ms = CASE WHEN o.watermark_ms IS NULL OR excluded.watermark_ms > o.watermark_ms
+                THEN excluded.watermark_ms ELSE o.watermark_ms END
+            WHERE o.next_offset = ${p.expected.toString()}
             RETURNING partition`.execute(trx);
           if (updated.rows.length !== 1) throw new OffsetConflict(p.partition);
         }
@@ -282,9 +331,10 @@ export interface AggregateVersions {
   prepare(version: number): Promise<void>;
   /**
    * Makes `version` live if its offsets have reached the live version's on every partition of
-   * `topic`; returns false (and changes nothing) otherwise.
+   * `topic`; returns false (and changes nothing) otherwise. With `replacingForeign`, the live version
+   * was built from another log (its offsets mean nothing here) and the switch is unconditional.
    */
-  switchTo(version: number, topic: string): Promise<boolean>;
+  switchTo(version: number, topic: string, options?: { replacingForeign?: boolean }): Promise<boolean>;
   /** Deletes a version that is not live: its table, offsets and state. */
   drop(version: number): Promise<void>;
   close(): Promise<void>;
@@ -297,6 +347,7 @@ export function createSqlAggregateVersions(parts: SqlDialectParts): AggregateVer
     await sql`DROP TABLE IF EXISTS ${sql.table(table)}`.execute(trx);
     await sql`DELETE FROM projection_offsets WHERE projection = ${projection}`.execute(trx);
     await sql`DELETE FROM projection_state WHERE projection = ${projection}`.execute(trx);
+    await sql`DELETE FROM projection_logs WHERE projection = ${projection}`.execute(trx);
   }
   return {
     live: () => liveVersion(db),
@@ -305,14 +356,14 @@ export function createSqlAggregateVersions(parts: SqlDialectParts): AggregateVer
       await dropVersion(db, version);
       await parts.createMinuteTable(db, versionNames(version).table);
     },
-    async switchTo(version, topic) {
+    async switchTo(version, topic, options = {}) {
       return db.transaction().execute(async (trx) => {
         await sql`INSERT INTO read_model_versions (projection, live) VALUES (${PROJECTION}, 1) ON CONFLICT (projection) DO NOTHING`.execute(
           trx,
         );
         const live = await liveVersion(trx, parts.lockSuffix.replace('SHARE', 'UPDATE'));
         const [current, built] = [await readOffsets(trx, live, topic), await readOffsets(trx, version, topic)];
-        for (const [partition, next] of current) if ((built.get(partition) ?? 0n) < next) return false;
+        if (!options.replacingForeign) for (const [partition, next] of current) if ((built.get(partition) ?? 0n) < next) return false;
         await sql`UPDATE read_model_versions SET live = ${version} WHERE projection = ${PROJECTION}`.execute(trx);
         return true;
       });

@@ -63,6 +63,15 @@ const migrations: Record<string, Migration> = {
       await sql`INSERT INTO read_model_versions (projection, live) VALUES (${PROJECTION}, 1)`.execute(db);
     },
   },
+  // A read model knows its log (core/log-binding.ts), and each partition's corroborated event time is
+  // kept with its offset, for retention (core/watermark.ts).
+  '0004_log_identity_and_watermarks': {
+    async up(db: Kysely<unknown>) {
+      await sql`ALTER TABLE projection_offsets ADD COLUMN watermark_ms INTEGER`.execute(db);
+      await sql`CREATE TABLE projection_logs (projection TEXT NOT NULL, topic TEXT NOT NULL, log_id TEXT NOT NULL,
+        PRIMARY KEY (projection, topic)) WITHOUT ROWID`.execute(db);
+    },
+  },
 };
 
 function sqliteParts(path: string): SqlDialectParts {

@@ -15,6 +15,9 @@ export function traceAggregateStore(store: AggregateStore, system: 'postgresql' 
   return {
     migrate: () => store.migrate(),
     loadOffsets: (topic) => store.loadOffsets(topic),
+    loadWatermarks: (topic) => store.loadWatermarks(topic),
+    logBinding: (topic) => store.logBinding(topic),
+    bindLog: (topic, identity) => store.bindLog(topic, identity),
     prepare: (increments) => store.prepare(increments),
     apply: (topic, increments, progress, newestEventMs) =>
       inChildSpan(

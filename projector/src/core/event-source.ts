@@ -1,3 +1,5 @@
+import type { LogDescription } from './log-binding.ts';
+
 /**
  * The event log as a projector reads it: batches of records per partition, in
  * offset order. Kafka (a consumer group) is the production adapter.
@@ -44,6 +46,14 @@ export interface EventSource {
   commit(topic: string, progress: ReadonlyArray<{ partition: number; nextOffset: bigint }>): Promise<void>;
   /** The positions consumer group `groupId` has committed on `topic` (another group's, e.g. the live projection's). */
   committed(topic: string, groupId: string): Promise<Map<number, bigint>>;
+  /** The log's identity and each partition's first and next offset; `undefined` while `topic` does not exist. */
+  describe(topic: string): Promise<LogDescription | undefined>;
+  /**
+   * Stops handing over batches (a batch already handed over finishes) until `resume()`; the reader keeps
+   * its place in the group. Used while the read model refuses the log it finds.
+   */
+  pause(): void;
+  resume(): void;
   /** Records in the log past `applied`, per partition: the lag. */
   lag(topic: string, applied: ReadonlyMap<number, bigint>): Promise<Map<number, number>>;
   stop(): Promise<void>;

@@ -18,6 +18,8 @@ export interface ProfileLive {
    * it has, a starting writer begins at `resumeFrom` whatever its consumer group committed.
    */
   readonly adopted: boolean;
+  /** The identity of the log this version is built from (core/log-binding.ts); absent until bound. */
+  readonly log?: string | undefined;
 }
 
 export interface ProfileCatalog {
@@ -41,6 +43,8 @@ export interface FollowingProfileStore extends ProfileStore {
   current(): Promise<ProfileLive>;
   /** Records that the live writer has adopted `version` (see `ProfileLive.adopted`), unless another is live by now. */
   adopt(version: number): Promise<void>;
+  /** Binds the live version to the log `identity` unless it is bound already; resolves the identity it is bound to. */
+  bindLog(identity: string): Promise<string>;
 }
 
 export const PROFILE_VERSION_CACHE_MS = 1000;
@@ -52,15 +56,17 @@ export function encodeLive(live: ProfileLive): string {
     version: live.version,
     resumeFrom: Object.fromEntries([...live.resumeFrom].map(([p, o]) => [p, o.toString()])),
     adopted: live.adopted,
+    ...(live.log === undefined ? {} : { log: live.log }),
   });
 }
 
 export function decodeLive(text: string): ProfileLive {
-  const raw = JSON.parse(text) as { version: number; resumeFrom: Record<string, string>; adopted: boolean };
+  const raw = JSON.parse(text) as { version: number; resumeFrom: Record<string, string>; adopted: boolean; log?: string };
   return {
     version: raw.version,
     resumeFrom: new Map(Object.entries(raw.resumeFrom).map(([p, o]) => [Number(p), BigInt(o)])),
     adopted: raw.adopted,
+    ...(typeof raw.log === 'string' ? { log: raw.log } : {}),
   };
 }
 
@@ -134,6 +140,14 @@ export function followLive(versioning: ProfileVersioning): FollowingProfileStore
       if (live.version !== version || live.adopted) return;
       await versioning.catalog.write({ ...live, adopted: true });
       if (state?.live.version === version) state = { ...state, live: { ...live, adopted: true } };
+    },
+    async bindLog(identity) {
+      const live = await versioning.catalog.read();
+      if (live.log !== undefined) return live.log;
+      const bound = { ...live, log: identity };
+      await versioning.catalog.write(bound);
+      if (state?.live.version === live.version) state = { ...state, live: bound };
+      return identity;
     },
     async migrate() {
       await store();

@@ -1,0 +1,107 @@
+import { ContractError } from '@usertags/contracts';
+import { errorFields, type Logger } from '@usertags/runtime';
+import type { EventSource } from './core/event-source.ts';
+import { judgeBinding } from './core/log-binding.ts';
+
+/** What the guard needs of one projection's read model. */
+export interface BoundReadModel {
+  /** The log identity the (live version of the) read model is bound to, if any. */
+  binding(): Promise<string | undefined>;
+  /** Binds it to `identity` unless bound already; resolves what it is bound to. */
+  bind(identity: string): Promise<string>;
+  /** Per partition, the next offset the read model will apply. */
+  positions(): Promise<ReadonlyMap<number, bigint>>;
+}
+
+export interface LogGuardObserver {
+  /** The read model refuses the log (true) or follows it again (false). */
+  onRefusing(refusing: boolean): void;
+}
+
+export type GuardState = 'following' | 'refusing' | 'no-topic';
+
+export interface LogGuard {
+  /**
+   * Compares the read model with the log as it is now; binds an unbound read model that fits. Pauses the
+   * source while refusing and resumes it once the read model fits again (e.g. after a replay).
+   */
+  check(): Promise<GuardState>;
+  /** Throws LOG_MISMATCH (a 503 on /ready) while the read model refuses the log. */
+  throwIfRefusing(): void;
+}
+
+/**
+ * Keeps a projection from applying records of a log its read model was not built from
+ * (core/log-binding.ts): checked before it starts consuming and every few seconds while it runs.
+ */
+export function createLogGuard(
+  projection: string,
+  topic: string,
+  source: EventSource,
+  model: BoundReadModel,
+  observer: LogGuardObserver,
+  logger: Logger,
+): LogGuard {
+  let refusal: string | undefined;
+  let paused = false;
+
+  function refuse(reason: string): GuardState {
+    if (refusal !== reason) {
+      logger.error('the read model does not match the event log; not projecting', {
+        projection,
+        topic,
+        reason,
+        remedy: `rebuild it from this log (projector replay ${projection}), or point the projector at the log it was built from`,
+      });
+    }
+    if (refusal === undefined) observer.onRefusing(true);
+    refusal = reason;
+    if (!paused) {
+      source.pause();
+      paused = true;
+    }
+    return 'refusing';
+  }
+
+  return {
+    async check() {
+      // Positions first: read after the log's ends, a position could have moved past them meanwhile.
+      const positions = await model.positions();
+      const bound = await model.binding();
+      const log = await source.describe(topic);
+      if (log === undefined) return 'no-topic';
+      const verdict = judgeBinding(bound, log, positions);
+      if (verdict.kind === 'refuse') return refuse(verdict.reason);
+      if (verdict.kind === 'bind') {
+        const bound = await model.bind(log.identity);
+        if (bound !== log.identity) return refuse(`the read model was built from log ${bound}, but the log found is ${log.identity}`);
+        logger.info('read model bound to its event log', { projection, topic, log: log.identity });
+      }
+      if (refusal !== undefined) {
+        logger.info('the read model matches the event log again; projecting', { projection, topic, log: log.identity });
+        refusal = undefined;
+        observer.onRefusing(false);
+      }
+      if (paused) {
+        source.resume();
+        paused = false;
+      }
+      return 'following';
+    },
+    throwIfRefusing() {
+      if (refusal !== undefined) throw new ContractError('LOG_MISMATCH', `${projection}: ${refusal}`);
+    },
+  };
+}
+
+/** Checks until the read model follows the log (it may wait for the topic, or refuse until a replay); every `everyMs`. */
+export async function untilFollowing(guard: LogGuard, everyMs: number, logger: Logger, stopped: () => boolean): Promise<void> {
+  while (!stopped()) {
+    try {
+      if ((await guard.check()) === 'following') return;
+    } catch (error) {
+      logger.warn('could not compare the read model with the event log; trying again', errorFields(error));
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
