@@ -13,17 +13,19 @@ import { describeEventSourceContract } from './event-source.contract.ts';
 const dir = mkdtempSync(join(tmpdir(), 'event-source-'));
 const path = join(dir, 'events.sqlite');
 
+let topics = 0;
 describeEventSourceContract('embedded', {
   async createTopic(partitions) {
+    const topic = `tags-${++topics}`;
     const log = openEmbeddedLog(path);
-    log.ensureTopic('tags', partitions);
+    log.ensureTopic(topic, partitions);
     log.close();
     return {
-      topic: 'tags',
+      topic,
       async write(keys) {
         const writer = openEmbeddedLog(path);
         writer.append(
-          'tags',
+          topic,
           keys.map((key, i) => ({ key, value: Buffer.from(`${key}#${i}`), headers: {} })),
         );
         writer.close();

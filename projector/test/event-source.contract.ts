@@ -118,6 +118,35 @@ export function describeEventSourceContract(name: string, fixture: EventSourceFi
       assert.ok(again.length >= 1, 'offset 1 of the refused partition is delivered after the seek');
     });
 
+    it('describes the log: an identity of its own for each topic, and where each partition starts and ends', async () => {
+      const s = source('describe');
+      const log = await s.describe(topic);
+      assert.ok(log !== undefined);
+      assert.deepEqual(await s.describe(topic), log, 'the same topic, the same description');
+      assert.deepEqual([...log.partitions.keys()].sort(), [0, 1, 2]);
+      const held = [...log.partitions.values()].reduce((sum, p) => sum + Number(p.end - p.start), 0);
+      assert.equal(held, keys.length);
+      const other = await fixture.createTopic(3);
+      const otherLog = await s.describe(other.topic);
+      assert.ok(otherLog !== undefined);
+      assert.notEqual(otherLog.identity, log.identity, 'another topic is another log');
+      assert.equal(await s.describe(`${topic}-never-created`), undefined);
+    });
+
+    it('hands over nothing while paused, and goes on where it was once resumed', async () => {
+      const s = source('pause');
+      s.pause();
+      const seen = await collect(s, { startFrom: () => 0n });
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(seen.length, 0, 'nothing while paused');
+      s.resume();
+      await waitFor(
+        async () => seen.length >= keys.length,
+        30_000,
+        () => `${seen.length} delivered after resume`,
+      );
+    });
+
     it('resumes a group from its committed position when startFrom has nothing to say', async () => {
       const first = source('committed');
       const seen = await collect(first, { startFrom: () => 0n });

@@ -40,7 +40,8 @@ describe('retention with outlier event times', () => {
     }
     sent.push(...tags);
     await waitFor(
-      async () => (await metricValue(urls.projector, 'projector_events_applied_total{projection="aggregates"}')) + (await late()) >= sent.length,
+      async () =>
+        (await metricValue(urls.projector, 'projector_events_applied_total{projection="aggregates"}')) + (await late()) >= sent.length,
       30_000,
       () => `the projector has taken all ${sent.length} tags`,
     );
@@ -62,7 +63,7 @@ describe('retention with outlier event times', () => {
   }
 
   before(async () => {
-    [urls.ingest, urls.projector, urls.query] = await Promise.all(programs.map((p) => p.ready()));
+    [urls.ingest, urls.projector, urls.query] = (await Promise.all(programs.map((p) => p.ready()))) as [string, string, string];
   });
 
   after(async () => {
