@@ -22,7 +22,7 @@ export {
   withAdmin,
 } from './kafka.ts';
 export { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from './otlp-receiver.ts';
-export { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from './postgres.ts';
+export { copyDatabase, createTestDatabase, dropDatabase, TEST_DATABASE_URL, type TestDatabase } from './postgres.ts';
 export { freePort, PrivateBroker, PrivatePostgres, ProgramProcess, startReadSide, testPort } from './processes.ts';
 export { expectedProfile } from './profiles.ts';
 export {

@@ -36,3 +36,29 @@ export async function createTestDatabase(prefix = 'test'): Promise<TestDatabase>
     },
   };
 }
+
+/**
+ * Copies database `from` into a new database `to` (PostgreSQL's CREATE DATABASE … TEMPLATE), replacing any
+ * database named `to`: a backup taken or restored whole. Nothing may be connected to `from` meanwhile.
+ */
+export async function copyDatabase(from: string, to: string): Promise<void> {
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${to}" WITH (FORCE)`);
+    await client.query(`CREATE DATABASE "${to}" TEMPLATE "${from}"`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Drops database `name` if it exists, whoever is connected. */
+export async function dropDatabase(name: string): Promise<void> {
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
