@@ -190,6 +190,11 @@ async function profiles(): Promise<Running> {
   const readFromResume = (live: ProfileLive) => {
     for (const [partition, offset] of live.resumeFrom) events.seek(config.KAFKA_TOPIC, partition, offset);
   };
+  /** Where each partition starts (on this start and on every later assignment): what this writer applied last. */
+  const startFrom = (positions: ReadonlyMap<number, bigint>) => {
+    committed.clear();
+    for (const [partition, offset] of positions) committed.set(partition, offset);
+  };
   const lookForSwitch = async () => {
     const live = await store.current();
     if (switched(live)) readFromResume(live);
@@ -204,7 +209,7 @@ async function profiles(): Promise<Running> {
       // Until the live writer has adopted a replayed version, it starts where the replay stopped.
       async positions() {
         const live = await store.current();
-        return live.adopted ? events.committed(config.KAFKA_TOPIC, config.PROFILES_GROUP_ID) : live.resumeFrom;
+        return live.adopted ? store.positions(config.KAFKA_TOPIC) : live.resumeFrom;
       },
     },
     guardObserver(projection),
@@ -215,12 +220,13 @@ async function profiles(): Promise<Running> {
     source: events,
     guard,
     ready: () => store.migrate(),
-    // At-least-once: the group's committed offset is the position, committed only after the store has the batch
-    // (at most every POSITION_COMMIT_INTERVAL_MS).
+    // At-least-once: the store records each batch's position with it, and a writer starts from the store's
+    // positions (from 0 where it has none: re-applying is harmless, skipping is not). The group's committed
+    // offsets (at most every POSITION_COMMIT_INTERVAL_MS) are a hint for lag and tools only.
     async start() {
       await untilFollowing(guard, config.LOG_CHECK_INTERVAL_MS, logger, () => stopping);
       following = await store.current();
-      const resume = following.adopted ? undefined : following.resumeFrom;
+      startFrom(following.adopted ? await store.positions(config.KAFKA_TOPIC) : following.resumeFrom);
       await events.start(
         async (batch) => {
           const live = await store.current();
@@ -228,6 +234,7 @@ async function profiles(): Promise<Running> {
             following = live;
             // Positions noted for the old version must not move the group past where the new one resumes.
             positions.forget();
+            startFrom(live.resumeFrom);
             readFromResume(live);
             throw new Error(`profiles version ${live.version} is live now; reading again from where its replay stopped`);
           }
@@ -236,7 +243,7 @@ async function profiles(): Promise<Running> {
           const last = batch.records.at(-1);
           if (last !== undefined) positions.note(batch.topic, batch.partition, last.offset + 1n);
         },
-        resume === undefined ? {} : { startFrom: (_topic, partition) => resume.get(partition) },
+        { startFrom: (_topic, partition) => committed.get(partition) ?? 0n },
       );
       watch = setInterval(() => {
         lookForSwitch().catch((error: unknown) => logger.debug('looking for a new profiles version failed', errorFields(error)));

@@ -310,22 +310,33 @@ describe('the embedded log and stores restored from older copies', () => {
     await waitApplied(urls.projector, first.length, ['aggregates', 'profiles']);
     await stopAll();
     await run('mkdir', ['-p', backup]);
-    for (const f of ['events.sqlite', 'aggregates.sqlite']) copy(f, dir, backup);
+    for (const f of ['events.sqlite', 'aggregates.sqlite', 'profiles.sqlite']) copy(f, dir, backup);
     await startAll();
     await sendAll(urls.ingest, second);
-    await waitApplied(urls.projector, second.length, ['aggregates']);
+    await waitApplied(urls.projector, second.length, ['aggregates', 'profiles']);
     assert.equal(await count(urls.query), first.length + second.length);
     await stopAll();
   });
+
+  /** Each cookie's buys in the profile store, as the oracle has them. */
+  const profilesExact = async () => {
+    for (const cookie of ['c-0', 'c-1', 'c-2', 'c-3']) {
+      const want = [...first, ...second].filter((t) => t.cookie === cookie).length;
+      if ((await buysOf(urls.query, cookie)) !== want) return false;
+    }
+    return true;
+  };
 
   after(async () => {
     await Promise.all(programs.map((p) => p.kill()));
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('an aggregate store restored from an older copy resumes from its own positions: every tag counted once', async () => {
+  it('stores restored from older copies resume from their own positions: every tag counted once, every profile whole', async () => {
     copy('aggregates.sqlite', backup, dir);
+    copy('profiles.sqlite', backup, dir);
     await startAll();
+    await waitFor(profilesExact, 20_000, () => 'the restored profile store re-applies what came after its copy');
     await waitFor(
       async () => (await count(urls.query)) === first.length + second.length,
       20_000,

@@ -77,10 +77,27 @@ export function describeProfileStoreContract(
         assert.deepEqual(labels(await store.read(c, 'BUY', T0, T0 + 10, 200)), [`${c}/BUY/${i}/${2000 + i}`]);
     });
 
-    it('still has everything after it is closed and opened again', async () => {
+    it('records where each partition of a topic ends with the batch that got there, an empty batch too', async () => {
+      assert.deepEqual(await store.positions('tags'), new Map());
+      await store.apply([entry('p', 'VIEW', T0, 3000)], { topic: 'tags', partition: 0, nextOffset: 41n });
+      await store.apply([entry('p', 'VIEW', T0 + 1, 3001)], { topic: 'tags', partition: 2, nextOffset: 7n });
+      await store.apply([], { topic: 'tags', partition: 0, nextOffset: 45n });
+      await store.apply([entry('q', 'BUY', T0, 3002)], { topic: 'other', partition: 0, nextOffset: 1n });
+      assert.deepEqual(
+        await store.positions('tags'),
+        new Map([
+          [0, 45n],
+          [2, 7n],
+        ]),
+      );
+      assert.deepEqual(labels(await store.read('p', 'VIEW', T0, T0 + 10, 200)), ['p/VIEW/1/3001', 'p/VIEW/0/3000']);
+    });
+
+    it('still has everything after it is closed and opened again, positions included', async () => {
       await store.close();
       store = await reopen();
       assert.deepEqual(labels(await store.read('a', 'VIEW', T0, T0 + 10, 200)), ['a/VIEW/3/2', 'a/VIEW/2/3', 'a/VIEW/1/1']);
+      assert.equal((await store.positions('tags')).get(0), 45n);
       await store.checkReady();
     });
   });

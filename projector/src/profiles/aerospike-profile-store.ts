@@ -1,6 +1,6 @@
 import { type Action, ContractError } from '@usertags/contracts';
 import Aerospike from 'aerospike';
-import { PROFILE_KEEP, type ProfileEntry, type ProfileStore } from './profile-store.ts';
+import { PROFILE_KEEP, type ProfileEntry, type ProfileStore, type StorePosition } from './profile-store.ts';
 import { decodeLive, encodeLive, FIRST_VERSION, type ProfileVersioning } from './profile-versions.ts';
 
 export interface AerospikeProfileStoreConfig {
@@ -75,6 +75,8 @@ export function createAerospikeProfileStore(config: AerospikeProfileStoreConfig)
   // and share a record with its prefix ('a\u0000b' with 'a'). A Buffer key is sent with its length.
   const userKey = (cookie: string) => Buffer.from(cookie, 'utf8');
   const keyOf = (cookie: string) => new Aerospike.Key(config.namespace, config.set, userKey(cookie));
+  // A batch's position: one record per topic in `<set>_positions`, a map from partition to next offset.
+  const positionKey = (topic: string) => ({ ns: config.namespace, set: `${config.set}_positions`, key: topic });
   // Profiles never expire by age: the newest 200 tags are kept however old they are.
   const writePolicy = new Aerospike.BatchWritePolicy({ ttl: Aerospike.ttl.NEVER_EXPIRE });
 
@@ -87,36 +89,32 @@ export function createAerospikeProfileStore(config: AerospikeProfileStoreConfig)
       }
     },
 
-    async apply(entries: readonly ProfileEntry[]) {
-      if (entries.length === 0) return;
-      const byCookie = new Map<string, ProfileEntry[]>();
-      for (const e of entries) {
-        const list = byCookie.get(e.cookie);
-        if (list === undefined) byCookie.set(e.cookie, [e]);
-        else list.push(e);
+    async apply(entries: readonly ProfileEntry[], position?: StorePosition) {
+      if (entries.length > 0) await writeEntries(entries);
+      // After the entries, never before: the recorded position is never ahead of what the store holds.
+      if (position !== undefined) {
+        try {
+          await (await connect()).operate(
+            positionKey(position.topic),
+            [Aerospike.maps.put('next', String(position.partition), position.nextOffset.toString())],
+            { ttl: Aerospike.ttl.NEVER_EXPIRE },
+          );
+        } catch (error) {
+          throw unavailable(error);
+        }
       }
-      const records = [...byCookie].map(([cookie, list]) => {
-        const ops: Aerospike.operations.Operation[] = [];
-        const touched = new Set<Action>();
-        for (const e of list) {
-          ops.push(Aerospike.maps.put(BIN[e.action], mapKeyOf(e.timeMs, e.digest), e.payload, mapPolicy));
-          touched.add(e.action);
-        }
-        for (const action of touched) {
-          // The last PROFILE_KEEP by index are the newest; INVERTED removes everything else.
-          ops.push(Aerospike.maps.removeByIndexRange(BIN[action], -PROFILE_KEEP, PROFILE_KEEP, Aerospike.maps.returnType.INVERTED));
-        }
-        return { type: Aerospike.batchType.BATCH_WRITE, key: keyOf(cookie), ops, policy: writePolicy };
-      });
-      let results: Aerospike.BatchResult[];
+    },
+
+    async positions(topic) {
       try {
-        results = await (await connect()).batchWrite(records);
+        const record = await (await connect()).get(positionKey(topic));
+        const next = (record.bins.next ?? {}) as Record<string, string> | Map<string, string>;
+        const entries = next instanceof Map ? [...next] : Object.entries(next);
+        return new Map(entries.map(([partition, offset]) => [Number(partition), BigInt(offset)]));
       } catch (error) {
+        if ((error as { code?: number }).code === Aerospike.status.ERR_RECORD_NOT_FOUND) return new Map();
         throw unavailable(error);
       }
-      const failed = results.find((r) => r.status !== Aerospike.status.OK);
-      if (failed !== undefined)
-        throw unavailable(new Error(`batch write status ${failed.status} for cookie ${String(failed.record.key.key)}`));
     },
 
     async read(cookie, action, fromMs, toMs, limit) {
@@ -144,6 +142,37 @@ export function createAerospikeProfileStore(config: AerospikeProfileStoreConfig)
 
     close: () => connection.close(),
   };
+
+  async function writeEntries(entries: readonly ProfileEntry[]): Promise<void> {
+    const byCookie = new Map<string, ProfileEntry[]>();
+    for (const e of entries) {
+      const list = byCookie.get(e.cookie);
+      if (list === undefined) byCookie.set(e.cookie, [e]);
+      else list.push(e);
+    }
+    const records = [...byCookie].map(([cookie, list]) => {
+      const ops: Aerospike.operations.Operation[] = [];
+      const touched = new Set<Action>();
+      for (const e of list) {
+        ops.push(Aerospike.maps.put(BIN[e.action], mapKeyOf(e.timeMs, e.digest), e.payload, mapPolicy));
+        touched.add(e.action);
+      }
+      for (const action of touched) {
+        // The last PROFILE_KEEP by index are the newest; INVERTED removes everything else.
+        ops.push(Aerospike.maps.removeByIndexRange(BIN[action], -PROFILE_KEEP, PROFILE_KEEP, Aerospike.maps.returnType.INVERTED));
+      }
+      return { type: Aerospike.batchType.BATCH_WRITE, key: keyOf(cookie), ops, policy: writePolicy };
+    });
+    let results: Aerospike.BatchResult[];
+    try {
+      results = await (await connect()).batchWrite(records);
+    } catch (error) {
+      throw unavailable(error);
+    }
+    const failed = results.find((r) => r.status !== Aerospike.status.OK);
+    if (failed !== undefined)
+      throw unavailable(new Error(`batch write status ${failed.status} for cookie ${String(failed.record.key.key)}`));
+  }
 }
 
 /**
@@ -174,7 +203,9 @@ export function createAerospikeProfileVersioning(config: AerospikeProfileStoreCo
     },
     open: async (version) => createAerospikeProfileStore({ ...config, set: setOf(version) }),
     async drop(version) {
-      await (await connect()).truncate(config.namespace, setOf(version), 0);
+      const client = await connect();
+      await client.truncate(config.namespace, setOf(version), 0);
+      await client.truncate(config.namespace, `${setOf(version)}_positions`, 0);
     },
   };
 }

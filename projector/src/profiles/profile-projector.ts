@@ -15,8 +15,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * At-least-once with idempotent writes: each batch is applied to the store
- * (durably) before the source may commit past it, and re-applying an event
- * changes nothing. Store errors are retried with backoff, heart-beating, so a
+ * (durably) with its position, before the source may commit past it, and
+ * re-applying an event changes nothing. The store's positions are where a
+ * writer starts. Store errors are retried with backoff, heart-beating, so a
  * batch is never skipped; undecodable records are parked.
  *
  * Each batch is one `process <topic>` span, linked to the (sampled) contexts
@@ -43,9 +44,11 @@ export function createProfileProjector(
       }
     }
     const started = performance.now();
+    const last = batch.records.at(-1);
+    const position = last === undefined ? undefined : { topic: batch.topic, partition: batch.partition, nextOffset: last.offset + 1n };
     for (let attempt = 0; ; attempt++) {
       try {
-        await store.apply(entries);
+        await store.apply(entries, position);
         break;
       } catch (error) {
         observer.onStoreRetry(error);
@@ -54,8 +57,8 @@ export function createProfileProjector(
         await batch.heartbeat().catch(() => {});
       }
     }
-    const last = batch.records.at(-1);
-    if (last !== undefined) observer.onApplied(entries.length, (performance.now() - started) / 1000, batch.partition, last.offset + 1n);
+    if (position !== undefined)
+      observer.onApplied(entries.length, (performance.now() - started) / 1000, batch.partition, position.nextOffset);
   }
   return {
     handle(batch) {

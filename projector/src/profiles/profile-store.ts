@@ -18,6 +18,13 @@ export interface ProfileEntry {
   readonly payload: Buffer;
 }
 
+/** Where a batch ends in the log: the next offset to apply on its partition. */
+export interface StorePosition {
+  readonly topic: string;
+  readonly partition: number;
+  readonly nextOffset: bigint;
+}
+
 /** The profile read model: per cookie and action, the newest tags by event time. */
 export interface ProfileStore {
   /** Creates the storage if needed. */
@@ -25,9 +32,14 @@ export interface ProfileStore {
   /**
    * Applies entries durably and idempotently, then trims each touched
    * (cookie, action) to its newest `PROFILE_KEEP` by event time. A late entry
-   * older than those is trimmed away at once.
+   * older than those is trimmed away at once. `position`, when given, is
+   * recorded with the entries — in the same transaction where the store has
+   * them (SQLite), right after them otherwise (Aerospike) — so the store's
+   * positions are never ahead of its data.
    */
-  apply(entries: readonly ProfileEntry[]): Promise<void>;
+  apply(entries: readonly ProfileEntry[], position?: StorePosition): Promise<void>;
+  /** The recorded next offset of each partition of `topic` (empty for a store written before positions were kept). */
+  positions(topic: string): Promise<Map<number, bigint>>;
   /** Payloads of `cookie`'s `action` tags with time in `[fromMs, toMs)`, newest first, at most `limit`. */
   read(cookie: string, action: Action, fromMs: number, toMs: number, limit: number): Promise<Buffer[]>;
   checkReady(): Promise<void>;

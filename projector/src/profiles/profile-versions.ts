@@ -152,8 +152,11 @@ export function followLive(versioning: ProfileVersioning): FollowingProfileStore
     async migrate() {
       await store();
     },
-    async apply(entries) {
-      await (await store()).apply(entries);
+    async apply(entries, position) {
+      await (await store()).apply(entries, position);
+    },
+    async positions(topic) {
+      return (await store()).positions(topic);
     },
     async read(cookie, action, fromMs, toMs, limit) {
       return (await store()).read(cookie, action, fromMs, toMs, limit);

@@ -9,6 +9,11 @@ import { PROFILE_KEEP, type ProfileStore } from './profile-store.ts';
  * tags of one action are contiguous and ordered by time:
  *
  *   profile_tags(cookie, action, time_ms, digest, payload) PRIMARY KEY (cookie, action, time_ms, digest) WITHOUT ROWID
+ *   profile_positions(topic, partition, next_offset) PRIMARY KEY (topic, partition)
+ *
+ * A batch's entries and its partition's position are committed in one
+ * transaction, so the store always knows where in the log its data ends —
+ * after a crash, and as a copy restored from an older backup.
  *
  * WAL mode lets the query API read from another process while the projector
  * writes; `synchronous = FULL` makes every committed batch survive a crash.
@@ -26,6 +31,8 @@ export function createSqliteProfileStore(path: string): ProfileStore {
         begin: StatementSync;
         commit: StatementSync;
         rollback: StatementSync;
+        position: StatementSync;
+        positions: StatementSync;
       }
     | undefined;
 
@@ -37,7 +44,9 @@ export function createSqliteProfileStore(path: string): ProfileStore {
     opened.exec('PRAGMA mmap_size = 1073741824');
     opened.exec(`CREATE TABLE IF NOT EXISTS profile_tags (
       cookie TEXT NOT NULL, action INTEGER NOT NULL, time_ms INTEGER NOT NULL, digest BLOB NOT NULL, payload BLOB NOT NULL,
-      PRIMARY KEY (cookie, action, time_ms, digest)) WITHOUT ROWID`);
+      PRIMARY KEY (cookie, action, time_ms, digest)) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS profile_positions (topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
+      PRIMARY KEY (topic, partition)) WITHOUT ROWID`);
     const prepared = {
       insert: opened.prepare('INSERT OR IGNORE INTO profile_tags (cookie, action, time_ms, digest, payload) VALUES (?, ?, ?, ?, ?)'),
       // The PROFILE_KEEP-th newest tag of this cookie and action, if it has that many: most have fewer,
@@ -52,7 +61,11 @@ export function createSqliteProfileStore(path: string): ProfileStore {
       begin: opened.prepare('BEGIN IMMEDIATE'),
       commit: opened.prepare('COMMIT'),
       rollback: opened.prepare('ROLLBACK'),
+      position: opened.prepare(`INSERT INTO profile_positions (topic, partition, next_offset) VALUES (?, ?, ?)
+        ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset`),
+      positions: opened.prepare('SELECT partition, next_offset FROM profile_positions WHERE topic = ?'),
     };
+    prepared.positions.setReadBigInts(true);
     db = opened;
     statements = prepared;
     return { db: opened, statements: prepared };
@@ -65,8 +78,8 @@ export function createSqliteProfileStore(path: string): ProfileStore {
       open();
     },
 
-    async apply(entries) {
-      if (entries.length === 0) return;
+    async apply(entries, position) {
+      if (entries.length === 0 && position === undefined) return;
       const { statements: s } = open();
       const touched = new Map<string, [string, number]>();
       s.begin.run();
@@ -80,6 +93,7 @@ export function createSqliteProfileStore(path: string): ProfileStore {
           const oldest = s.oldestKept.get(cookie, action) as { time_ms: number; digest: Uint8Array } | undefined;
           if (oldest !== undefined) s.trim.run(cookie, action, oldest.time_ms, oldest.digest);
         }
+        if (position !== undefined) s.position.run(position.topic, position.partition, position.nextOffset);
         s.commit.run();
       } catch (error) {
         s.rollback.run();
@@ -87,6 +101,11 @@ export function createSqliteProfileStore(path: string): ProfileStore {
           cause: error,
         });
       }
+    },
+
+    async positions(topic) {
+      const rows = open().statements.positions.all(topic) as Array<{ partition: bigint; next_offset: bigint }>;
+      return new Map(rows.map((r) => [Number(r.partition), r.next_offset]));
     },
 
     async read(cookie, action, fromMs, toMs, limit) {

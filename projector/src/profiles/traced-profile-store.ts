@@ -12,8 +12,9 @@ export function traceProfileStore(store: ProfileStore, system: 'aerospike' | 'sq
   const db = { 'db.system.name': system };
   return {
     migrate: () => store.migrate(),
-    apply: (entries) =>
-      inChildSpan('profiles.apply', { attributes: { ...db, 'usertags.entries': entries.length } }, () => store.apply(entries)),
+    apply: (entries, position) =>
+      inChildSpan('profiles.apply', { attributes: { ...db, 'usertags.entries': entries.length } }, () => store.apply(entries, position)),
+    positions: (topic) => store.positions(topic),
     read: (cookie, action, fromMs, toMs, limit) =>
       inChildSpan('profiles.read', { attributes: { ...db, 'usertags.action': action, 'usertags.limit': limit } }, () =>
         store.read(cookie, action, fromMs, toMs, limit),
