@@ -5,7 +5,16 @@ export { ContractError, ERROR_CODES, type ErrorCode, type FieldIssue, type Probl
 export type { AppendedRecord, EventAppender, LogRecord } from './event-log.ts';
 export { formatBucket, formatEventTime, MS_PER_MINUTE, minuteOf, parseEventTime, parseUtcInstantBody } from './instant.ts';
 export { firstDifference } from './json-difference.ts';
+export { MAX_TEXT_CODE_POINTS } from './limits.ts';
 export { commandApiOpenApi, ProblemBody, queryApiOpenApi } from './openapi.ts';
+export {
+  ACTION_PATTERN,
+  AGGREGATE_PATTERN,
+  EVENT_TIME_PATTERN,
+  LIMIT_PATTERN,
+  MINUTE_RANGE_PATTERN,
+  TIME_RANGE_PATTERN,
+} from './patterns.ts';
 export {
   AGGREGATES,
   type Aggregate,

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { ContractError, type FieldIssue } from './errors.ts';
+import { MAX_TEXT_CODE_POINTS } from './limits.ts';
+import { ACTION_PATTERN, AGGREGATE_PATTERN, LIMIT_PATTERN, MINUTE_RANGE_PATTERN, TIME_RANGE_PATTERN } from './patterns.ts';
 import { parseMinuteRange, parseTimeRange, type TimeRange } from './time-range.ts';
 import { ACTIONS, type Action } from './user-tag.ts';
 import type { Result } from './validation.ts';
@@ -12,25 +14,41 @@ export type Aggregate = (typeof AGGREGATES)[number];
 export const FILTERS = ['origin', 'brand_id', 'category_id'] as const;
 export type Filter = (typeof FILTERS)[number];
 
-/** The query parameters as documented (OpenAPI is generated from these). */
+/** The query parameters as documented (OpenAPI is generated from these; the parsers below decide). */
 export const QueryParams = {
   profileTimeRange: z.string().meta({
-    description: 'Half-open [from, to) UTC range without Z, millisecond precision.',
-    examples: ['2022-03-22T12:15:00.000_2022-03-22T12:30:00.000'],
+    pattern: TIME_RANGE_PATTERN,
+    description:
+      'Half-open [from, to) UTC range `<from>_<to>` without Z, each end with second or millisecond precision ' +
+      '(1–3 fraction digits and a trailing Z are tolerated). The end must be after the start, else 400.',
+    examples: ['2022-03-22T12:15:00.000_2022-03-22T12:30:00.000', '2022-03-22T12:15:00_2022-03-22T12:15:01.500'],
   }),
-  limit: z
-    .string()
-    .regex(/^\d+$/)
-    .meta({
-      description: `Positive integer, default ${PROFILE_LIMIT_MAX}; larger values are served as ${PROFILE_LIMIT_MAX}. Applies to each list.`,
-    }),
+  limit: z.string().meta({
+    pattern: LIMIT_PATTERN,
+    description: `Positive integer of any length, default ${PROFILE_LIMIT_MAX}; larger values are served as ${PROFILE_LIMIT_MAX}. Applies to each list.`,
+    examples: ['10', '200'],
+  }),
   aggregatesTimeRange: z.string().meta({
-    description: 'Half-open [from, to) UTC range without Z, second precision, both ends on whole minutes.',
-    examples: ['2022-03-22T12:25:00_2022-03-22T12:28:00'],
+    pattern: MINUTE_RANGE_PATTERN,
+    description:
+      'Half-open [from, to) UTC range `<from>_<to>` without Z, second (or millisecond) precision, both ends on whole minutes. ' +
+      'The end must be after the start, the range at most as long as the deployment serves ' +
+      '(AGGREGATES_MAX_MINUTES, 1440 minutes by default; the published limit is 10), and its start not before the ' +
+      'retention horizon (24 h before the newest tag by default), else 400.',
+    examples: ['2022-03-22T12:25:00_2022-03-22T12:28:00', '2022-03-22T12:25:00.000_2022-03-22T12:35:00.000'],
   }),
-  action: z.enum(ACTIONS),
-  aggregates: z.array(z.enum(AGGREGATES)).min(1).meta({ description: 'Repeated; COUNT and/or SUM_PRICE in any letter case.' }),
-  filter: z.string().meta({ description: 'Optional equality filter.' }),
+  action: z.string().meta({ pattern: ACTION_PATTERN, description: 'VIEW or BUY, in any letter case.', examples: ['VIEW', 'BUY'] }),
+  aggregates: z
+    .array(z.string().meta({ pattern: AGGREGATE_PATTERN, examples: ['COUNT', 'SUM_PRICE'] }))
+    .min(1)
+    .meta({
+      description: 'Repeated; COUNT and/or SUM_PRICE in any letter case, columns in the order given.',
+      examples: [['COUNT', 'SUM_PRICE']],
+    }),
+  filter: z.string().meta({
+    maxLength: MAX_TEXT_CODE_POINTS,
+    description: `Optional equality filter, at most ${MAX_TEXT_CODE_POINTS} code points.`,
+  }),
 };
 
 export interface ProfileQuery {
@@ -95,13 +113,21 @@ export function parseProfileQuery(cookie: string, params: URLSearchParams): Resu
   return issues.result(() => ({ cookie, range: range as TimeRange, limit }));
 }
 
+/**
+ * Upper case for "any letter case" of an ASCII keyword. Not `toUpperCase`,
+ * which also turns the dotless ı into I and the long ſ into S.
+ */
+function asciiUpperCase(text: string | undefined): string | undefined {
+  return text?.replace(/[a-z]/g, (c) => c.toUpperCase());
+}
+
 /** Parses `/aggregates` parameters. `maxMinutes` is how long a range the deployment serves. */
 export function parseAggregatesQuery(params: URLSearchParams, maxMinutes: number): Result<AggregatesQuery> {
   const issues = new IssueList();
   const range = issues.range(issues.single(params, 'time_range'), (t) => parseMinuteRange(t, maxMinutes));
 
   const actionText = issues.single(params, 'action');
-  const action = ACTIONS.find((a) => a === actionText?.toUpperCase());
+  const action = ACTIONS.find((a) => a === asciiUpperCase(actionText));
   if (actionText === undefined) issues.add('action', 'is required');
   else if (action === undefined) issues.add('action', `must be one of ${ACTIONS.join(', ')}`);
 
@@ -109,7 +135,7 @@ export function parseAggregatesQuery(params: URLSearchParams, maxMinutes: number
   const aggregateTexts = params.getAll('aggregates');
   if (aggregateTexts.length === 0) issues.add('aggregates', 'at least one of COUNT, SUM_PRICE is required');
   for (const text of aggregateTexts) {
-    const aggregate = AGGREGATES.find((a) => a === text.toUpperCase());
+    const aggregate = AGGREGATES.find((a) => a === asciiUpperCase(text));
     if (aggregate === undefined) issues.add('aggregates', `${JSON.stringify(text)} is not one of ${AGGREGATES.join(', ')}`);
     else aggregates.push(aggregate);
   }

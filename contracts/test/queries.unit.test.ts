@@ -76,6 +76,12 @@ describe('profile query parameters', () => {
 describe('aggregates query parameters', () => {
   const base = 'time_range=2022-03-22T12:25:00_2022-03-22T12:28:00&action=BUY';
 
+  it('accepts the action in any letter case', () => {
+    const r = parseAggregatesQuery(q('time_range=2022-03-22T12:25:00_2022-03-22T12:28:00&action=vIeW&aggregates=count'), 10);
+    assert.ok(r.ok);
+    assert.equal(r.value.action, 'VIEW');
+  });
+
   it('accepts aggregates in any letter case, keeps their order, and echoes filters', () => {
     const r = parseAggregatesQuery(q(`${base}&aggregates=sum_price&aggregates=Count&brand_id=a_b&origin=x`), 10);
     assert.ok(r.ok);
@@ -92,6 +98,10 @@ describe('aggregates query parameters', () => {
     ['a range not on whole minutes', 'time_range=2022-03-22T12:25:30_2022-03-22T12:28:00&action=BUY&aggregates=COUNT', ['time_range']],
     ['a range longer than served', 'time_range=2022-03-22T12:00:00_2022-03-22T12:11:00&action=BUY&aggregates=COUNT', ['time_range']],
     ['a repeated filter', `${base}&aggregates=COUNT&origin=a&origin=b`, ['origin']],
+    // Letter case is ASCII's: JavaScript's toUpperCase would read the dotless ı as I and the long ſ as S.
+    ['an aggregate with a dotless i', `${base}&aggregates=sum_pr\u0131ce`, ['aggregates']],
+    ['an aggregate with a long s', `${base}&aggregates=\u017Fum_price`, ['aggregates']],
+    ['an action with a dotless i', 'time_range=2022-03-22T12:25:00_2022-03-22T12:28:00&action=v\u0131ew&aggregates=COUNT', ['action']],
   ];
   for (const [what, query, fields] of invalid) {
     it(`rejects ${what}, naming ${fields.join(', ')}`, () => {
