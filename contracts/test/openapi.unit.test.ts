@@ -159,7 +159,7 @@ describe('the OpenAPI documents', () => {
       assert.equal(post.requestBody.required, false);
       const schema = post.requestBody.content['application/json']?.schema as Json;
       assert.deepEqual(Object.keys(schema), ['description'], 'any JSON value: no constraint');
-      assert.ok((post.responses['415'] as { $ref: string }).$ref.endsWith('/UnsupportedMediaType'));
+      assert.equal(post.responses['415'], undefined, 'a debug body of any media type is read');
     }
     const profile = doc.components.schemas.ProfileAnswer as { properties: { views: { items: { $ref: string } } } };
     assert.equal(profile.properties.views.items.$ref, '#/components/schemas/UserTag');
