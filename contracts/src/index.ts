@@ -18,6 +18,8 @@ export {
   parseProfileQuery,
   QueryParams,
 } from './queries.ts';
+export { type DecodedQuery, decodeQuery } from './query-string.ts';
+export { MAX_TEXT_CODE_POINTS, textProblem } from './text.ts';
 export { parseMinuteRange, parseTimeRange, type TimeRange } from './time-range.ts';
 export { ACTIONS, type Action, DEVICES, type Device, UserTag, type UserTagInput } from './user-tag.ts';
 export { parseUserTag, type Result, toFieldIssues, validate } from './validation.ts';

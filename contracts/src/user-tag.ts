@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { formatEventTime, parseEventTime } from './instant.ts';
+import { textProblem } from './text.ts';
 
 export const DEVICES = ['PC', 'MOBILE', 'TV'] as const;
 export const ACTIONS = ['VIEW', 'BUY'] as const;
@@ -34,16 +35,27 @@ export const EventTime = z
   });
 
 /**
+ * A string field: Unicode text (a lone surrogate could not be stored as UTF-8
+ * without changing it) of at most `MAX_TEXT_CODE_POINTS` code points, so a
+ * cookie can always be read back through its profile URL.
+ */
+const text = (schema = z.string()) =>
+  schema.superRefine((value, ctx) => {
+    const problem = textProblem(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+/**
  * `product_id` is a string in the published format, but some senders send a
  * JSON number. Both are accepted and the JSON type is kept end to end. A
  * number must be an integer that JSON and Avro `long` both represent exactly.
  */
-export const ProductId = z.union([z.string(), z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER)]);
+export const ProductId = z.union([text(), z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER)]);
 
 export const ProductInfo = z.strictObject({
   product_id: ProductId,
-  brand_id: z.string(),
-  category_id: z.string(),
+  brand_id: text(),
+  category_id: text(),
   price: z.number().int().min(INT32_MIN).max(INT32_MAX),
 });
 
@@ -51,11 +63,11 @@ export const ProductInfo = z.strictObject({
 export const UserTag = z
   .strictObject({
     time: EventTime,
-    cookie: z.string().min(1),
-    country: z.string(),
+    cookie: text(z.string().min(1)),
+    country: text(),
     device: z.enum(DEVICES),
     action: z.enum(ACTIONS),
-    origin: z.string(),
+    origin: text(),
     product_info: ProductInfo,
   })
   .meta({ id: 'UserTag', description: 'A user tag: one VIEW or BUY of one shopper.' });
