@@ -161,19 +161,22 @@ function sequenceLength(bytes: Buffer, i: number): number {
   return length > 0 && i + length <= bytes.length && isUtf8(bytes.subarray(i, i + length)) ? length : 0;
 }
 
-/** Every string in a parsed JSON value that is not well-formed Unicode, by dotted path as validation names fields. */
+/** Every string in a parsed JSON value that is not well-formed Unicode, in document order, by dotted path as validation names fields. */
 function issuesNotWellFormed(value: unknown): FieldIssue[] {
   const issues: FieldIssue[] = [];
-  // Breadth first without recursion: a body may nest thousands of levels.
-  const queue: Array<[unknown, string]> = [[value, '']];
-  for (let next = 0; next < queue.length; next++) {
-    const [item, path] = queue[next] as [unknown, string];
+  // Depth first without recursion (a body may nest thousands of levels); children pushed last first, so they come out in order.
+  const stack: Array<[unknown, string]> = [[value, '']];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const [item, path] = top;
     if (typeof item === 'string') {
       if (!item.isWellFormed()) issues.push({ field: path || '(body)', message: 'is not valid UTF-8' });
     } else if (typeof item === 'object' && item !== null) {
-      for (const [key, child] of Object.entries(item)) {
-        if (!key.isWellFormed()) issues.push({ field: path || '(body)', message: 'has a field name that is not valid UTF-8' });
-        queue.push([child, path === '' ? key : `${path}.${key}`]);
+      const entries = Object.entries(item);
+      if (entries.some(([key]) => !key.isWellFormed()))
+        issues.push({ field: path || '(body)', message: 'has a field name that is not valid UTF-8' });
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [key, child] = entries[i] as [string, unknown];
+        stack.push([child, path === '' ? key : `${path}.${key}`]);
       }
     }
   }
