@@ -5,7 +5,6 @@ export { ContractError, ERROR_CODES, type ErrorCode, type FieldIssue, type Probl
 export type { AppendedRecord, EventAppender, LogRecord } from './event-log.ts';
 export { formatBucket, formatEventTime, MS_PER_MINUTE, minuteOf, parseEventTime, parseUtcInstantBody } from './instant.ts';
 export { firstDifference } from './json-difference.ts';
-export { MAX_TEXT_CODE_POINTS } from './limits.ts';
 export { commandApiOpenApi, ProblemBody, queryApiOpenApi } from './openapi.ts';
 export {
   ACTION_PATTERN,
@@ -27,6 +26,8 @@ export {
   parseProfileQuery,
   QueryParams,
 } from './queries.ts';
+export { type DecodedQuery, decodeQuery } from './query-string.ts';
+export { MAX_TEXT_CODE_POINTS, textProblem } from './text.ts';
 export { parseMinuteRange, parseTimeRange, type TimeRange } from './time-range.ts';
 export { ACTIONS, type Action, DEVICES, type Device, UserTag, type UserTagInput } from './user-tag.ts';
 export { parseUserTag, type Result, toFieldIssues, validate } from './validation.ts';

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import './answers.ts'; // registers ProfileAnswer and AggregatesAnswer
 import { ERROR_CODES, type ErrorCode } from './errors.ts';
-import { MAX_TEXT_CODE_POINTS } from './limits.ts';
 import { QueryParams } from './queries.ts';
+import { MAX_TEXT_CODE_POINTS } from './text.ts';
 import './user-tag.ts'; // registers UserTag
 
 /**

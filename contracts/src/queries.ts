@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { ContractError, type FieldIssue } from './errors.ts';
-import { MAX_TEXT_CODE_POINTS } from './limits.ts';
 import { ACTION_PATTERN, AGGREGATE_PATTERN, LIMIT_PATTERN, MINUTE_RANGE_PATTERN, TIME_RANGE_PATTERN } from './patterns.ts';
+import { decodeQuery } from './query-string.ts';
+import { MAX_TEXT_CODE_POINTS, textProblem } from './text.ts';
 import { parseMinuteRange, parseTimeRange, type TimeRange } from './time-range.ts';
 import { ACTIONS, type Action } from './user-tag.ts';
 import type { Result } from './validation.ts';
@@ -66,9 +67,24 @@ export interface AggregatesQuery {
 
 /** Collects every problem with the parameters, so one 400 names all of them. */
 class IssueList {
-  readonly issues: FieldIssue[] = [];
+  readonly issues: FieldIssue[];
+  readonly params: URLSearchParams;
+  /** Parameters that could not be decoded: already named, and not also "required" or "given twice". */
+  private readonly undecodable: ReadonlySet<string>;
+
+  constructor(query: URLSearchParams | string) {
+    if (typeof query === 'string') {
+      const decoded = decodeQuery(query);
+      this.params = decoded.params;
+      this.issues = [...decoded.issues];
+    } else {
+      this.params = query;
+      this.issues = [];
+    }
+    this.undecodable = new Set(this.issues.map((i) => i.field));
+  }
   add(field: string, message: string): void {
-    this.issues.push({ field, message });
+    if (!this.undecodable.has(field)) this.issues.push({ field, message });
   }
   single(params: URLSearchParams, name: string): string | undefined {
     const all = params.getAll(name);
@@ -97,10 +113,16 @@ class IssueList {
   }
 }
 
-/** Parses `/user_profiles/{cookie}` parameters; `cookie` is already percent-decoded. */
-export function parseProfileQuery(cookie: string, params: URLSearchParams): Result<ProfileQuery> {
-  const issues = new IssueList();
-  if (cookie.length === 0) issues.add('cookie', 'must not be empty');
+/**
+ * Parses `/user_profiles/{cookie}` parameters; `cookie` is already
+ * percent-decoded. `query` is the raw query string (decoded here, refusing
+ * bytes that are not UTF-8) or parameters already decoded.
+ */
+export function parseProfileQuery(cookie: string, query: URLSearchParams | string): Result<ProfileQuery> {
+  const issues = new IssueList(query);
+  const { params } = issues;
+  const cookieProblem = cookie.length === 0 ? 'must not be empty' : textProblem(cookie);
+  if (cookieProblem !== undefined) issues.add('cookie', cookieProblem);
   const range = issues.range(issues.single(params, 'time_range'), parseTimeRange);
   const limitText = issues.single(params, 'limit');
   let limit = PROFILE_LIMIT_MAX;
@@ -121,9 +143,13 @@ function asciiUpperCase(text: string | undefined): string | undefined {
   return text?.replace(/[a-z]/g, (c) => c.toUpperCase());
 }
 
-/** Parses `/aggregates` parameters. `maxMinutes` is how long a range the deployment serves. */
-export function parseAggregatesQuery(params: URLSearchParams, maxMinutes: number): Result<AggregatesQuery> {
-  const issues = new IssueList();
+/**
+ * Parses `/aggregates` parameters: `query` as for `parseProfileQuery`.
+ * `maxMinutes` is how long a range the deployment serves.
+ */
+export function parseAggregatesQuery(query: URLSearchParams | string, maxMinutes: number): Result<AggregatesQuery> {
+  const issues = new IssueList(query);
+  const { params } = issues;
   const range = issues.range(issues.single(params, 'time_range'), (t) => parseMinuteRange(t, maxMinutes));
 
   const actionText = issues.single(params, 'action');
@@ -143,7 +169,10 @@ export function parseAggregatesQuery(params: URLSearchParams, maxMinutes: number
   const filters: Partial<Record<Filter, string>> = {};
   for (const name of FILTERS) {
     const value = issues.single(params, name);
-    if (value !== undefined) filters[name] = value;
+    if (value === undefined) continue;
+    const problem = textProblem(value);
+    if (problem === undefined) filters[name] = value;
+    else issues.add(name, problem);
   }
   return issues.result(() => ({ range: range as TimeRange, action: action as Action, aggregates, filters }));
 }

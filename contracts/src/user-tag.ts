@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { formatEventTime, parseEventTime } from './instant.ts';
-import { MAX_TEXT_CODE_POINTS } from './limits.ts';
 import { EVENT_TIME_PATTERN } from './patterns.ts';
+import { MAX_TEXT_CODE_POINTS, textProblem } from './text.ts';
 
 export const DEVICES = ['PC', 'MOBILE', 'TV'] as const;
 export const ACTIONS = ['VIEW', 'BUY'] as const;
@@ -37,10 +37,18 @@ export const EventTime = z
   });
 
 /**
- * A string field of a tag. Documents (as JSON Schema's `maxLength`, in code
- * points) the longest text the server accepts.
+ * A string field: Unicode text (a lone surrogate could not be stored as UTF-8
+ * without changing it) of at most `MAX_TEXT_CODE_POINTS` code points, so a
+ * cookie can always be read back through its profile URL.
  */
-const text = (min = 0) => (min > 0 ? z.string().min(min) : z.string()).meta({ maxLength: MAX_TEXT_CODE_POINTS });
+const text = (schema = z.string()) =>
+  schema
+    .superRefine((value, ctx) => {
+      const problem = textProblem(value);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    // What the documents say (JSON Schema's maxLength counts code points too); the refinement above decides.
+    .meta({ maxLength: MAX_TEXT_CODE_POINTS });
 
 /**
  * `product_id` is a string in the published format, but some senders send a
@@ -60,7 +68,7 @@ export const ProductInfo = z.strictObject({
 export const UserTag = z
   .strictObject({
     time: EventTime,
-    cookie: text(1),
+    cookie: text(z.string().min(1)),
     country: text(),
     device: z.enum(DEVICES),
     action: z.enum(ACTIONS),

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { aggregatesColumns, parseAggregatesQuery, parseProfileQuery, parseTimeRange } from '../src/index.ts';
+import fc from 'fast-check';
+import {
+  aggregatesColumns,
+  decodeQuery,
+  MAX_TEXT_CODE_POINTS,
+  parseAggregatesQuery,
+  parseProfileQuery,
+  parseTimeRange,
+} from '../src/index.ts';
 
 const ms = (iso: string) => Date.parse(`${iso}Z`);
 const q = (s: string) => new URLSearchParams(s);
@@ -110,4 +118,67 @@ describe('aggregates query parameters', () => {
       assert.deepEqual([...new Set(r.error.issues.map((i) => i.field))], fields);
     });
   }
+});
+
+describe('raw query strings', () => {
+  it('decode as URLSearchParams does whenever the bytes are UTF-8', () => {
+    const piece = fc.oneof(
+      fc.string({ unit: 'grapheme', maxLength: 6 }).map((text) => encodeURIComponent(text)),
+      fc.constantFrom('%', '%4', '%zz', '+', '=', '&', '%2B', '%26', '%3D', 'a', '%EF%BB%BF', '%c3%a9'),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), (pieces) => {
+        const query = pieces.join('');
+        const decoded = decodeQuery(query);
+        assert.deepEqual(decoded.issues, []);
+        assert.deepEqual([...decoded.params], [...new URLSearchParams(query)]);
+      }),
+    );
+  });
+
+  const range = 'time_range=2022-03-22T12:25:00_2022-03-22T12:28:00';
+  const invalid: Array<[string, string, string[]]> = [
+    ['a byte FF in origin', `${range}&action=BUY&aggregates=COUNT&origin=%FF`, ['origin']],
+    ['an encoded lone surrogate in brand_id', `${range}&action=BUY&aggregates=COUNT&brand_id=%ED%A0%80`, ['brand_id']],
+    ['an overlong "/" in time_range, named once', `time_range=%C0%AF&action=BUY&aggregates=COUNT`, ['time_range']],
+    ['a truncated sequence in one of the aggregates', `${range}&action=BUY&aggregates=COUNT&aggregates=%E2%82`, ['aggregates']],
+    ['a name that is not UTF-8', `${range}&action=BUY&aggregates=COUNT&%FF=1`, ['%FF']],
+    [
+      `an origin of ${MAX_TEXT_CODE_POINTS + 1} characters`,
+      `${range}&action=BUY&aggregates=COUNT&origin=${'%F0%9F%98%80'.repeat(257)}`,
+      ['origin'],
+    ],
+    [
+      `a category_id of ${MAX_TEXT_CODE_POINTS + 1} characters`,
+      `${range}&action=BUY&aggregates=COUNT&category_id=${'c'.repeat(257)}`,
+      ['category_id'],
+    ],
+  ];
+  for (const [what, query, fields] of invalid) {
+    it(`refuse ${what}, naming ${fields.join(', ')}`, () => {
+      const r = parseAggregatesQuery(query, 10);
+      assert.ok(!r.ok);
+      assert.deepEqual(
+        r.error.issues.map((i) => i.field),
+        fields,
+      );
+    });
+  }
+
+  it(`accept filters of ${MAX_TEXT_CODE_POINTS} characters and a cookie of as many, and refuse one more in the cookie`, () => {
+    const emoji = '😀'.repeat(MAX_TEXT_CODE_POINTS);
+    const r = parseAggregatesQuery(
+      `${range}&action=BUY&aggregates=COUNT&origin=${encodeURIComponent(emoji)}&brand_id=${'b'.repeat(256)}`,
+      10,
+    );
+    assert.ok(r.ok);
+    assert.deepEqual(r.value.filters, { origin: emoji, brand_id: 'b'.repeat(256) });
+    assert.ok(parseProfileQuery(emoji, `time_range=2022-03-22T12:25:00_2022-03-22T12:28:00`).ok);
+    const over = parseProfileQuery(`${emoji}x`, `time_range=2022-03-22T12:25:00_2022-03-22T12:28:00`);
+    assert.ok(!over.ok);
+    assert.deepEqual(
+      over.error.issues.map((i) => i.field),
+      ['cookie'],
+    );
+  });
 });
