@@ -186,9 +186,9 @@ describe('the OpenAPI documents', () => {
     // point, as both count). Lone surrogates are refused too, which no schema says: they are left out.
     const text = fc.oneof(
       fc.string({ maxLength: 20, unit: 'grapheme' }),
-      fc.integer({ min: MAX_TEXT_CODE_POINTS - 2, max: MAX_TEXT_CODE_POINTS + 2 }).chain((n) =>
-        fc.string({ minLength: n, maxLength: n, unit: fc.constantFrom('a', '😀', 'é') }),
-      ),
+      fc
+        .integer({ min: MAX_TEXT_CODE_POINTS - 2, max: MAX_TEXT_CODE_POINTS + 2 })
+        .chain((n) => fc.string({ minLength: n, maxLength: n, unit: fc.constantFrom('a', '😀', 'é') })),
     );
     const time = fc.oneof(
       fc
