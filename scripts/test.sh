@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole suite: static checks, then every test tier against a real Kafka and
-# PostgreSQL that this script starts (and stops again if it started them).
+# PostgreSQL that this script starts (and stops again if it started them), then
+# schemathesis against both APIs (embedded defaults, no Kafka or PostgreSQL).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,3 +20,6 @@ fi
 
 echo "== tests =="
 node scripts/run-tests.ts unit int e2e
+
+echo "== API tests (schemathesis) =="
+bash scripts/schemathesis.sh

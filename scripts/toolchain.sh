@@ -51,3 +51,30 @@ ensure_dependencies() {
     echo "$want" > "$stamp"
   fi
 }
+
+# schemathesis (PyPI) for `./run.sh test:api`, in a virtualenv of its own under
+# .tools/, every package at the version scripts/schemathesis/requirements.txt
+# pins. Needs Python 3.11 or newer (python3, or PYTHON).
+SCHEMATHESIS_VERSION=4.32.5
+
+ensure_schemathesis() {
+  local venv="$TOOLS_DIR/schemathesis-$SCHEMATHESIS_VERSION"
+  local requirements="$PWD/scripts/schemathesis/requirements.txt"
+  local stamp="$venv/.install-stamp"
+  local want
+  want="$(sha256sum "$requirements" | cut -c1-16)"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    local python="${PYTHON:-python3}"
+    if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+      log "schemathesis $SCHEMATHESIS_VERSION needs Python 3.11 or newer ($python is $("$python" --version 2>&1 || echo missing))"
+      exit 1
+    fi
+    log "installing schemathesis $SCHEMATHESIS_VERSION into .tools/ ($("$python" --version 2>&1))"
+    rm -rf "$venv"
+    "$python" -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$requirements" >&2
+    echo "$want" > "$stamp"
+  fi
+  export SCHEMATHESIS_BIN="$venv/bin/st"
+  log "schemathesis $("$SCHEMATHESIS_BIN" --version | awk '{print $NF}') at $SCHEMATHESIS_BIN"
+}

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { isUtf8 } from 'node:buffer';
 import { after, before, describe, it } from 'node:test';
-import { ProblemBody, parseUserTag } from '@usertags/contracts';
+import { MAX_TEXT_CODE_POINTS, ProblemBody, parseUserTag, type UserTagInput } from '@usertags/contracts';
 import { isJsonContentType } from '@usertags/runtime';
 import {
+  assertMethodsNotAllowed,
   assertNoAdminSurface,
   assertWellFormedAnswer,
   countRecords,
@@ -10,8 +12,10 @@ import {
   deleteTopic,
   type FuzzRequest,
   instantHint,
+  metricValue,
   type OpenApiDocument,
   ProgramProcess,
+  postTag,
   rawRequest,
   requestsFrom,
   SlowClient,
@@ -20,6 +24,7 @@ import {
   TEST_BROKERS,
   testPort,
   uniqueName,
+  waitFor,
 } from '@usertags/testkit';
 import fc from 'fast-check';
 
@@ -33,6 +38,7 @@ function expectedStatus(request: FuzzRequest): number | undefined {
   if (request.operation?.path !== '/user_tags' || request.method !== 'POST') return undefined;
   if (Object.keys(request.headers).some((h) => h === 'expect')) return undefined;
   if (!isJsonContentType(request.headers['content-type'])) return 415;
+  if (!isUtf8(request.body)) return 400;
   let body: unknown;
   try {
     body = JSON.parse(request.body.toString('utf8'));
@@ -118,6 +124,230 @@ describe('the command API under bad input', () => {
       assert.equal(ProblemBody.parse(JSON.parse(answer.body)).code, code);
     });
   }
+
+  /** POST /user_tags with exactly these body bytes, on a connection of its own. */
+  const postBytes = (body: Buffer, contentType = 'application/json') =>
+    rawRequest(
+      base,
+      Buffer.concat([
+        Buffer.from(
+          `POST /user_tags HTTP/1.1\r\nHost: x\r\nContent-Type: ${contentType}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+        ),
+        body,
+      ]),
+      10_000,
+    );
+  /** A tag as JSON bytes, with each `@n@` in it replaced by `bytes[n]` (bytes JSON.stringify cannot write). */
+  const tagBytes = (tag: unknown, ...bytes: Buffer[]) =>
+    Buffer.concat(
+      JSON.stringify(tag)
+        .split(/@(\d)@/)
+        .map((part, i) => (i % 2 === 0 ? Buffer.from(part) : (bytes[Number(part)] as Buffer))),
+    );
+  const tag = sampleTag(7);
+  // What is sent, the Content-Type, the status, and for 4xx the code and the fields named (in the order named).
+  const textCases: Array<[string, Buffer, string, number, string?, string[]?]> = [
+    [
+      'bytes FF FE in the cookie',
+      tagBytes({ ...tag, cookie: 'a@0@b' }, Buffer.from([0xff, 0xfe])),
+      'application/json',
+      400,
+      'MALFORMED_JSON',
+      ['cookie'],
+    ],
+    [
+      'a lone byte FF in origin and an overlong "/" (C0 AF) in brand_id',
+      tagBytes(
+        { ...tag, origin: '@0@', product_info: { ...tag.product_info, brand_id: 'x@1@' } },
+        Buffer.from([0xff]),
+        Buffer.from([0xc0, 0xaf]),
+      ),
+      'application/json',
+      400,
+      'MALFORMED_JSON',
+      ['origin', 'product_info.brand_id'],
+    ],
+    [
+      'a surrogate encoded as UTF-8 (ED A0 80) in category_id',
+      tagBytes({ ...tag, product_info: { ...tag.product_info, category_id: '@0@' } }, Buffer.from([0xed, 0xa0, 0x80])),
+      'application/json',
+      400,
+      'MALFORMED_JSON',
+      ['product_info.category_id'],
+    ],
+    [
+      'a truncated sequence (E2 82) ending the cookie',
+      tagBytes({ ...tag, cookie: 'c@0@' }, Buffer.from([0xe2, 0x82])),
+      'application/json',
+      400,
+      'MALFORMED_JSON',
+      ['cookie'],
+    ],
+    [
+      'a byte FF between fields',
+      Buffer.concat([Buffer.from('{'), Buffer.from([0xff]), Buffer.from(JSON.stringify(tag).slice(1))]),
+      'application/json',
+      400,
+      'MALFORMED_JSON',
+      ['(body)'],
+    ],
+    [
+      'a lone surrogate escape in origin',
+      Buffer.from(JSON.stringify({ ...tag, origin: '@' }).replace('"@"', '"\\ud800"')),
+      'application/json',
+      400,
+      'INVALID_EVENT',
+      ['origin'],
+    ],
+    [
+      'lone surrogate escapes in the cookie and product_id',
+      Buffer.from(
+        JSON.stringify({ ...tag, cookie: 'a@b', product_info: { ...tag.product_info, product_id: '@' } }).replaceAll('@', '\\udc00'),
+      ),
+      'application/json',
+      400,
+      'INVALID_EVENT',
+      ['cookie', 'product_info.product_id'],
+    ],
+    [
+      'ISO-8859-1 (an E9 byte) declared as such',
+      tagBytes({ ...tag, country: '@0@' }, Buffer.from([0xe9])),
+      'application/json; charset=iso-8859-1',
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    ],
+    [
+      'a quoted charset other than UTF-8',
+      Buffer.from(JSON.stringify(tag)),
+      'application/json; charset="windows-1252"',
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    ],
+    ['UTF-16 declared', Buffer.from(JSON.stringify(tag)), 'application/json;charset=UTF-16', 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    [
+      'charset="UTF-8", quoted and in capitals',
+      Buffer.from(JSON.stringify({ ...tag, cookie: 'ü 🍪 \ufffd' })),
+      'application/json; charset="UTF-8"',
+      204,
+    ],
+    ['charset=utf8 among other parameters', Buffer.from(JSON.stringify(tag)), 'application/json; v=1; CHARSET=utf8', 204],
+  ];
+
+  it(`answers ${textCases.length} bodies that are not UTF-8 text, or say they are in another charset, naming the field; stores none of them`, async () => {
+    const stored = await countRecords(topic);
+    let accepted = 0;
+    for (const [what, body, contentType, status, code, fields] of textCases) {
+      const answer = await postBytes(body, contentType);
+      assert.equal(answer.status, status, `${what}: ${answer.body}`);
+      if (status === 204) {
+        accepted++;
+        continue;
+      }
+      assert.equal(answer.headers['content-type'], 'application/problem+json', what);
+      const problem = ProblemBody.parse(JSON.parse(answer.body));
+      assert.equal(problem.code, code, what);
+      if (fields !== undefined)
+        assert.deepEqual(
+          problem.errors?.map((e) => e.field),
+          fields,
+          what,
+        );
+    }
+    assert.equal(await countRecords(topic), stored + accepted, 'only the UTF-8 tags were stored');
+  });
+
+  it(`accepts ${MAX_TEXT_CODE_POINTS} characters (four-byte ones included) in every string field, and answers ${MAX_TEXT_CODE_POINTS + 1} in any one of them with a 400 naming it`, async () => {
+    const stored = await countRecords(topic);
+    const at = (unit: string, n = MAX_TEXT_CODE_POINTS) => unit.repeat(n);
+    const longest: UserTagInput = {
+      ...tag,
+      cookie: at('😀'),
+      country: at('P'),
+      origin: at('é'),
+      product_info: { ...tag.product_info, product_id: at('𝄞'), brand_id: `${at('b', 255)}🍪`, category_id: at('中') },
+    };
+    assert.equal((await postTag(base, longest)).status, 204);
+    const over = (unit: string) => `${at(unit)}${unit}`;
+    const cases: Array<[string, UserTagInput]> = [
+      ['cookie', { ...tag, cookie: over('😀') }],
+      ['cookie', { ...tag, cookie: 'c'.repeat(60_000) }],
+      ['country', { ...tag, country: over('x') }],
+      ['origin', { ...tag, origin: over('é') }],
+      ['product_info.product_id', { ...tag, product_info: { ...tag.product_info, product_id: over('𝄞') } }],
+      ['product_info.brand_id', { ...tag, product_info: { ...tag.product_info, brand_id: over('b') } }],
+      ['product_info.category_id', { ...tag, product_info: { ...tag.product_info, category_id: over('中') } }],
+    ];
+    for (const [field, sent] of cases) {
+      const res = await postTag(base, sent);
+      assert.equal(res.status, 400, field);
+      const problem = ProblemBody.parse(await res.json());
+      assert.equal(problem.code, 'INVALID_EVENT', field);
+      assert.deepEqual(problem.errors, [{ field, message: `is longer than ${MAX_TEXT_CODE_POINTS} characters (Unicode code points)` }]);
+    }
+    assert.equal(await countRecords(topic), stored + 1, 'only the tag within the limits was stored');
+  });
+
+  it('answers a method a path does not serve with 405 and the methods it does in Allow; unknown paths stay 404', async () => {
+    await assertMethodsNotAllowed(base, [
+      ['GET', '/user_tags', 'POST'],
+      ['HEAD', '/user_tags', 'POST'],
+      ['OPTIONS', '/user_tags', 'POST'],
+      ['TRACE', '/health', 'GET, HEAD'],
+      ['POST', '/health', 'GET, HEAD'],
+      ['PUT', '/ready', 'GET, HEAD'],
+      ['DELETE', '/metrics', 'GET, HEAD'],
+      ['OPTIONS', '/openapi.json', 'GET, HEAD'],
+      ['PROPFIND', '/openapi.json', 'GET, HEAD'],
+    ]);
+    for (const path of ['/user_tag', '/health/x', '/user_tags/x']) {
+      const answer = await rawRequest(base, `DELETE ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      assert.equal(answer.status, 404, path);
+      assert.equal(answer.headers.allow, undefined, path);
+    }
+  });
+
+  it('counts a body the client cut short as 499 CLIENT_CLOSED and one too slow as 408 REQUEST_TIMEOUT, never as a 500, and logs neither above debug', async () => {
+    const series = {
+      closed: 'user_tags_rejected_total{reason="CLIENT_CLOSED"}',
+      timedOut: 'user_tags_rejected_total{reason="REQUEST_TIMEOUT"}',
+      internal: 'user_tags_rejected_total{reason="INTERNAL"}',
+      status499: 'http_request_duration_seconds_count{route="/user_tags",method="POST",status="499"}',
+      status408: 'http_request_duration_seconds_count{route="/user_tags",method="POST",status="408"}',
+      status500: 'http_request_duration_seconds_count{route="/user_tags",method="POST",status="500"}',
+    };
+    const read = async () =>
+      Object.fromEntries(await Promise.all(Object.entries(series).map(async ([k, s]) => [k, await metricValue(base, s)])));
+    const before = await read();
+    const outputBefore = api.output.join('').length;
+    const body = JSON.stringify(sampleTag(3));
+    const head = `POST /user_tags HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+    // Headers and a few bytes of the body, then the client is gone.
+    const leaving = new SlowClient(base, body, 20, head);
+    await new Promise((r) => setTimeout(r, 200));
+    leaving.close();
+    // A byte every 100 ms: the request deadline ends it with a 408.
+    const slow = new SlowClient(base, body, 100, head);
+    assert.equal((await slow.answer).status, 408);
+    let now = before;
+    await waitFor(
+      async () => {
+        now = await read();
+        return now.closed === before.closed + 1 && now.timedOut === before.timedOut + 1;
+      },
+      5000,
+      () => `metrics before ${JSON.stringify(before)}, now ${JSON.stringify(now)}`,
+    );
+    assert.deepEqual(Object.fromEntries(Object.keys(series).map((k) => [k, (now[k] as number) - (before[k] as number)])), {
+      closed: 1,
+      timedOut: 1,
+      internal: 0,
+      status499: 1,
+      status408: 1,
+      status500: 0,
+    });
+    const logged = api.output.join('').slice(outputBefore);
+    assert.ok(!/"level":"(warn|error)"/.test(logged), logged);
+  });
 
   it('answers at once while 100 slow clients hold connections, and closes each of them by its deadline', async (t) => {
     const head =

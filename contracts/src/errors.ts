@@ -14,6 +14,8 @@ export const ERROR_CODES = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, title: 'Unsupported media type' },
   EXPECTATION_FAILED: { status: 417, retryable: false, title: 'Expectation failed' },
   HEADERS_TOO_LARGE: { status: 431, retryable: false, title: 'Request header fields too large' },
+  // Never sent: the client went away before its request was whole. 499 (nginx's "client closed request") labels it in metrics and logs.
+  CLIENT_CLOSED: { status: 499, retryable: false, title: 'Client closed request' },
   UNDECODABLE_EVENT: { status: 500, retryable: false, title: 'Undecodable event' },
   LOG_UNAVAILABLE: { status: 503, retryable: true, title: 'Event log unavailable' },
   OVERLOADED: { status: 503, retryable: true, title: 'Server overloaded' },

@@ -7,6 +7,14 @@ export { formatBucket, formatEventTime, MS_PER_MINUTE, minuteOf, parseEventTime,
 export { firstDifference } from './json-difference.ts';
 export { commandApiOpenApi, ProblemBody, queryApiOpenApi } from './openapi.ts';
 export {
+  ACTION_PATTERN,
+  AGGREGATE_PATTERN,
+  EVENT_TIME_PATTERN,
+  LIMIT_PATTERN,
+  MINUTE_RANGE_PATTERN,
+  TIME_RANGE_PATTERN,
+} from './patterns.ts';
+export {
   AGGREGATES,
   type Aggregate,
   type AggregatesQuery,
@@ -18,6 +26,8 @@ export {
   parseProfileQuery,
   QueryParams,
 } from './queries.ts';
+export { type DecodedQuery, decodeQuery } from './query-string.ts';
+export { MAX_TEXT_CODE_POINTS, textProblem } from './text.ts';
 export { parseMinuteRange, parseTimeRange, type TimeRange } from './time-range.ts';
 export { ACTIONS, type Action, DEVICES, type Device, UserTag, type UserTagInput } from './user-tag.ts';
 export { parseUserTag, type Result, toFieldIssues, validate } from './validation.ts';

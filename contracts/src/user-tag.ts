@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { formatEventTime, parseEventTime } from './instant.ts';
+import { EVENT_TIME_PATTERN } from './patterns.ts';
+import { MAX_TEXT_CODE_POINTS, textProblem } from './text.ts';
 
 export const DEVICES = ['PC', 'MOBILE', 'TV'] as const;
 export const ACTIONS = ['VIEW', 'BUY'] as const;
@@ -28,22 +30,37 @@ export const EventTime = z
     return formatEventTime(ms);
   })
   .meta({
+    pattern: EVENT_TIME_PATTERN,
     description:
-      'Event time, ISO-8601 UTC with a Z suffix and up to millisecond precision. Answers use the canonical form with three fraction digits.',
-    examples: ['2022-03-22T12:15:00.000Z'],
+      'Event time, ISO-8601 UTC with a Z suffix and 0–3 fraction digits, a date that exists. Answers use the canonical form with three fraction digits.',
+    examples: ['2022-03-22T12:15:00.000Z', '2022-03-22T12:15:01Z'],
   });
+
+/**
+ * A string field: Unicode text (a lone surrogate could not be stored as UTF-8
+ * without changing it) of at most `MAX_TEXT_CODE_POINTS` code points, so a
+ * cookie can always be read back through its profile URL.
+ */
+const text = (schema = z.string()) =>
+  schema
+    .superRefine((value, ctx) => {
+      const problem = textProblem(value);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    // What the documents say (JSON Schema's maxLength counts code points too); the refinement above decides.
+    .meta({ maxLength: MAX_TEXT_CODE_POINTS });
 
 /**
  * `product_id` is a string in the published format, but some senders send a
  * JSON number. Both are accepted and the JSON type is kept end to end. A
  * number must be an integer that JSON and Avro `long` both represent exactly.
  */
-export const ProductId = z.union([z.string(), z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER)]);
+export const ProductId = z.union([text(), z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER)]);
 
 export const ProductInfo = z.strictObject({
   product_id: ProductId,
-  brand_id: z.string(),
-  category_id: z.string(),
+  brand_id: text(),
+  category_id: text(),
   price: z.number().int().min(INT32_MIN).max(INT32_MAX),
 });
 
@@ -51,14 +68,17 @@ export const ProductInfo = z.strictObject({
 export const UserTag = z
   .strictObject({
     time: EventTime,
-    cookie: z.string().min(1),
-    country: z.string(),
+    cookie: text(z.string().min(1)),
+    country: text(),
     device: z.enum(DEVICES),
     action: z.enum(ACTIONS),
-    origin: z.string(),
+    origin: text(),
     product_info: ProductInfo,
   })
-  .meta({ id: 'UserTag', description: 'A user tag: one VIEW or BUY of one shopper.' });
+  .meta({
+    id: 'UserTag',
+    description: 'A user tag: one VIEW or BUY of one shopper.',
+  });
 
 /** A validated tag; `time` is canonical. */
 export type UserTag = z.output<typeof UserTag>;

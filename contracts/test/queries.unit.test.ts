@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { aggregatesColumns, parseAggregatesQuery, parseProfileQuery, parseTimeRange } from '../src/index.ts';
+import fc from 'fast-check';
+import {
+  aggregatesColumns,
+  decodeQuery,
+  MAX_TEXT_CODE_POINTS,
+  parseAggregatesQuery,
+  parseProfileQuery,
+  parseTimeRange,
+} from '../src/index.ts';
 
 const ms = (iso: string) => Date.parse(`${iso}Z`);
 const q = (s: string) => new URLSearchParams(s);
@@ -76,6 +84,12 @@ describe('profile query parameters', () => {
 describe('aggregates query parameters', () => {
   const base = 'time_range=2022-03-22T12:25:00_2022-03-22T12:28:00&action=BUY';
 
+  it('accepts the action in any letter case', () => {
+    const r = parseAggregatesQuery(q('time_range=2022-03-22T12:25:00_2022-03-22T12:28:00&action=vIeW&aggregates=count'), 10);
+    assert.ok(r.ok);
+    assert.equal(r.value.action, 'VIEW');
+  });
+
   it('accepts aggregates in any letter case, keeps their order, and echoes filters', () => {
     const r = parseAggregatesQuery(q(`${base}&aggregates=sum_price&aggregates=Count&brand_id=a_b&origin=x`), 10);
     assert.ok(r.ok);
@@ -92,6 +106,10 @@ describe('aggregates query parameters', () => {
     ['a range not on whole minutes', 'time_range=2022-03-22T12:25:30_2022-03-22T12:28:00&action=BUY&aggregates=COUNT', ['time_range']],
     ['a range longer than served', 'time_range=2022-03-22T12:00:00_2022-03-22T12:11:00&action=BUY&aggregates=COUNT', ['time_range']],
     ['a repeated filter', `${base}&aggregates=COUNT&origin=a&origin=b`, ['origin']],
+    // Letter case is ASCII's: JavaScript's toUpperCase would read the dotless ı as I and the long ſ as S.
+    ['an aggregate with a dotless i', `${base}&aggregates=sum_pr\u0131ce`, ['aggregates']],
+    ['an aggregate with a long s', `${base}&aggregates=\u017Fum_price`, ['aggregates']],
+    ['an action with a dotless i', 'time_range=2022-03-22T12:25:00_2022-03-22T12:28:00&action=v\u0131ew&aggregates=COUNT', ['action']],
   ];
   for (const [what, query, fields] of invalid) {
     it(`rejects ${what}, naming ${fields.join(', ')}`, () => {
@@ -100,4 +118,67 @@ describe('aggregates query parameters', () => {
       assert.deepEqual([...new Set(r.error.issues.map((i) => i.field))], fields);
     });
   }
+});
+
+describe('raw query strings', () => {
+  it('decode as URLSearchParams does whenever the bytes are UTF-8', () => {
+    const piece = fc.oneof(
+      fc.string({ unit: 'grapheme', maxLength: 6 }).map((text) => encodeURIComponent(text)),
+      fc.constantFrom('%', '%4', '%zz', '+', '=', '&', '%2B', '%26', '%3D', 'a', '%EF%BB%BF', '%c3%a9'),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), (pieces) => {
+        const query = pieces.join('');
+        const decoded = decodeQuery(query);
+        assert.deepEqual(decoded.issues, []);
+        assert.deepEqual([...decoded.params], [...new URLSearchParams(query)]);
+      }),
+    );
+  });
+
+  const range = 'time_range=2022-03-22T12:25:00_2022-03-22T12:28:00';
+  const invalid: Array<[string, string, string[]]> = [
+    ['a byte FF in origin', `${range}&action=BUY&aggregates=COUNT&origin=%FF`, ['origin']],
+    ['an encoded lone surrogate in brand_id', `${range}&action=BUY&aggregates=COUNT&brand_id=%ED%A0%80`, ['brand_id']],
+    ['an overlong "/" in time_range, named once', `time_range=%C0%AF&action=BUY&aggregates=COUNT`, ['time_range']],
+    ['a truncated sequence in one of the aggregates', `${range}&action=BUY&aggregates=COUNT&aggregates=%E2%82`, ['aggregates']],
+    ['a name that is not UTF-8', `${range}&action=BUY&aggregates=COUNT&%FF=1`, ['%FF']],
+    [
+      `an origin of ${MAX_TEXT_CODE_POINTS + 1} characters`,
+      `${range}&action=BUY&aggregates=COUNT&origin=${'%F0%9F%98%80'.repeat(257)}`,
+      ['origin'],
+    ],
+    [
+      `a category_id of ${MAX_TEXT_CODE_POINTS + 1} characters`,
+      `${range}&action=BUY&aggregates=COUNT&category_id=${'c'.repeat(257)}`,
+      ['category_id'],
+    ],
+  ];
+  for (const [what, query, fields] of invalid) {
+    it(`refuse ${what}, naming ${fields.join(', ')}`, () => {
+      const r = parseAggregatesQuery(query, 10);
+      assert.ok(!r.ok);
+      assert.deepEqual(
+        r.error.issues.map((i) => i.field),
+        fields,
+      );
+    });
+  }
+
+  it(`accept filters of ${MAX_TEXT_CODE_POINTS} characters and a cookie of as many, and refuse one more in the cookie`, () => {
+    const emoji = '😀'.repeat(MAX_TEXT_CODE_POINTS);
+    const r = parseAggregatesQuery(
+      `${range}&action=BUY&aggregates=COUNT&origin=${encodeURIComponent(emoji)}&brand_id=${'b'.repeat(256)}`,
+      10,
+    );
+    assert.ok(r.ok);
+    assert.deepEqual(r.value.filters, { origin: emoji, brand_id: 'b'.repeat(256) });
+    assert.ok(parseProfileQuery(emoji, `time_range=2022-03-22T12:25:00_2022-03-22T12:28:00`).ok);
+    const over = parseProfileQuery(`${emoji}x`, `time_range=2022-03-22T12:25:00_2022-03-22T12:28:00`);
+    assert.ok(!over.ok);
+    assert.deepEqual(
+      over.error.issues.map((i) => i.field),
+      ['cookie'],
+    );
+  });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseUserTag } from '../src/index.ts';
+import { MAX_TEXT_CODE_POINTS, parseUserTag } from '../src/index.ts';
 
 const valid = {
   time: '2022-03-22T12:15:00.000Z',
@@ -91,6 +91,24 @@ describe('a user tag', () => {
     ['an unknown product_info field', withProduct({ color: 'red' }), ['product_info.color']],
     ['a null country', { ...valid, country: null }, ['country']],
     ['product_info as a string', { ...valid, product_info: 'x' }, ['product_info']],
+    ['a lone high surrogate in origin', { ...valid, origin: 'a\ud800' }, ['origin']],
+    ['a lone low surrogate in product_id', withProduct({ product_id: '\udc00x' }), ['product_info.product_id']],
+    ['surrogates in the wrong order in the cookie', { ...valid, cookie: '\ude00\ud83d' }, ['cookie']],
+    [
+      `${MAX_TEXT_CODE_POINTS + 1} four-byte characters in the cookie`,
+      { ...valid, cookie: '😀'.repeat(MAX_TEXT_CODE_POINTS + 1) },
+      ['cookie'],
+    ],
+    [
+      `${MAX_TEXT_CODE_POINTS + 1} characters in country and brand_id`,
+      { ...withProduct({ brand_id: 'é'.repeat(257) }), country: 'x'.repeat(257) },
+      ['country', 'product_info.brand_id'],
+    ],
+    [
+      `${MAX_TEXT_CODE_POINTS + 1} characters in category_id`,
+      withProduct({ category_id: `${'a'.repeat(MAX_TEXT_CODE_POINTS)}😀` }),
+      ['product_info.category_id'],
+    ],
   ];
   for (const [what, input, fields] of invalid) {
     it(`rejects ${what}, naming ${fields.join(', ')}`, () => {
@@ -103,6 +121,20 @@ describe('a user tag', () => {
       );
     });
   }
+
+  it(`accepts ${MAX_TEXT_CODE_POINTS} code points in every string field, however many UTF-16 units they take`, () => {
+    const at = (unit: string) => unit.repeat(MAX_TEXT_CODE_POINTS);
+    const longest = {
+      ...valid,
+      cookie: at('😀'),
+      country: at('x'),
+      origin: at('é'),
+      product_info: { ...valid.product_info, product_id: at('𝄞'), brand_id: at('中'), category_id: `${at('a').slice(1)}🍪` },
+    };
+    const result = parseUserTag(longest);
+    assert.ok(result.ok);
+    assert.deepEqual(result.value, longest);
+  });
 
   it('names every missing field, each as required', () => {
     const { cookie: _c, origin: _o, ...rest } = valid;

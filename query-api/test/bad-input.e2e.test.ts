@@ -3,26 +3,31 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ProblemBody, parseAggregatesQuery, parseProfileQuery } from '@usertags/contracts';
+import { MAX_TEXT_CODE_POINTS, ProblemBody, parseAggregatesQuery, parseProfileQuery } from '@usertags/contracts';
 import { openAggregateStore } from '@usertags/projector';
 import {
+  assertMethodsNotAllowed,
   assertNoAdminSurface,
   assertWellFormedAnswer,
   createTestDatabase,
   type FuzzRequest,
+  metricValue,
   type OpenApiDocument,
   ProgramProcess,
   rawRequest,
   requestsFrom,
+  SlowClient,
   sendRequest,
   type TestDatabase,
   testPort,
+  waitFor,
 } from '@usertags/testkit';
 import fc from 'fast-check';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 600);
 const MAX_MINUTES = 1440;
 const PROFILES = '/user_profiles/';
+const REQUEST_TIMEOUT_MS = 3000;
 
 /** Time ranges in both precisions, and near misses. */
 const rangeHint = (() => {
@@ -64,7 +69,7 @@ function expectedStatus(request: FuzzRequest): number | undefined {
   if (Object.keys(request.headers).includes('expect')) return undefined;
   const { path, query } = split(request.target);
   if (op.path === '/aggregates' && path === '/aggregates') {
-    return parseAggregatesQuery(new URLSearchParams(query), MAX_MINUTES).ok ? 200 : 400;
+    return parseAggregatesQuery(query, MAX_MINUTES).ok ? 200 : 400;
   }
   if (op.path === '/user_profiles/{cookie}' && path.startsWith(PROFILES) && path.length > PROFILES.length) {
     let cookie: string;
@@ -73,7 +78,7 @@ function expectedStatus(request: FuzzRequest): number | undefined {
     } catch {
       return 400;
     }
-    return parseProfileQuery(cookie, new URLSearchParams(query)).ok ? 200 : 400;
+    return parseProfileQuery(cookie, query).ok ? 200 : 400;
   }
   return undefined;
 }
@@ -95,6 +100,8 @@ describe('the query API under bad input', () => {
       DATABASE_URL: database.url,
       PROFILE_STORE_PATH: join(dir, 'profiles.sqlite'),
       AGGREGATES_MAX_MINUTES: String(MAX_MINUTES),
+      HTTP_HEADERS_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
+      HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
     });
     base = await api.ready();
   });
@@ -178,7 +185,68 @@ describe('the query API under bad input', () => {
       'GET /aggregates?time_range=2022-03-22T12:00:00_2022-03-22T12:02:00&action=buy&aggregates=count&aggregates=sum_price',
       200,
     ],
-    ['a method the route does not have', `DELETE /aggregates?${aggregates}`, 404, 'NOT_FOUND'],
+    ['a method the route does not have', `DELETE /aggregates?${aggregates}`, 405, 'METHOD_NOT_ALLOWED'],
+    // Absolute-form (RFC 9112 §3.2.2), which proxies send: the cookie and query are those after the authority.
+    ['an absolute-form target', `GET http://evil.example/user_profiles/x?${range}`, 200, 'x'],
+    ['an absolute-form target with a port, in capitals', `GET HTTP://EVIL.EXAMPLE:8081/user_profiles/a%2Fb%3F?${range}`, 200, 'a/b?'],
+    ['an absolute-form target without a query', 'GET http://evil.example/user_profiles/x', 400, 'INVALID_REQUEST', 'time_range'],
+    ['an absolute-form /aggregates', `GET http://evil.example/aggregates?${aggregates}&origin=%F0%9F%8D%AA`, 200],
+    // Bytes that are not UTF-8, percent-encoded, are refused by name rather than read as U+FFFD.
+    ['a cookie of an encoded lone surrogate (ED A0 80)', `GET /user_profiles/a%ED%A0%80?${range}`, 400, 'INVALID_REQUEST', 'cookie'],
+    ['a cookie of an encoded byte FF', `GET /user_profiles/%FF?${range}`, 400, 'INVALID_REQUEST', 'cookie'],
+    ['an origin filter of byte FF', `GET /aggregates?${aggregates}&origin=%FF`, 400, 'INVALID_REQUEST', 'origin'],
+    [
+      'a brand_id filter of an encoded lone surrogate',
+      `GET /aggregates?${aggregates}&brand_id=%ED%A0%80`,
+      400,
+      'INVALID_REQUEST',
+      'brand_id',
+    ],
+    [
+      'a category_id filter of an overlong encoding',
+      `GET /aggregates?${aggregates}&category_id=%C0%AF`,
+      400,
+      'INVALID_REQUEST',
+      'category_id',
+    ],
+    ['a time_range with byte FE', `GET /user_profiles/a?${range}%FE`, 400, 'INVALID_REQUEST', 'time_range'],
+    ['a limit of byte FF', `GET /user_profiles/a?${range}&limit=%FF`, 400, 'INVALID_REQUEST', 'limit'],
+    [
+      'an action of byte FF, on POST',
+      `POST /aggregates?time_range=2022-03-22T12:00:00_2022-03-22T12:02:00&action=%FF&aggregates=COUNT`,
+      400,
+      'INVALID_REQUEST',
+      'action',
+    ],
+    // At most MAX_TEXT_CODE_POINTS code points in a cookie or filter; four-byte characters count once.
+    [
+      'a cookie of 256 four-byte characters',
+      `GET /user_profiles/${'%F0%9F%98%80'.repeat(MAX_TEXT_CODE_POINTS)}?${range}`,
+      200,
+      '😀'.repeat(MAX_TEXT_CODE_POINTS),
+    ],
+    [
+      'a cookie of 257 characters',
+      `GET /user_profiles/${'%F0%9F%98%80'.repeat(MAX_TEXT_CODE_POINTS + 1)}?${range}`,
+      400,
+      'INVALID_REQUEST',
+      'cookie',
+    ],
+    ['a cookie of 10,000 characters', `GET /user_profiles/${'c'.repeat(10_000)}?${range}`, 400, 'INVALID_REQUEST', 'cookie'],
+    [
+      'filters of 256 characters',
+      `GET /aggregates?${aggregates}&origin=${'%C3%A9'.repeat(256)}&brand_id=${'b'.repeat(256)}&category_id=${'%F0%9F%8D%AA'.repeat(256)}`,
+      200,
+    ],
+    ['an origin of 257 characters', `GET /aggregates?${aggregates}&origin=${'%C3%A9'.repeat(257)}`, 400, 'INVALID_REQUEST', 'origin'],
+    ['a brand_id of 257 characters', `GET /aggregates?${aggregates}&brand_id=${'b'.repeat(257)}`, 400, 'INVALID_REQUEST', 'brand_id'],
+    [
+      'a category_id of 257 characters',
+      `GET /aggregates?${aggregates}&category_id=${'%F0%9F%8D%AA'.repeat(257)}`,
+      400,
+      'INVALID_REQUEST',
+      'category_id',
+    ],
   ];
   for (const [what, line, status, expected, field] of edges) {
     it(`answers ${what} with ${status}`, async () => {
@@ -199,6 +267,61 @@ describe('the query API under bad input', () => {
       }
     });
   }
+
+  it('answers a method a path does not serve with 405 and the methods it does in Allow; unknown paths stay 404', async () => {
+    await assertMethodsNotAllowed(base, [
+      ['DELETE', '/user_profiles/x', 'GET, HEAD, POST'],
+      ['PUT', `/user_profiles/x?${range}`, 'GET, HEAD, POST'],
+      ['OPTIONS', '/aggregates', 'GET, HEAD, POST'],
+      ['PATCH', `/aggregates?${aggregates}`, 'GET, HEAD, POST'],
+      ['TRACE', '/health', 'GET, HEAD'],
+      ['POST', '/ready', 'GET, HEAD'],
+      ['PUT', '/metrics', 'GET, HEAD'],
+      ['DELETE', '/openapi.json', 'GET, HEAD'],
+    ]);
+    for (const path of ['/user_profiles/', '/user_profiles', '/aggregates/x', '/nothing']) {
+      const answer = await rawRequest(base, `DELETE ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      assert.equal(answer.status, 404, path);
+      assert.equal(answer.headers.allow, undefined, path);
+    }
+  });
+
+  it('counts a debug-mode body the client cut short as 499 and one too slow as 408, with no comparison counted and nothing logged above debug', async () => {
+    const series = {
+      status499: 'http_request_duration_seconds_count{route="/aggregates",method="POST",status="499"}',
+      status408: 'http_request_duration_seconds_count{route="/aggregates",method="POST",status="408"}',
+      status200: 'http_request_duration_seconds_count{route="/aggregates",method="POST",status="200"}',
+      mismatches: 'debug_comparisons_total{endpoint="aggregates",result="mismatch"}',
+    };
+    const read = async () =>
+      Object.fromEntries(await Promise.all(Object.entries(series).map(async ([k, s]) => [k, await metricValue(base, s)])));
+    const before = await read();
+    const outputBefore = api.output.join('').length;
+    const expected = JSON.stringify({ columns: ['1m_bucket', 'action', 'count'], rows: [] });
+    const head = `POST /aggregates?${aggregates} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${expected.length}\r\n\r\n`;
+    const leaving = new SlowClient(base, expected, 20, head);
+    await new Promise((r) => setTimeout(r, 200));
+    leaving.close();
+    const slow = new SlowClient(base, expected, 100, head);
+    assert.equal((await slow.answer).status, 408);
+    let now = before;
+    await waitFor(
+      async () => {
+        now = await read();
+        return now.status499 === before.status499 + 1 && now.status408 === before.status408 + 1;
+      },
+      5000,
+      () => `metrics before ${JSON.stringify(before)}, now ${JSON.stringify(now)}`,
+    );
+    assert.deepEqual(Object.fromEntries(Object.keys(series).map((k) => [k, (now[k] as number) - (before[k] as number)])), {
+      status499: 1,
+      status408: 1,
+      status200: 0,
+      mismatches: 0,
+    });
+    const logged = api.output.join('').slice(outputBefore);
+    assert.ok(!/"level":"(warn|error)"/.test(logged), logged);
+  });
 
   it('never writes a rejected request — its query, body or headers — into its output', async () => {
     const secret = 'SECRET-b71e09d3-do-not-log';

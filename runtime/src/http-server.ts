@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { ContractError, toProblem } from '@usertags/contracts';
+import { markTimedOut } from './cut-short.ts';
 import type { Logger } from './logger.ts';
 import { sendProblem } from './problem.ts';
 
@@ -54,6 +55,8 @@ export function createHttpServer(
   server.keepAliveTimeout = 30_000;
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
     options.logger?.debug('refused a connection', { code: error.code ?? error.name });
+    // A handler may still be reading this request's body: it will see the body end early and must count a 408, not a failure.
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') markTimedOut(socket);
     refuse(error, socket);
   });
   return server;

@@ -10,8 +10,9 @@ export {
 export { createHttpServer, HTTP_TIMEOUT_DEFAULTS, type HttpServerOptions } from './http-server.ts';
 export { isJsonContentType, readJsonBody, readTextBody } from './json-body.ts';
 export { createLogger, errorFields, type Logger, type LogLevel } from './logger.ts';
-export { mountFallbacks, mountOperational, type OperationalDeps } from './operational.ts';
+export { mountFallbacks, mountOperational, type OperationalDeps, refuseOtherMethods } from './operational.ts';
 export { sendProblem } from './problem.ts';
+export { splitTarget, type TargetParts } from './request-target.ts';
 export { onShutdownSignal } from './shutdown.ts';
 export { openDurableSqlite, useWal } from './sqlite.ts';
 export {

@@ -13,17 +13,34 @@ export interface OperationalDeps {
   readonly openapi?: unknown;
 }
 
-/** `/health`, `/ready`, `/metrics` and (optionally) `/openapi.json`, the same on every program. */
+/**
+ * Answers every method `path` does not serve with a 405 problem and an
+ * `Allow` header naming those it does, HEAD wherever GET is (express answers
+ * HEAD with the GET route). Mount it after the path's own routes. `name` is
+ * how the detail names the path (`/user_profiles/{cookie}`, not the cookie).
+ */
+export function refuseOtherMethods(app: Express, path: string | RegExp, served: readonly string[], name: string = String(path)): void {
+  const allow = served.flatMap((method) => (method === 'GET' && !served.includes('HEAD') ? ['GET', 'HEAD'] : [method])).join(', ');
+  const detail = `${name} accepts ${allow} only`;
+  app.all(path, (_req, res) => {
+    res.setHeader('allow', allow);
+    sendProblem(res, new ContractError('METHOD_NOT_ALLOWED', detail));
+  });
+}
+
+/** `/health`, `/ready`, `/metrics` and (optionally) `/openapi.json`, the same on every program; other methods on them get 405. */
 export function mountOperational(app: Express, deps: OperationalDeps): void {
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  refuseOtherMethods(app, '/health', ['GET']);
   app.get('/ready', (_req, res) => {
     deps.checkReady().then(
       () => res.json({ status: 'ready' }),
       (error: unknown) => sendProblem(res, error),
     );
   });
+  refuseOtherMethods(app, '/ready', ['GET']);
   // One exposition: prom-client's registry, then OpenTelemetry's metrics (only while tracing is on) in the same text format.
   app.get('/metrics', (_req, res, next) => {
     Promise.all([deps.registry.metrics(), telemetryMetricsText()]).then(([own, otel]) => {
@@ -31,12 +48,14 @@ export function mountOperational(app: Express, deps: OperationalDeps): void {
       res.end(otel.length === 0 ? own : `${own.trimEnd()}\n${otel}`);
     }, next);
   });
+  refuseOtherMethods(app, '/metrics', ['GET']);
   if (deps.openapi !== undefined) {
     const body = JSON.stringify(deps.openapi);
     app.get('/openapi.json', (_req, res) => {
       res.setHeader('content-type', 'application/json');
       res.end(body);
     });
+    refuseOtherMethods(app, '/openapi.json', ['GET']);
   }
 }
 

@@ -54,6 +54,8 @@ const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD', 'TR
 const CONTENT_TYPES = [
   'application/json',
   'application/json; charset=utf-8',
+  'application/json; charset="UTF-8"',
+  'application/json; charset=iso-8859-1',
   'APPLICATION/JSON',
   'application/vnd.usertags+json',
   'application/problem+json',

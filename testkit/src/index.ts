@@ -44,6 +44,6 @@ export {
   STREAM_ORIGINS,
   type StreamOptions,
 } from './stream.ts';
-export { ADMIN_PATHS, assertNoAdminSurface } from './surface.ts';
+export { ADMIN_PATHS, assertMethodsNotAllowed, assertNoAdminSurface } from './surface.ts';
 export { postTag, sampleTag } from './tags.ts';
 export { metricValue, waitFor } from './wait.ts';

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { ProblemBody } from '@usertags/contracts';
+import { rawRequest } from './http.ts';
 
 /** Paths where web frameworks, servers and runtimes commonly expose administration, debugging or secrets. */
 export const ADMIN_PATHS = [
@@ -65,4 +66,27 @@ export async function assertNoAdminSurface(baseUrl: string): Promise<number> {
     }
   }
   return tried;
+}
+
+/**
+ * Asserts that a program answers each `[method, path, allow]` — a path it
+ * serves, by a method it does not — with a 405 problem whose `Allow` header is
+ * `allow`. Sent raw, since fetch refuses methods such as TRACE.
+ */
+export async function assertMethodsNotAllowed(baseUrl: string, cases: ReadonlyArray<readonly [string, string, string]>): Promise<void> {
+  for (const [method, path, allow] of cases) {
+    const what = `${method} ${path}`;
+    const answer = await rawRequest(
+      baseUrl,
+      `${method} ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+      10_000,
+    );
+    assert.equal(answer.status, 405, `${what} answered ${answer.status} ${answer.body.slice(0, 200)}`);
+    assert.equal(answer.headers.allow, allow, what);
+    assert.equal(answer.headers['content-type'], 'application/problem+json', what);
+    if (method === 'HEAD') continue;
+    const problem = ProblemBody.parse(JSON.parse(answer.body));
+    assert.equal(problem.code, 'METHOD_NOT_ALLOWED', what);
+    assert.equal(problem.status, 405, what);
+  }
 }

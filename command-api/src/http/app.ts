@@ -1,5 +1,5 @@
-import { ContractError, commandApiOpenApi, type EventAppender } from '@usertags/contracts';
-import { type Logger, mountFallbacks, mountOperational, sendProblem } from '@usertags/runtime';
+import { commandApiOpenApi, type EventAppender } from '@usertags/contracts';
+import { type Logger, mountFallbacks, mountOperational, refuseOtherMethods } from '@usertags/runtime';
 import express, { type Request, type Response } from 'express';
 import type { CommandApiMetrics } from '../metrics.ts';
 import { INGEST_PATH } from './ingest-route.ts';
@@ -21,10 +21,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.post(INGEST_PATH, (req, res, next) => {
     deps.ingestRoute(req, res).catch(next);
   });
-  app.all(INGEST_PATH, (_req, res) => {
-    res.setHeader('allow', 'POST');
-    sendProblem(res, new ContractError('METHOD_NOT_ALLOWED', `${INGEST_PATH} accepts POST only`));
-  });
+  refuseOtherMethods(app, INGEST_PATH, ['POST']);
   mountOperational(app, { checkReady: () => deps.log.checkReady(), registry: deps.metrics.registry, openapi: commandApiOpenApi() });
   mountFallbacks(app, deps.logger);
   return app;

@@ -6,7 +6,15 @@ import {
   parseProfileQuery,
   queryApiOpenApi,
 } from '@usertags/contracts';
-import { type Logger, mountFallbacks, mountOperational, readTextBody, sendProblem } from '@usertags/runtime';
+import {
+  type Logger,
+  mountFallbacks,
+  mountOperational,
+  readTextBody,
+  refuseOtherMethods,
+  sendProblem,
+  splitTarget,
+} from '@usertags/runtime';
 import express, { type Request, type Response } from 'express';
 import { type AggregateReader, answerAggregates } from '../core/aggregates.ts';
 import { answerProfile, type ProfileReader } from '../core/profiles.ts';
@@ -22,11 +30,6 @@ export interface QueryAppDeps {
   readonly debugBodyLimitBytes: number;
 }
 
-function searchParams(req: Request): URLSearchParams {
-  const q = req.originalUrl.indexOf('?');
-  return new URLSearchParams(q < 0 ? '' : req.originalUrl.slice(q + 1));
-}
-
 /**
  * Debug mode (spec §3.4): a non-empty body is the expected answer. It is
  * compared with ours, counted, and the first difference logged; the answer
@@ -38,6 +41,8 @@ async function checkExpected(req: Request, endpoint: string, actual: unknown, de
   try {
     text = await readTextBody(req, deps.debugBodyLimitBytes);
   } catch (error) {
+    // Nobody is there to answer, or was answered 408 already: nothing was compared, and the request is counted as what it was.
+    if (error instanceof ContractError && (error.code === 'CLIENT_CLOSED' || error.code === 'REQUEST_TIMEOUT')) throw error;
     deps.logger.warn('debug mode: expected answer not read', { endpoint, error: error instanceof Error ? error.message : String(error) });
     deps.metrics.debugComparisons.inc({ endpoint, result: 'mismatch' });
     return;
@@ -59,14 +64,19 @@ async function checkExpected(req: Request, endpoint: string, actual: unknown, de
 
 const PROFILES_PREFIX = '/user_profiles/';
 
-/** The cookie of `/user_profiles/{cookie}`, percent-decoded from the raw path (it may itself contain `/`, `?`, `%`). */
-function cookieOf(req: Request): string {
-  const path = req.originalUrl.split('?', 1)[0] as string;
+/**
+ * The cookie of `/user_profiles/{cookie}`, percent-decoded from the raw path
+ * (it may itself contain `/`, `?`, `%`); `path` is the routed path of the
+ * target in whatever form it came (`splitTarget`).
+ */
+function cookieOf(path: string): string {
+  if (!path.startsWith(PROFILES_PREFIX)) throw new ContractError('NOT_FOUND', 'no profile path');
   try {
+    // Strict: bytes that are not UTF-8 (%FF, %ED%A0%80 for a lone surrogate) throw instead of becoming U+FFFD.
     return decodeURIComponent(path.slice(PROFILES_PREFIX.length));
   } catch {
-    throw new ContractError('INVALID_REQUEST', 'the cookie in the path is not valid percent-encoding', {
-      issues: [{ field: 'cookie', message: 'is not valid percent-encoding' }],
+    throw new ContractError('INVALID_REQUEST', 'the cookie in the path is not valid percent-encoded UTF-8', {
+      issues: [{ field: 'cookie', message: 'is not valid percent-encoded UTF-8' }],
     });
   }
 }
@@ -80,18 +90,23 @@ export function createQueryApp(deps: QueryAppDeps): express.Express {
   const timed = (route: string, handler: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response) => {
     const started = performance.now();
     handler(req, res)
-      .catch((error: unknown) => {
-        if (!(error instanceof ContractError))
-          deps.logger.error('query failed', { route, error: error instanceof Error ? error.message : String(error) });
-        sendProblem(res, error);
-      })
-      .finally(() => {
-        deps.metrics.requestDuration.observe({ route, method: req.method, status: res.statusCode }, (performance.now() - started) / 1000);
+      .then(
+        () => res.statusCode,
+        (error: unknown) => {
+          // A client gone (499) or too slow (408) is sent nothing more; the status is what it is counted as.
+          const status = sendProblem(res, error);
+          if (error instanceof ContractError) deps.logger.debug('query rejected', { route, code: error.code, status });
+          else deps.logger.error('query failed', { route, error: error instanceof Error ? error.message : String(error) });
+          return status;
+        },
+      )
+      .then((status) => {
+        deps.metrics.requestDuration.observe({ route, method: req.method, status }, (performance.now() - started) / 1000);
       });
   };
 
   const aggregates = timed('/aggregates', async (req, res) => {
-    const parsed = parseAggregatesQuery(searchParams(req), deps.maxMinutes);
+    const parsed = parseAggregatesQuery(splitTarget(req.originalUrl).query, deps.maxMinutes);
     if (!parsed.ok) throw parsed.error;
     const answer = await answerAggregates(parsed.value, deps.aggregates);
     await checkExpected(req, 'aggregates', answer, deps);
@@ -99,10 +114,12 @@ export function createQueryApp(deps: QueryAppDeps): express.Express {
   });
   app.get('/aggregates', aggregates);
   app.post('/aggregates', aggregates);
+  refuseOtherMethods(app, '/aggregates', ['GET', 'POST']);
 
   const codec = createEventCodec();
   const profile = timed('/user_profiles', async (req, res) => {
-    const parsed = parseProfileQuery(cookieOf(req), searchParams(req));
+    const { path, query } = splitTarget(req.originalUrl);
+    const parsed = parseProfileQuery(cookieOf(path), query);
     if (!parsed.ok) throw parsed.error;
     const answer = await answerProfile(parsed.value, deps.profiles, codec);
     await checkExpected(req, 'user_profiles', answer, deps);
@@ -112,6 +129,7 @@ export function createQueryApp(deps: QueryAppDeps): express.Express {
   const profilePath = /^\/user_profiles\/.+/;
   app.get(profilePath, profile);
   app.post(profilePath, profile);
+  refuseOtherMethods(app, profilePath, ['GET', 'POST'], '/user_profiles/{cookie}');
 
   mountOperational(app, { checkReady: deps.checkReady, registry: deps.metrics.registry, openapi: queryApiOpenApi() });
   mountFallbacks(app, deps.logger);
