@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -70,53 +70,88 @@ async function waitApplied(projector: string, n: number, projections: readonly s
   }
 }
 
+type Program = 'command-api' | 'projector' | 'query-api';
+
+/** The three programs over one log and one set of stores, started and stopped together. */
+class System {
+  readonly programs = new Map<Program, ProgramProcess>();
+  readonly urls = { ingest: '', projector: '', query: '' };
+  env: Record<string, string> = {};
+
+  async start(...which: Program[]): Promise<void> {
+    const started = which.map((pkg) => {
+      const p = new ProgramProcess(pkg, { ...this.env, PORT: '0' });
+      this.programs.set(pkg, p);
+      return p.ready().then((url) => {
+        this.urls[pkg === 'command-api' ? 'ingest' : pkg === 'projector' ? 'projector' : 'query'] = url;
+      });
+    });
+    await Promise.all(started);
+  }
+
+  startAll(): Promise<void> {
+    return this.start('command-api', 'projector', 'query-api');
+  }
+
+  /** Stops every program cleanly (so SQLite files are whole, checkpointed, when copied). */
+  async stopAll(): Promise<void> {
+    for (const p of this.programs.values()) {
+      p.signal('SIGTERM');
+      await p.waitForExit();
+    }
+    this.programs.clear();
+  }
+
+  async killAll(): Promise<void> {
+    await Promise.all([...this.programs.values()].map((p) => p.kill()));
+    this.programs.clear();
+  }
+
+  output(pkg: Program): string {
+    return this.programs.get(pkg)?.output.join('') ?? '';
+  }
+}
+
+/** Programs on a Kafka topic of their own and a PostgreSQL database of their own, checking the log often. */
+const kafkaEnv = (topic: string, databaseUrl: string): Record<string, string> => ({
+  KAFKA_BROKERS: TEST_BROKERS.join(','),
+  KAFKA_TOPIC: topic,
+  KAFKA_DEAD_LETTER_TOPIC: `${topic}.dead-letter`,
+  DATABASE_URL: databaseUrl,
+  AGGREGATES_GROUP_ID: `${topic}-aggregates`,
+  PROFILES_GROUP_ID: `${topic}-profiles`,
+  FLUSH_MAX_DELAY_MS: '100',
+  LOG_CHECK_INTERVAL_MS: '300',
+});
+
 describe('a Kafka topic deleted and created again under a running system', () => {
   const topic = uniqueName('log-identity');
   const dir = mkdtempSync(join(tmpdir(), 'usertags-log-identity-'));
   let database: TestDatabase;
-  let env: Record<string, string>;
-  const programs: ProgramProcess[] = [];
-  const urls = { ingest: '', projector: '', query: '' };
+  const system = new System();
+  const { urls } = system;
   const oldTags = Array.from({ length: 60 }, (_, i) => tag(i, `old-${i % 3}`));
   const newTags = Array.from({ length: 25 }, (_, i) => tag(100 + i, `new-${i % 5}`));
-
-  const start = async (pkg: 'command-api' | 'projector' | 'query-api'): Promise<string> => {
-    const p = new ProgramProcess(pkg, { ...env, PORT: '0' });
-    programs.push(p);
-    return p.ready();
-  };
 
   before(async () => {
     database = await createTestDatabase('log_identity');
     await createTopic(topic, 2);
-    env = {
-      KAFKA_BROKERS: TEST_BROKERS.join(','),
-      KAFKA_TOPIC: topic,
-      KAFKA_DEAD_LETTER_TOPIC: `${topic}.dead-letter`,
-      DATABASE_URL: database.url,
-      PROFILE_STORE_PATH: join(dir, 'profiles.sqlite'),
-      AGGREGATES_GROUP_ID: `${topic}-aggregates`,
-      PROFILES_GROUP_ID: `${topic}-profiles`,
-      FLUSH_MAX_DELAY_MS: '100',
-      LOG_CHECK_INTERVAL_MS: '300',
-    };
-    urls.ingest = await start('command-api');
-    urls.projector = await start('projector');
-    urls.query = await start('query-api');
+    system.env = { ...kafkaEnv(topic, database.url), PROFILE_STORE_PATH: join(dir, 'profiles.sqlite') };
+    await system.startAll();
     await sendAll(urls.ingest, oldTags);
     await waitApplied(urls.projector, oldTags.length, ['aggregates', 'profiles']);
     assert.equal(await count(urls.query), oldTags.length);
   });
 
   after(async () => {
-    await Promise.all(programs.map((p) => p.kill()));
+    await system.killAll();
     await deleteTopic(topic).catch(() => {});
     await database?.drop();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('refuses the new topic: not ready, a metric and an error naming both logs, and the read models untouched', async () => {
-    for (const p of programs.splice(0)) await p.kill();
+    await system.killAll();
     await deleteTopic(topic);
     await waitFor(
       async () =>
@@ -127,17 +162,14 @@ describe('a Kafka topic deleted and created again under a running system', () =>
       30_000,
       () => 'the topic can be created again',
     );
-    urls.ingest = await start('command-api');
+    await system.start('command-api');
     await sendAll(urls.ingest, newTags);
-    const projector = new ProgramProcess('projector', { ...env, PORT: '0' });
-    programs.push(projector);
-    urls.projector = await projector.ready();
-    urls.query = await start('query-api');
+    await system.start('projector', 'query-api');
 
     await waitFor(
       async () => (await readiness(urls.projector)).status === 503,
       20_000,
-      () => `the projector is not ready:\n${projector.output.join('')}`,
+      () => `the projector is not ready:\n${system.output('projector')}`,
     );
     const { body } = await readiness(urls.projector);
     assert.equal(body.code, 'LOG_MISMATCH');
@@ -146,7 +178,10 @@ describe('a Kafka topic deleted and created again under a running system', () =>
       assert.equal(await metricValue(urls.projector, `projector_log_mismatch{projection="${projection}"}`), 1, projection);
     }
     assert.ok(
-      projector.loggedAt('error').some((l) => l.includes('does not match the event log') && l.includes('projector replay')),
+      system.programs
+        .get('projector')
+        ?.loggedAt('error')
+        .some((l) => l.includes('does not match the event log') && l.includes('projector replay')),
       'an error says what is wrong and what to do',
     );
     await new Promise((r) => setTimeout(r, 1500));
@@ -157,7 +192,7 @@ describe('a Kafka topic deleted and created again under a running system', () =>
 
   it('projects the new topic exactly once `projector replay all` has rebuilt the read models from it', async () => {
     const { stdout } = await run(process.execPath, [join(repo, 'projector/src/replay.ts'), 'all'], {
-      env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
+      env: { ...process.env, ...system.env, LOG_LEVEL: 'warn' },
       timeout: 120_000,
     });
     const summaries = stdout
@@ -198,60 +233,38 @@ describe('a Kafka topic deleted and created again under a running system', () =>
 describe('an aggregate store in PostgreSQL restored from an older backup', () => {
   const topic = uniqueName('store-backup');
   let database: TestDatabase;
-  const programs: ProgramProcess[] = [];
-  const urls = { ingest: '', projector: '', query: '' };
+  const system = new System();
+  const { urls } = system;
   const first = Array.from({ length: 40 }, (_, i) => tag(i, `p-${i % 4}`));
   const second = Array.from({ length: 30 }, (_, i) => tag(1000 + i, `p-${i % 4}`));
-  let env: Record<string, string>;
-
-  const startAll = async () => {
-    for (const pkg of ['command-api', 'projector', 'query-api'] as const) programs.push(new ProgramProcess(pkg, env));
-    [urls.ingest, urls.projector, urls.query] = (await Promise.all(programs.map((p) => p.ready()))) as [string, string, string];
-  };
-  const stopAll = async () => {
-    for (const p of programs.splice(0)) {
-      p.signal('SIGTERM');
-      await p.waitForExit();
-    }
-  };
 
   before(async () => {
     database = await createTestDatabase('store_backup');
     await createTopic(topic, 2);
-    env = {
-      KAFKA_BROKERS: TEST_BROKERS.join(','),
-      KAFKA_TOPIC: topic,
-      KAFKA_DEAD_LETTER_TOPIC: `${topic}.dead-letter`,
-      DATABASE_URL: database.url,
-      PROJECTIONS: 'aggregates',
-      AGGREGATES_GROUP_ID: `${topic}-aggregates`,
-      FLUSH_MAX_DELAY_MS: '100',
-      LOG_CHECK_INTERVAL_MS: '300',
-      PORT: '0',
-    };
+    system.env = { ...kafkaEnv(topic, database.url), PROJECTIONS: 'aggregates' };
   });
 
   after(async () => {
-    await Promise.all(programs.map((p) => p.kill()));
+    await system.killAll();
     await deleteTopic(topic).catch(() => {});
     await database?.drop();
     await dropDatabase(`${database.name}_backup`).catch(() => {});
   });
 
   it("resumes from the backup's own positions: every tag counted once, the log unchanged", async () => {
-    await startAll();
+    await system.startAll();
     await sendAll(urls.ingest, first);
     await waitApplied(urls.projector, first.length, ['aggregates']);
-    await stopAll();
+    await system.stopAll();
     await copyDatabase(database.name, `${database.name}_backup`);
-    await startAll();
+    await system.startAll();
     await sendAll(urls.ingest, second);
     await waitApplied(urls.projector, second.length, ['aggregates']);
     assert.equal(await count(urls.query), first.length + second.length);
-    await stopAll();
+    await system.stopAll();
 
     await copyDatabase(`${database.name}_backup`, database.name);
-    await startAll();
+    await system.startAll();
     await waitFor(
       async () => (await count(urls.query)) === first.length + second.length,
       20_000,
@@ -266,35 +279,17 @@ describe('an aggregate store in PostgreSQL restored from an older backup', () =>
 describe('the embedded log and stores restored from older copies', () => {
   const dir = mkdtempSync(join(tmpdir(), 'usertags-restore-'));
   const backup = join(dir, 'backup');
-  const env = {
+  const system = new System();
+  const { urls } = system;
+  system.env = {
     EVENT_LOG_PATH: join(dir, 'events.sqlite'),
     DATABASE_URL: `sqlite:${join(dir, 'aggregates.sqlite')}`,
     PROFILE_STORE_PATH: join(dir, 'profiles.sqlite'),
     FLUSH_MAX_DELAY_MS: '100',
     LOG_CHECK_INTERVAL_MS: '300',
-    PORT: '0',
   };
-  const programs: ProgramProcess[] = [];
   const first = Array.from({ length: 40 }, (_, i) => tag(i, `c-${i % 4}`));
   const second = Array.from({ length: 30 }, (_, i) => tag(1000 + i, `c-${i % 4}`));
-  const urls = { ingest: '', projector: '', query: '' };
-  let projector: ProgramProcess;
-
-  async function startAll(): Promise<void> {
-    const command = new ProgramProcess('command-api', env);
-    projector = new ProgramProcess('projector', env);
-    const query = new ProgramProcess('query-api', env);
-    programs.push(command, projector, query);
-    [urls.ingest, urls.projector, urls.query] = await Promise.all([command.ready(), projector.ready(), query.ready()]);
-  }
-
-  /** Stops every program cleanly, so the SQLite files are whole (checkpointed) when copied. */
-  async function stopAll(): Promise<void> {
-    for (const p of programs.splice(0)) {
-      p.signal('SIGTERM');
-      await p.waitForExit();
-    }
-  }
 
   const copy = (file: string, from: string, to: string) => {
     for (const suffix of ['', '-wal', '-shm']) {
@@ -304,18 +299,22 @@ describe('the embedded log and stores restored from older copies', () => {
   };
 
   before(async () => {
-    rmSync(backup, { recursive: true, force: true });
-    await startAll();
+    await system.startAll();
     await sendAll(urls.ingest, first);
     await waitApplied(urls.projector, first.length, ['aggregates', 'profiles']);
-    await stopAll();
-    await run('mkdir', ['-p', backup]);
+    await system.stopAll();
+    mkdirSync(backup, { recursive: true });
     for (const f of ['events.sqlite', 'aggregates.sqlite', 'profiles.sqlite']) copy(f, dir, backup);
-    await startAll();
+    await system.startAll();
     await sendAll(urls.ingest, second);
     await waitApplied(urls.projector, second.length, ['aggregates', 'profiles']);
     assert.equal(await count(urls.query), first.length + second.length);
-    await stopAll();
+    await system.stopAll();
+  });
+
+  after(async () => {
+    await system.killAll();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   /** Each cookie's buys in the profile store, as the oracle has them. */
@@ -327,15 +326,10 @@ describe('the embedded log and stores restored from older copies', () => {
     return true;
   };
 
-  after(async () => {
-    await Promise.all(programs.map((p) => p.kill()));
-    rmSync(dir, { recursive: true, force: true });
-  });
-
   it('stores restored from older copies resume from their own positions: every tag counted once, every profile whole', async () => {
     copy('aggregates.sqlite', backup, dir);
     copy('profiles.sqlite', backup, dir);
-    await startAll();
+    await system.startAll();
     await waitFor(profilesExact, 20_000, () => 'the restored profile store re-applies what came after its copy');
     await waitFor(
       async () => (await count(urls.query)) === first.length + second.length,
@@ -345,16 +339,16 @@ describe('the embedded log and stores restored from older copies', () => {
     await new Promise((r) => setTimeout(r, 1000));
     assert.equal(await count(urls.query), first.length + second.length, 'and counts nothing twice');
     assert.equal((await readiness(urls.projector)).status, 200);
-    await stopAll();
+    await system.stopAll();
   });
 
   it('a log restored from an older copy, behind the read model, is refused: positions past its end', async () => {
     copy('events.sqlite', backup, dir);
-    await startAll();
+    await system.startAll();
     await waitFor(
       async () => (await readiness(urls.projector)).status === 503,
       20_000,
-      () => `the projector refuses the older log:\n${projector.output.join('')}`,
+      () => `the projector refuses the older log:\n${system.output('projector')}`,
     );
     const { body } = await readiness(urls.projector);
     assert.equal(body.code, 'LOG_MISMATCH');
@@ -364,9 +358,9 @@ describe('the embedded log and stores restored from older copies', () => {
   });
 
   it('a new log file (another identity) is refused too', async () => {
-    await stopAll();
-    for (const suffix of ['', '-wal', '-shm']) rmSync(`${env.EVENT_LOG_PATH}${suffix}`, { force: true });
-    await startAll();
+    await system.stopAll();
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${system.env.EVENT_LOG_PATH}${suffix}`, { force: true });
+    await system.startAll();
     await sendAll(urls.ingest, [tag(5000, 'c-0')]);
     await waitFor(
       async () => (await readiness(urls.projector)).status === 503,
