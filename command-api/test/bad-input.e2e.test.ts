@@ -9,6 +9,7 @@ import {
   assertWellFormedAnswer,
   countRecords,
   createTopic,
+  cutShortThenTooSlow,
   deleteTopic,
   type FuzzRequest,
   instantHint,
@@ -321,13 +322,7 @@ describe('the command API under bad input', () => {
     const outputBefore = api.output.join('').length;
     const body = JSON.stringify(sampleTag(3));
     const head = `POST /user_tags HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
-    // Headers and a few bytes of the body, then the client is gone.
-    const leaving = new SlowClient(base, body, 20, head);
-    await new Promise((r) => setTimeout(r, 200));
-    leaving.close();
-    // A byte every 100 ms: the request deadline ends it with a 408.
-    const slow = new SlowClient(base, body, 100, head);
-    assert.equal((await slow.answer).status, 408);
+    await cutShortThenTooSlow(base, head, body);
     let now = before;
     await waitFor(
       async () => {

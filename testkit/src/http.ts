@@ -96,3 +96,17 @@ export class SlowClient {
     this.socket.destroy();
   }
 }
+
+/**
+ * Two requests whose bodies never arrive whole: one sends `head` and a few bytes of `body`, then its client
+ * goes away; the other sends a byte every 100 ms until the server's request deadline answers it, which must
+ * be 408. For tests of how a server counts and logs such requests.
+ */
+export async function cutShortThenTooSlow(url: string, head: string, body: string): Promise<void> {
+  const leaving = new SlowClient(url, body, 20, head);
+  await new Promise((r) => setTimeout(r, 200));
+  leaving.close();
+  const slow = new SlowClient(url, body, 100, head);
+  const answer = await slow.answer;
+  if (answer.status !== 408) throw new Error(`a body too slow was answered ${answer.status}, not 408`);
+}

@@ -9,7 +9,7 @@ export {
   sendRequest,
   valueFor,
 } from './fuzz.ts';
-export { type RawAnswer, rawRequest, SlowClient } from './http.ts';
+export { cutShortThenTooSlow, type RawAnswer, rawRequest, SlowClient } from './http.ts';
 export {
   countRecords,
   createTopic,
