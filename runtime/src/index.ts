@@ -14,7 +14,7 @@ export { mountFallbacks, mountOperational, type OperationalDeps, refuseOtherMeth
 export { sendProblem } from './problem.ts';
 export { splitTarget, type TargetParts } from './request-target.ts';
 export { onShutdownSignal } from './shutdown.ts';
-export { openDurableSqlite, useWal } from './sqlite.ts';
+export { openDurableSqlite, openSqlite, type SqliteDurability, useWal } from './sqlite.ts';
 export {
   type RunningTelemetry,
   startTelemetry,

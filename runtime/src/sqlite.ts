@@ -25,17 +25,39 @@ export function useWal(db: DatabaseSync, timeoutMs = 10_000): void {
 }
 
 /**
+ * How a SQLite file pays for durability:
+ *
+ * - `synced` (the event log): `synchronous = FULL` — a committed transaction
+ *   survives a crash or a power cut. The log is the source of truth: an
+ *   append answered 204 must never be lost.
+ * - `derived` (the read models): `synchronous = NORMAL` in WAL mode — a
+ *   committed transaction survives a crash of the program; a power cut or an
+ *   OS crash may roll back the last transactions, but never leaves the file
+ *   inconsistent. A read model commits its log positions in the same
+ *   transaction as its data, so after such a rollback its data and positions
+ *   are both from before those transactions, and the projector applies them
+ *   again from the log. Its commits then wait for no sync, and stop queueing
+ *   the log's synced commits behind theirs on the same disk
+ *   (docs/embedded.md).
+ */
+export type SqliteDurability = 'synced' | 'derived';
+
+/**
  * Opens (creating it and its folder when missing) a SQLite file the way every
  * embedded store of the platform uses one: WAL, so other processes read while
- * one writes; `synchronous = FULL`, so a committed transaction survives a
- * crash or a power cut; writers wait up to 10 s for each other; a 64 MiB page
- * cache.
+ * one writes; the synchronous level of `durability`; writers wait up to 10 s
+ * for each other; a 64 MiB page cache.
  */
-export function openDurableSqlite(path: string): DatabaseSync {
+export function openSqlite(path: string, durability: SqliteDurability): DatabaseSync {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new DatabaseSync(path, { timeout: 10_000 });
   useWal(db);
-  db.exec('PRAGMA synchronous = FULL');
+  db.exec(durability === 'synced' ? 'PRAGMA synchronous = FULL' : 'PRAGMA synchronous = NORMAL');
   db.exec('PRAGMA cache_size = -65536');
   return db;
+}
+
+/** The event log's file: `synced` (see `SqliteDurability`). */
+export function openDurableSqlite(path: string): DatabaseSync {
+  return openSqlite(path, 'synced');
 }

@@ -1,5 +1,5 @@
 import type { DatabaseSync } from 'node:sqlite';
-import { openDurableSqlite } from '@usertags/runtime';
+import { openSqlite } from '@usertags/runtime';
 import { Kysely, type SqliteDatabase, SqliteDialect, sql } from 'kysely';
 import type { Migration } from 'kysely/migration';
 import type { AggregateStore } from './aggregate-store.ts';
@@ -17,8 +17,10 @@ import {
  * The embedded aggregate store: the same layout and queries as PostgreSQL
  * (sql-aggregate-store.ts), in a SQLite file through Node's built-in
  * `node:sqlite`, no server. WAL mode lets the query API read from another
- * process while the projector writes; `synchronous = FULL` makes a committed
- * batch — increments and offsets together — survive a crash.
+ * process while the projector writes. `synchronous = NORMAL` (a derived
+ * store, runtime/src/sqlite.ts): a committed batch — increments and offsets
+ * together — survives a crash of the projector; a power cut may roll back the
+ * last batches, increments and offsets together, and they are applied again.
  *
  * SQLite's default BINARY collation already compares text byte by byte, as
  * the "C" collation does in PostgreSQL.
@@ -75,7 +77,7 @@ const migrations: Record<string, Migration> = {
 };
 
 function sqliteParts(path: string): SqlDialectParts {
-  const dialect = new SqliteDialect({ database: async () => asKyselyDatabase(openDurableSqlite(path)) });
+  const dialect = new SqliteDialect({ database: async () => asKyselyDatabase(openSqlite(path, 'derived')) });
   const db = new Kysely<AggregateTables>({ dialect });
   return {
     db,

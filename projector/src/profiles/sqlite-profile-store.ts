@@ -1,6 +1,6 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { type Action, ContractError } from '@usertags/contracts';
-import { openDurableSqlite } from '@usertags/runtime';
+import { openSqlite } from '@usertags/runtime';
 import { PROFILE_KEEP, type ProfileStore } from './profile-store.ts';
 
 /**
@@ -16,7 +16,9 @@ import { PROFILE_KEEP, type ProfileStore } from './profile-store.ts';
  * after a crash, and as a copy restored from an older backup.
  *
  * WAL mode lets the query API read from another process while the projector
- * writes; `synchronous = FULL` makes every committed batch survive a crash.
+ * writes. `synchronous = NORMAL` (a derived store, runtime/src/sqlite.ts): a
+ * committed batch survives a crash of the projector; a power cut may roll back
+ * the last batches with their positions, and they are applied again.
  * This module owns the layout: the projector writes through it and the query
  * API reads through it.
  */
@@ -39,7 +41,7 @@ export function createSqliteProfileStore(path: string): ProfileStore {
   function open() {
     if (db !== undefined && statements !== undefined) return { db, statements };
     // Both the projector and the query API open it this way; whichever comes first creates the table.
-    const opened = openDurableSqlite(path);
+    const opened = openSqlite(path, 'derived');
     // Reads should come from memory: the page cache and the file memory-mapped (bench:profiles p99).
     opened.exec('PRAGMA mmap_size = 1073741824');
     opened.exec(`CREATE TABLE IF NOT EXISTS profile_tags (
