@@ -36,7 +36,7 @@ ensure_packages() {
   command -v etcd >/dev/null || missing+=(etcd-server)
   command -v etcdctl >/dev/null || missing+=(etcd-client)
   command -v patroni >/dev/null || missing+=(patroni)
-  python3 -c 'import psycopg2' 2>/dev/null || missing+=(python3-psycopg2)
+  /usr/bin/python3 -c 'import psycopg2' 2>/dev/null || missing+=(python3-psycopg2)
   command -v haproxy >/dev/null || missing+=(haproxy)
   command -v prometheus >/dev/null || missing+=(prometheus)
   command -v curl >/dev/null || missing+=(curl)

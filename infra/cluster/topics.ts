@@ -7,7 +7,9 @@
 //   node infra/cluster/topics.ts status   one line: partitions, replication, under-replicated partitions
 //
 // KAFKA_BROKERS names the brokers; CLUSTER_TOPIC_PARTITIONS the tag topic's partitions (default 12).
-import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
+import kafkajs from 'kafkajs';
+
+const { ConfigResourceTypes, Kafka, logLevel } = kafkajs;
 
 export const TOPICS = [
   { topic: 'user-tags', partitions: Number(process.env.CLUSTER_TOPIC_PARTITIONS ?? 12) },
