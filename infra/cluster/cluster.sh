@@ -119,7 +119,12 @@ kafka_env() { # kafka_env <i>: the environment of infra/kafka/kafka.sh for node 
     "KAFKA_QUORUM_VOTERS=1@127.0.0.1:$KAFKA_1_CTRL_PORT,2@127.0.0.1:$KAFKA_2_CTRL_PORT,3@127.0.0.1:$KAFKA_3_CTRL_PORT" \
     "KAFKA_CLUSTER_ID=$KAFKA_CLUSTER_ID KAFKA_INTERNAL_RF=3 KAFKA_MIN_ISR=2 KAFKA_HEAP=$KAFKA_HEAP"
 }
-kafka_sh() { local i="$1"; shift; env $(kafka_env "$i") bash "$repo/infra/kafka/kafka.sh" "$@"; }
+kafka_sh() {
+  local i="$1" vars; shift
+  vars="$(kafka_env "$i")"
+  # shellcheck disable=SC2086
+  env $vars bash "$repo/infra/kafka/kafka.sh" "$@"
+}
 
 kafka_up() {
   local i
@@ -351,6 +356,7 @@ INFRA=(prometheus aerospike-1 aerospike-2 haproxy kafka-1 kafka-2 kafka-3 pg-1 p
 
 down() {
   [ -d "$run" ] || { log "nothing to stop"; return; }
+  secrets
   # start:cluster's supervisor first: it stops its replicas on SIGTERM.
   stop_pid programs 30
   local name
