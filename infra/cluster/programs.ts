@@ -134,7 +134,9 @@ while (pending.length > 0 && !stopping) {
   pending = pending.filter((_, i) => !answers[i]);
 }
 if (!stopping) {
-  const profiles = clusterEnv.AEROSPIKE_HOSTS ? `Aerospike ${clusterEnv.AEROSPIKE_HOSTS}` : `embedded store ${clusterEnv.PROFILE_STORE_PATH}`;
+  const profiles = clusterEnv.AEROSPIKE_HOSTS
+    ? `Aerospike ${clusterEnv.AEROSPIKE_HOSTS}`
+    : `embedded store ${clusterEnv.PROFILE_STORE_PATH}`;
   process.stderr.write(
     [
       `[cluster] every replica is ready (${((Date.now() - started) / 1000).toFixed(1)} s); profiles: ${profiles}; logs in ${logs}`,

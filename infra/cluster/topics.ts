@@ -57,7 +57,9 @@ async function ensure(): Promise<void> {
     const short = t.partitions.filter((p) => p.replicas.length < REPLICATION);
     if (short.length > 0) throw new Error(`${t.name}: ${short.length} partitions have fewer than ${REPLICATION} replicas`);
   }
-  process.stderr.write(`[cluster] topics ${TOPICS.map((t) => t.topic).join(', ')}: replication ${REPLICATION}, min.insync.replicas ${MIN_INSYNC}\n`);
+  process.stderr.write(
+    `[cluster] topics ${TOPICS.map((t) => t.topic).join(', ')}: replication ${REPLICATION}, min.insync.replicas ${MIN_INSYNC}\n`,
+  );
 }
 
 async function status(): Promise<void> {
