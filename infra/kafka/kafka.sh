@@ -11,6 +11,14 @@
 #   KAFKA_DATA_DIR    log dirs, pid and broker log        (default <repo>/.stack/kafka)
 #   KAFKA_CACHE_DIR   where the jars are kept             (default ~/.cache/usertags)
 #   KAFKA_HEAP        JVM heap                            (default 512m)
+# A node of a multi-node cluster (infra/cluster) also sets:
+#   KAFKA_NODE_ID          this node's id                       (default 1)
+#   KAFKA_QUORUM_VOTERS    id@host:port,… of the controllers    (default this node alone)
+#   KAFKA_CLUSTER_ID       the cluster id every node is formatted with (default a random one)
+#   KAFKA_INTERNAL_RF      replication of the internal topics   (default 1)
+#   KAFKA_MIN_ISR          min.insync.replicas default          (default 1)
+# `launch` starts without waiting (a node of a quorum cannot be ready alone);
+# `wait` then waits for it.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -21,6 +29,10 @@ KAFKA_CTRL_PORT="${KAFKA_CTRL_PORT:-$((KAFKA_PORT + 1))}"
 KAFKA_DATA_DIR="${KAFKA_DATA_DIR:-$repo/.stack/kafka}"
 KAFKA_CACHE_DIR="${KAFKA_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/usertags}"
 KAFKA_HEAP="${KAFKA_HEAP:-512m}"
+KAFKA_NODE_ID="${KAFKA_NODE_ID:-1}"
+KAFKA_QUORUM_VOTERS="${KAFKA_QUORUM_VOTERS:-$KAFKA_NODE_ID@127.0.0.1:$KAFKA_CTRL_PORT}"
+KAFKA_INTERNAL_RF="${KAFKA_INTERNAL_RF:-1}"
+KAFKA_MIN_ISR="${KAFKA_MIN_ISR:-1}"
 libs="$KAFKA_CACHE_DIR/kafka-$KAFKA_VERSION/libs"
 pidfile="$KAFKA_DATA_DIR/kafka.pid"
 
@@ -52,8 +64,8 @@ java_cmd() {
 write_config() {
   cat > "$KAFKA_DATA_DIR/server.properties" <<PROPS
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$KAFKA_CTRL_PORT
+node.id=$KAFKA_NODE_ID
+controller.quorum.voters=$KAFKA_QUORUM_VOTERS
 listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CTRL_PORT
 advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
 controller.listener.names=CONTROLLER
@@ -63,18 +75,25 @@ log.dirs=$KAFKA_DATA_DIR/data
 # Topics are created by the project (infra/topics), never implicitly.
 auto.create.topics.enable=false
 num.partitions=4
-offsets.topic.replication.factor=1
+offsets.topic.replication.factor=$KAFKA_INTERNAL_RF
 offsets.topic.num.partitions=4
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
+transaction.state.log.replication.factor=$KAFKA_INTERNAL_RF
+transaction.state.log.min.isr=$KAFKA_MIN_ISR
+share.coordinator.state.topic.replication.factor=$KAFKA_INTERNAL_RF
+share.coordinator.state.topic.min.isr=$KAFKA_MIN_ISR
 group.initial.rebalance.delay.ms=0
-min.insync.replicas=1
+min.insync.replicas=$KAFKA_MIN_ISR
+default.replication.factor=$KAFKA_INTERNAL_RF
+unclean.leader.election.enable=false
 PROPS
 }
 
 start() {
+  launch
+  wait_ready
+}
+
+launch() {
   if running; then log "already running (pid $(cat "$pidfile")) on 127.0.0.1:$KAFKA_PORT"; return; fi
   if (exec 3<>"/dev/tcp/127.0.0.1/$KAFKA_PORT") 2>/dev/null; then
     log "port $KAFKA_PORT is already in use by another process (another checkout's Kafka?); stop it or set KAFKA_PORT"
@@ -85,7 +104,7 @@ start() {
   write_config
   if [ ! -f "$KAFKA_DATA_DIR/data/meta.properties" ]; then
     local cluster_id
-    cluster_id="$(java_cmd kafka.tools.StorageTool random-uuid)"
+    cluster_id="${KAFKA_CLUSTER_ID:-$(java_cmd kafka.tools.StorageTool random-uuid)}"
     java_cmd kafka.tools.StorageTool format -t "$cluster_id" -c "$KAFKA_DATA_DIR/server.properties" >&2
   fi
   log "starting Kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT (data in $KAFKA_DATA_DIR)"
@@ -95,7 +114,6 @@ start() {
     -cp "$libs/*" kafka.Kafka "$KAFKA_DATA_DIR/server.properties" \
     > "$KAFKA_DATA_DIR/stdout.log" 2>&1 < /dev/null &
   echo $! > "$pidfile"
-  wait_ready
 }
 
 # Ready means a client can fetch metadata: the broker has registered with the
@@ -126,8 +144,9 @@ status() { if running; then echo "running pid $(cat "$pidfile") port $KAFKA_PORT
 case "${1:-}" in
   fetch) fetch ;;
   start) start ;;
+  launch) launch ;;
   stop) stop ;;
   status) status ;;
   wait) wait_ready ;;
-  *) echo "usage: $0 fetch|start|stop|status|wait" >&2; exit 2 ;;
+  *) echo "usage: $0 fetch|start|launch|stop|status|wait" >&2; exit 2 ;;
 esac
