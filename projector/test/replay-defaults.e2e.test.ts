@@ -47,7 +47,7 @@ function replay(args: string[], env: Record<string, string>): Promise<{ code: nu
   });
 }
 
-/** `./run.sh start` in `dataDir` on free ports; resolves once it printed "[start] ready". */
+/** `./run.sh start` in `dataDir` on free ports; resolves once all three programs answer /ready. */
 async function start(dataDir: string) {
   const ports = { command: await freePort(), query: await freePort(), projector: await freePort() };
   const output: string[] = [];
@@ -69,11 +69,21 @@ async function start(dataDir: string) {
     s?.on('data', (chunk: string) => output.push(chunk));
   }
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  await waitFor(
-    () => output.join('').includes('[start] ready'),
-    60_000,
-    () => `start prints ready:\n${output.join('')}`,
-  );
+  const ready = (port: number) =>
+    fetch(`http://127.0.0.1:${port}/ready`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+  try {
+    await waitFor(
+      async () => (await Promise.all(Object.values(ports).map(ready))).every(Boolean),
+      60_000,
+      () => `start gets ready:\n${output.join('')}`,
+    );
+  } catch (error) {
+    child.kill('SIGTERM');
+    throw error;
+  }
   return {
     command: `http://127.0.0.1:${ports.command}`,
     query: `http://127.0.0.1:${ports.query}`,
