@@ -263,7 +263,7 @@ try {
     missingLogHint:
       stack || process.env.EVENT_LOG_PATH !== undefined
         ? 'nothing has been started with it'
-      : `nothing has been started with DATA_DIR=${defaults.dataDir}; run ./run.sh start first, or pass --stack for the Kafka and PostgreSQL of start:stack`,
+        : `nothing has been started with DATA_DIR=${defaults.dataDir}; run ./run.sh start first, or pass --stack for the Kafka and PostgreSQL of start:stack`,
   });
   const summaries: Summary[] = [];
   if (target === 'aggregates' || target === 'all') summaries.push(await replayAggregates());

@@ -180,12 +180,20 @@ describe('projector replay with the defaults of start', () => {
 
   it('a DATA_DIR where nothing was started is one line and a non-zero exit', async () => {
     const result = await replay(['all'], { DATA_DIR: empty });
-    assertOneLineFailure(result, /^projector replay: no event log at .*events\.sqlite \(EVENT_LOG_PATH\).*run \.\/run\.sh start first/, 15_000);
+    assertOneLineFailure(
+      result,
+      /^projector replay: no event log at .*events\.sqlite \(EVENT_LOG_PATH\).*run \.\/run\.sh start first/,
+      15_000,
+    );
   });
 
   it('an unreachable PostgreSQL is one line naming DATABASE_URL, no stack trace, exit code 1', async () => {
     const result = await replay(['aggregates'], { DATA_DIR: dataDir, DATABASE_URL: 'postgres://x:y@127.0.0.1:1/db' });
-    assertOneLineFailure(result, /^projector replay: cannot reach the aggregate store, PostgreSQL at 127\.0\.0\.1:1\/db \(DATABASE_URL\)/, 20_000);
+    assertOneLineFailure(
+      result,
+      /^projector replay: cannot reach the aggregate store, PostgreSQL at 127\.0\.0\.1:1\/db \(DATABASE_URL\)/,
+      20_000,
+    );
   });
 
   it('an unreachable Kafka (--stack) is one line naming KAFKA_BROKERS, no stack trace, exit code 1', async () => {
