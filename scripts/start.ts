@@ -96,11 +96,13 @@ async function untilReady(program: { name: string; port: string }, deadline: num
   while (!stopping) {
     last = await readyStatus(program.port);
     if (last === 200) return true;
+    if (stopping) return false;
     if (Date.now() >= deadline) {
       const answer = last === 0 ? 'no answer' : `${last}`;
       process.stderr.write(
         `[start] ${program.name} is not ready after ${readyTimeoutMs / 1000} s (GET http://${probeHost}:${program.port}/ready: ${answer}); stopping the others\n`,
       );
+      stopAll(1);
       return false;
     }
     await new Promise((r) => setTimeout(r, 100));
