@@ -29,8 +29,8 @@ interface Summary {
   eventsPerSecond: number;
 }
 
-async function replay(what: 'aggregates' | 'profiles', env: Record<string, string>): Promise<Summary> {
-  const { stdout } = await run(process.execPath, [join(repo, 'projector/src/replay.ts'), 'replay', what], {
+async function replay(what: 'aggregates' | 'profiles', env: Record<string, string>, flags: string[] = []): Promise<Summary> {
+  const { stdout } = await run(process.execPath, [join(repo, 'projector/src/replay.ts'), 'replay', what, ...flags], {
     env: { ...process.env, LOG_LEVEL: 'warn', FLUSH_MAX_EVENTS: '50000', ...env },
     maxBuffer: 16 * 1024 * 1024,
   });
@@ -58,8 +58,9 @@ const kafkaEnv = {
   DATABASE_URL: database.url,
   PROFILE_STORE_PATH: join(dir, 'kafka-profiles.sqlite'),
 };
-const kafkaAggregates = await replay('aggregates', kafkaEnv);
-const kafkaProfiles = await replay('profiles', kafkaEnv);
+// --stack: Kafka and PostgreSQL, as `start --stack` (without it the replay CLI takes the embedded files).
+const kafkaAggregates = await replay('aggregates', kafkaEnv, ['--stack']);
+const kafkaProfiles = await replay('profiles', kafkaEnv, ['--stack']);
 await database.drop().catch((error: unknown) => console.warn(`could not drop ${database.name}: ${String(error)}`));
 const admin = kafka.admin();
 await admin.connect();

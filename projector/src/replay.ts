@@ -1,14 +1,19 @@
 #!/usr/bin/env node
-// projector replay aggregates|profiles|all
+// projector replay aggregates|profiles|all [--stack]
 //
 // Rebuilds a read model from offset 0 into a new version while the live one
 // keeps serving, switches readers and the live projector to it once it has
 // caught up with the log, then drops the old version. Same configuration as
 // the projector (DATABASE_URL, EVENT_LOG_PATH / KAFKA_*, AEROSPIKE_* /
-// PROFILE_STORE_PATH). Progress goes to stderr once a second; a summary line
-// (JSON) goes to stdout at the end.
+// PROFILE_STORE_PATH), with the defaults of `start`
+// (runtime/src/local-defaults.ts): the embedded files under DATA_DIR (./data),
+// or with --stack, as `start --stack`, the local Kafka and PostgreSQL.
+// Progress goes to stderr once a second; a summary line (JSON) goes to stdout
+// at the end. A log or store it cannot reach (within STORE_TIMEOUT_MS) or
+// cannot find is one line on stderr and exit code 1.
 import { createEventCodec } from '@usertags/contracts';
 import { createLogger, loadConfigOrExit } from '@usertags/runtime';
+import { localDefaults } from '@usertags/runtime/local-defaults';
 import { createEventSource } from './adapters/open-event-log.ts';
 import { createAggregateProjector } from './aggregates/aggregate-projector.ts';
 import { openAggregateStore, openAggregateVersions } from './aggregates/open-aggregate-store.ts';
@@ -19,17 +24,32 @@ import { judgeBinding, type LogDescription } from './core/log-binding.ts';
 import { openProfileVersioning } from './profiles/open-profile-store.ts';
 import { createProfileProjector } from './profiles/profile-projector.ts';
 import { PROFILE_VERSION_CACHE_MS } from './profiles/profile-versions.ts';
+import { oneLine, reachStores, Unreachable } from './reach-stores.ts';
 
-const USAGE = 'usage: projector replay aggregates|profiles|all';
-const args = process.argv.slice(2);
+const USAGE = 'usage: projector replay aggregates|profiles|all [--stack]';
+const stack = process.argv.includes('--stack');
+const args = process.argv.slice(2).filter((a) => a !== '--stack');
 if (args[0] === 'replay') args.shift();
 const target = args[0];
-if (target !== 'aggregates' && target !== 'profiles' && target !== 'all') {
+if ((target !== 'aggregates' && target !== 'profiles' && target !== 'all') || args.length > 1) {
   process.stderr.write(`${USAGE}\n`);
   process.exit(2);
 }
 
-const config = loadConfigOrExit('projector replay', loadConfig);
+/** Stops with one line on stderr: what went wrong and which setting to look at. */
+function fail(error: unknown): never {
+  const debug = process.env.LOG_LEVEL === 'debug' && !(error instanceof Unreachable);
+  const line = error instanceof Unreachable ? error.message : `replay ${target} failed: ${oneLine(error)}`;
+  process.stderr.write(`projector replay: ${line}\n${debug && error instanceof Error ? `${error.stack}\n` : ''}`);
+  process.exit(1);
+}
+// A store that goes away mid-replay may fail in a callback (a pool's idle client): still one line.
+process.on('uncaughtException', fail);
+process.on('unhandledRejection', fail);
+
+const defaults = localDefaults(stack);
+const config = loadConfigOrExit('projector replay', () => loadConfig({ ...process.env, ...defaults.storage }));
+const storeTimeoutMs = Number(process.env.STORE_TIMEOUT_MS ?? '10000');
 // Standard output carries the summaries (one JSON line per projection); the log goes to standard error.
 const logger = createLogger('replay', config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, (line) => process.stderr.write(line));
 const codec = createEventCodec();
@@ -235,12 +255,25 @@ async function replayProfiles(): Promise<Summary> {
   return { projection: 'profiles', from, to, events: applied, seconds, eventsPerSecond: applied / seconds, deadLettered: sink.count };
 }
 
-const summaries: Summary[] = [];
-if (target === 'aggregates' || target === 'all') summaries.push(await replayAggregates());
-if (target === 'profiles' || target === 'all') summaries.push(await replayProfiles());
-for (const s of summaries) {
-  process.stdout.write(
-    `${JSON.stringify({ ...s, seconds: Number(s.seconds.toFixed(2)), eventsPerSecond: Math.round(s.eventsPerSecond) })}\n`,
-  );
+try {
+  await reachStores(config, {
+    aggregates: target !== 'profiles',
+    profiles: target !== 'aggregates',
+    timeoutMs: storeTimeoutMs,
+    missingLogHint:
+      stack || process.env.EVENT_LOG_PATH !== undefined
+        ? 'nothing has been started with it'
+        : `nothing has been started with DATA_DIR=${defaults.dataDir}; run ./run.sh start first, or pass --stack for the Kafka and PostgreSQL of start:stack`,
+  });
+  const summaries: Summary[] = [];
+  if (target === 'aggregates' || target === 'all') summaries.push(await replayAggregates());
+  if (target === 'profiles' || target === 'all') summaries.push(await replayProfiles());
+  for (const s of summaries) {
+    process.stdout.write(
+      `${JSON.stringify({ ...s, seconds: Number(s.seconds.toFixed(2)), eventsPerSecond: Math.round(s.eventsPerSecond) })}\n`,
+    );
+  }
+} catch (error) {
+  fail(error);
 }
 process.exit(0);

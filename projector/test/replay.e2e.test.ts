@@ -81,6 +81,8 @@ async function answers(query: string, fromMs: number, toMs: number) {
 
 interface Mode {
   readonly name: string;
+  /** The replay CLI's flags: `--stack` for Kafka and PostgreSQL, as `start --stack`. */
+  readonly flags: string[];
   setUp(dir: string): Promise<Record<string, string>>;
   tearDown(): Promise<void>;
 }
@@ -91,6 +93,7 @@ const modes: Mode[] = [
     const topic = uniqueName('replay');
     return {
       name: 'Kafka and PostgreSQL',
+      flags: ['--stack'],
       async setUp(dir) {
         database = await createTestDatabase('replay');
         await createTopic(topic, 4);
@@ -113,6 +116,7 @@ const modes: Mode[] = [
   })(),
   {
     name: 'the embedded log and stores',
+    flags: [],
     async setUp(dir) {
       return {
         KAFKA_BROKERS: '127.0.0.1:1',
@@ -166,7 +170,7 @@ for (const mode of modes) {
     });
 
     it('rebuilds both read models while queries keep answering, and counts the tags sent meanwhile', async () => {
-      const replay = run(process.execPath, [join(repo, 'projector/src/replay.ts'), 'replay', 'all'], {
+      const replay = run(process.execPath, [join(repo, 'projector/src/replay.ts'), 'replay', 'all', ...mode.flags], {
         env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
         timeout: 120_000,
       });

@@ -58,6 +58,30 @@ class System {
     }
     this.exited = new Promise((r) => this.child.once('exit', (code) => r(code)));
   }
+  /**
+   * Waits, as a client would, until `start` has printed the three URLs and "ready", then asks each
+   * URL once, at once: the statuses of its /ready (0: refused or no answer).
+   */
+  async printed(): Promise<number[]> {
+    await waitFor(
+      () => {
+        const printed = this.output.join('');
+        return Object.values(urls).every((u) => printed.includes(u)) || this.child.exitCode !== null;
+      },
+      60_000,
+      () => `start prints the three URLs:\n${this.output.join('')}`,
+    );
+    const answers = await Promise.all(
+      Object.values(urls).map((u) =>
+        fetch(`${u}/ready`).then(
+          (r) => r.status,
+          () => 0,
+        ),
+      ),
+    );
+    return answers;
+  }
+  /** Waits until all three answer /ready (so that one finding does not hide the others). */
   async ready(): Promise<void> {
     await waitFor(
       async () => {
@@ -109,9 +133,11 @@ describe('`start` with the embedded defaults: the whole system with no servers',
   const dataDir = mkdtempSync(join(tmpdir(), 'usertags-start-'));
   let system: System;
   let first: Awaited<ReturnType<typeof snapshot>>;
+  let answersOnPrint: number[];
 
   before(async () => {
     system = new System(dataDir);
+    answersOnPrint = await system.printed();
     await system.ready();
     for (let i = 0; i < tags.length; i += 100) {
       const statuses = await Promise.all(tags.slice(i, i + 100).map((t) => postTag(urls.command, t).then((r) => r.status)));
@@ -129,6 +155,18 @@ describe('`start` with the embedded defaults: the whole system with no servers',
   after(async () => {
     await system?.stop();
     rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('prints the URLs and "ready" only once every program answers: a request sent at once is answered, not refused', () => {
+    assert.deepEqual(answersOnPrint, [200, 200, 200], `each /ready asked right after the URLs were printed:\n${system.output.join('')}`);
+    const printed = system.output.join('');
+    const lines = printed.split('\n');
+    const readyAt = lines.indexOf('[start] ready');
+    assert.ok(readyAt >= 0, `start says ready:\n${printed}`);
+    for (const url of Object.values(urls)) {
+      const at = lines.findIndex((l) => l.includes(url));
+      assert.ok(at >= 0 && at < readyAt, `${url} is printed just before "[start] ready"`);
+    }
   });
 
   it('prints where each program listens and keeps its data in the data folder', () => {
@@ -160,7 +198,7 @@ describe('`start` with the embedded defaults: the whole system with no servers',
   it('gives the same answers after the whole system is stopped and started again', async () => {
     assert.equal(await system.stop(), 0, 'stops cleanly on SIGTERM');
     system = new System(dataDir);
-    await system.ready();
+    assert.deepEqual(await system.printed(), [200, 200, 200], 'ready again when it says so');
     // Give the projector time to (wrongly) re-apply anything it had already applied.
     await new Promise((r) => setTimeout(r, 1000));
     const again = await snapshot();

@@ -1,0 +1,119 @@
+// Before `projector replay` does any work it makes sure it can reach the event log and the read
+// models it was asked to rebuild, each within a bound. What it cannot reach becomes one line naming
+// the store and the setting that points elsewhere (an `Unreachable` error), never a stack trace or
+// a wait without end.
+import { existsSync } from 'node:fs';
+import { Kafka, logLevel } from 'kafkajs';
+import pg from 'pg';
+import type { ProjectorConfig } from './config.ts';
+import { openProfileVersioning } from './profiles/open-profile-store.ts';
+
+/** A store the replay cannot use; the message is the whole story, one line. */
+export class Unreachable extends Error {
+  override readonly name = 'Unreachable';
+}
+
+/** Waits for `work` at most `ms`; its failure or the timeout becomes the reason, one line. */
+async function within<T>(ms: number, work: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; reason: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<{ ok: false; reason: string }>((resolve) => {
+    timer = setTimeout(() => resolve({ ok: false, reason: `no answer within ${Math.round(ms / 1000)} s` }), ms);
+  });
+  try {
+    return await Promise.race([
+      work().then(
+        (value) => ({ ok: true as const, value }),
+        (error: unknown) => ({ ok: false as const, reason: oneLine(error) }),
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** An error's message on one line (an AggregateError — e.g. IPv4 and IPv6 both refused — by its parts). */
+export function oneLine(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) return error.errors.map(oneLine).join('; ');
+  const message = error instanceof Error ? error.message || (error as { code?: string }).code || error.name : String(error);
+  return message.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+/** `host:port/database` of a PostgreSQL URL, without the user and password. */
+function postgresTarget(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || '5432'}${u.pathname}`;
+  } catch {
+    return 'the server it names';
+  }
+}
+
+export interface ReachOptions {
+  /** What to rebuild: the log is always needed. */
+  readonly aggregates: boolean;
+  readonly profiles: boolean;
+  /** How long each store may take to answer. */
+  readonly timeoutMs: number;
+  /** Why a missing embedded log file is missing: what the user can do instead (e.g. start the system first). */
+  readonly missingLogHint: string;
+}
+
+/** Throws `Unreachable` for the first store the replay needs and cannot reach. */
+export async function reachStores(config: ProjectorConfig, options: ReachOptions): Promise<void> {
+  const { timeoutMs } = options;
+  if (config.EVENT_LOG_PATH !== undefined) {
+    if (!existsSync(config.EVENT_LOG_PATH)) {
+      throw new Unreachable(`no event log at ${config.EVENT_LOG_PATH} (EVENT_LOG_PATH): ${options.missingLogHint}`);
+    }
+  } else {
+    const kafka = new Kafka({
+      clientId: `${config.KAFKA_CLIENT_ID}-replay-check`,
+      brokers: [...config.KAFKA_BROKERS],
+      connectionTimeout: Math.min(3000, timeoutMs),
+      retry: { retries: 2, initialRetryTime: 300, maxRetryTime: 1000 },
+      logLevel: logLevel.NOTHING,
+    });
+    const admin = kafka.admin();
+    const reached = await within(timeoutMs, async () => {
+      await admin.connect();
+      await admin.listTopics();
+    });
+    void admin.disconnect().catch(() => {});
+    if (!reached.ok) {
+      throw new Unreachable(`cannot reach the event log, Kafka at ${config.KAFKA_BROKERS.join(',')} (KAFKA_BROKERS): ${reached.reason}`);
+    }
+  }
+  if (options.aggregates && !config.DATABASE_URL.startsWith('sqlite:')) {
+    const client = new pg.Client({ connectionString: config.DATABASE_URL, connectionTimeoutMillis: timeoutMs });
+    client.on('error', () => {});
+    const reached = await within(timeoutMs, async () => {
+      await client.connect();
+      await client.query('SELECT 1');
+    });
+    void client.end().catch(() => {});
+    if (!reached.ok) {
+      throw new Unreachable(
+        `cannot reach the aggregate store, PostgreSQL at ${postgresTarget(config.DATABASE_URL)} (DATABASE_URL): ${reached.reason}`,
+      );
+    }
+  }
+  if (options.profiles && config.AEROSPIKE_HOSTS !== undefined && config.AEROSPIKE_HOSTS !== '') {
+    const reached = await within(timeoutMs, async () => {
+      const versioning = await openProfileVersioning({
+        aerospikeHosts: config.AEROSPIKE_HOSTS,
+        aerospikeNamespace: config.AEROSPIKE_NAMESPACE,
+        aerospikeSet: config.AEROSPIKE_SET,
+        path: config.PROFILE_STORE_PATH,
+      });
+      try {
+        await versioning.catalog.read();
+      } finally {
+        await versioning.catalog.close().catch(() => {});
+      }
+    });
+    if (!reached.ok) {
+      throw new Unreachable(`cannot reach the profile store, Aerospike at ${config.AEROSPIKE_HOSTS} (AEROSPIKE_HOSTS): ${reached.reason}`);
+    }
+  }
+}
