@@ -191,7 +191,7 @@ describe('a Kafka topic deleted and created again under a running system', () =>
   });
 
   it('projects the new topic exactly once `projector replay all` has rebuilt the read models from it', async () => {
-    const { stdout } = await run(process.execPath, [join(repo, 'projector/src/replay.ts'), 'all'], {
+    const { stdout } = await run(process.execPath, [join(repo, 'projector/src/replay.ts'), 'all', '--stack'], {
       env: { ...process.env, ...system.env, LOG_LEVEL: 'warn' },
       timeout: 120_000,
     });
