@@ -94,14 +94,22 @@ export function createLogGuard(
   };
 }
 
-/** Checks until the read model follows the log (it may wait for the topic, or refuse until a replay); every `everyMs`. */
+/** How often a projection looks again for a topic nobody has created yet: its first tags must not wait a whole check interval. */
+const TOPIC_WAIT_MS = 250;
+
+/**
+ * Checks until the read model follows the log: every `everyMs` while it refuses (until a replay) or the log
+ * cannot be reached, every TOPIC_WAIT_MS while the topic does not exist yet.
+ */
 export async function untilFollowing(guard: LogGuard, everyMs: number, logger: Logger, stopped: () => boolean): Promise<void> {
   while (!stopped()) {
+    let state: GuardState | undefined;
     try {
-      if ((await guard.check()) === 'following') return;
+      state = await guard.check();
+      if (state === 'following') return;
     } catch (error) {
       logger.warn('could not compare the read model with the event log; trying again', errorFields(error));
     }
-    await new Promise((r) => setTimeout(r, everyMs));
+    await new Promise((r) => setTimeout(r, state === 'no-topic' ? Math.min(TOPIC_WAIT_MS, everyMs) : everyMs));
   }
 }
