@@ -1,7 +1,7 @@
 import { ContractError } from '@usertags/contracts';
 import { errorFields, type Logger } from '@usertags/runtime';
 import type { EventSource } from './core/event-source.ts';
-import { judgeBinding } from './core/log-binding.ts';
+import { judgeBinding, type LogDescription } from './core/log-binding.ts';
 
 /** What the guard needs of one projection's read model. */
 export interface BoundReadModel {
@@ -28,6 +28,8 @@ export interface LogGuard {
   check(): Promise<GuardState>;
   /** Throws LOG_MISMATCH (a 503 on /ready) while the read model refuses the log. */
   throwIfRefusing(): void;
+  /** The log as the last check found it (its partitions' ends give the lag). */
+  lastLog(): LogDescription | undefined;
 }
 
 /**
@@ -43,6 +45,7 @@ export function createLogGuard(
   logger: Logger,
 ): LogGuard {
   let refusal: string | undefined;
+  let lastSeen: LogDescription | undefined;
   let paused = false;
 
   function refuse(reason: string): GuardState {
@@ -69,14 +72,15 @@ export function createLogGuard(
       const positions = await model.positions();
       const bound = await model.binding();
       const log = await source.describe(topic);
+      lastSeen = log;
       if (log === undefined) return 'no-topic';
-      const verdict = judgeBinding(bound, log, positions);
-      if (verdict.kind === 'refuse') return refuse(verdict.reason);
+      let verdict = judgeBinding(bound, log, positions);
       if (verdict.kind === 'bind') {
-        const bound = await model.bind(log.identity);
-        if (bound !== log.identity) return refuse(`the read model was built from log ${bound}, but the log found is ${log.identity}`);
-        logger.info('read model bound to its event log', { projection, topic, log: log.identity });
+        // Another writer may have bound it first, to another log: judge what the store holds now.
+        verdict = judgeBinding(await model.bind(log.identity), log, positions);
+        if (verdict.kind === 'ok') logger.info('read model bound to its event log', { projection, topic, log: log.identity });
       }
+      if (verdict.kind === 'refuse') return refuse(verdict.reason);
       if (refusal !== undefined) {
         logger.info('the read model matches the event log again; projecting', { projection, topic, log: log.identity });
         refusal = undefined;
@@ -88,6 +92,7 @@ export function createLogGuard(
       }
       return 'following';
     },
+    lastLog: () => lastSeen,
     throwIfRefusing() {
       if (refusal !== undefined) throw new ContractError('LOG_MISMATCH', `${projection}: ${refusal}`);
     },

@@ -43,7 +43,6 @@ const guardObserver = (projection: string) => ({
 /** A projection as this process runs it: how to get ready, how to consume, how to stop. */
 interface Running {
   readonly name: string;
-  readonly source: EventSource;
   /** Keeps it from applying a log its read model was not built from. */
   readonly guard: LogGuard;
   ready(): Promise<void>;
@@ -104,7 +103,6 @@ function aggregates(): Running {
   let timer: NodeJS.Timeout | undefined;
   return {
     name: projection,
-    source: events,
     guard,
     async ready() {
       // The schema may be created by several projector instances at once; the migrator locks.
@@ -191,10 +189,12 @@ async function profiles(): Promise<Running> {
     for (const [partition, offset] of live.resumeFrom) events.seek(config.KAFKA_TOPIC, partition, offset);
   };
   /** Where each partition starts (on this start and on every later assignment): what this writer applied last. */
-  const startFrom = (positions: ReadonlyMap<number, bigint>) => {
+  const resetPositions = (positions: ReadonlyMap<number, bigint>) => {
     committed.clear();
     for (const [partition, offset] of positions) committed.set(partition, offset);
   };
+  /** Where the writer of `live` goes on from: the store's own positions, or where the replay stopped until it has adopted them. */
+  const positionsOf = async (live: ProfileLive) => (live.adopted ? store.positions(config.KAFKA_TOPIC) : live.resumeFrom);
   const lookForSwitch = async () => {
     const live = await store.current();
     if (switched(live)) readFromResume(live);
@@ -206,18 +206,13 @@ async function profiles(): Promise<Running> {
     {
       binding: async () => (await store.current()).log,
       bind: (identity) => store.bindLog(identity),
-      // Until the live writer has adopted a replayed version, it starts where the replay stopped.
-      async positions() {
-        const live = await store.current();
-        return live.adopted ? store.positions(config.KAFKA_TOPIC) : live.resumeFrom;
-      },
+      positions: async () => positionsOf(await store.current()),
     },
     guardObserver(projection),
     logger,
   );
   return {
     name: projection,
-    source: events,
     guard,
     ready: () => store.migrate(),
     // At-least-once: the store records each batch's position with it, and a writer starts from the store's
@@ -226,7 +221,7 @@ async function profiles(): Promise<Running> {
     async start() {
       await untilFollowing(guard, config.LOG_CHECK_INTERVAL_MS, logger, () => stopping);
       following = await store.current();
-      startFrom(following.adopted ? await store.positions(config.KAFKA_TOPIC) : following.resumeFrom);
+      resetPositions(await positionsOf(following));
       await events.start(
         async (batch) => {
           const live = await store.current();
@@ -234,7 +229,7 @@ async function profiles(): Promise<Running> {
             following = live;
             // Positions noted for the old version must not move the group past where the new one resumes.
             positions.forget();
-            startFrom(live.resumeFrom);
+            resetPositions(live.resumeFrom);
             readFromResume(live);
             throw new Error(`profiles version ${live.version} is live now; reading again from where its replay stopped`);
           }
@@ -287,28 +282,25 @@ logger.info('listening', {
   projections: config.PROJECTIONS,
 });
 
-const lagTimer = setInterval(() => {
+// Every LOG_CHECK_INTERVAL_MS each projection compares its read model with the log (a topic deleted and created
+// again, or the log swapped under it, stops it), and the same look at the log's ends gives the lag.
+const checkTimer = setInterval(() => {
   for (const r of running) {
-    r.source.lag(config.KAFKA_TOPIC, r.applied()).then(
-      (lag) => {
-        for (const [partition, n] of lag) metrics.lag.set({ projection: r.name, partition: String(partition) }, n);
+    r.guard.check().then(
+      () => {
+        for (const [partition, { start, end }] of r.guard.lastLog()?.partitions ?? []) {
+          const lag = Math.max(0, Number(end - (r.applied().get(partition) ?? start)));
+          metrics.lag.set({ projection: r.name, partition: String(partition) }, lag);
+        }
       },
-      () => {},
+      (error: unknown) => logger.debug('could not compare the read model with the event log', errorFields(error)),
     );
-  }
-}, 5000);
-
-// While running: a topic deleted and created again, or the log swapped under the projector, stops it.
-const guardTimer = setInterval(() => {
-  for (const r of running) {
-    r.guard.check().catch((error: unknown) => logger.debug('could not compare the read model with the event log', errorFields(error)));
   }
 }, config.LOG_CHECK_INTERVAL_MS);
 
 onShutdownSignal(logger, async () => {
   stopping = true;
-  clearInterval(lagTimer);
-  clearInterval(guardTimer);
+  clearInterval(checkTimer);
   await Promise.allSettled(running.map((r) => r.stop()));
   await deadLetters.close();
   server.close();

@@ -227,16 +227,18 @@ async function replayProfiles(): Promise<Summary> {
   );
   const events = createEventSource(config, `${config.PROFILES_GROUP_ID}-replay-v${to}`, logger);
   const log = await describeLog(events);
-  const liveCommitted = () => events.committed(topic, config.PROFILES_GROUP_ID);
-  const replacingForeign = judgeBinding(current.log, log, current.adopted ? await liveCommitted() : current.resumeFrom).kind === 'refuse';
+  // The live version's own positions (recorded with its batches), as the live writer starts from them.
+  const liveStore = await versioning.open(from);
+  const livePositions = () => liveStore.positions(topic);
+  const replacingForeign = judgeBinding(current.log, log, current.adopted ? await livePositions() : current.resumeFrom).kind === 'refuse';
   const started = performance.now();
   await events.start((batch) => projector.handle(batch), { startFrom: (_topic, partition) => positions.get(partition) ?? 0n });
   let partitions: number[] = [];
-  // Switch once this version has everything the live one has: its positions have reached what the live
-  // projection has committed (it commits after each durable batch) on every partition.
+  // Switch once this version has everything the live one has: its positions have reached the live
+  // version's on every partition.
   const caughtUp = async () => {
     if (replacingForeign && !reached(log, positions)) return false;
-    const live = replacingForeign ? new Map<number, bigint>() : await liveCommitted();
+    const live = replacingForeign ? new Map<number, bigint>() : await livePositions();
     if ([...live].some(([partition, offset]) => (positions.get(partition) ?? 0n) < offset)) return false;
     partitions = [...(await events.lag(topic, new Map())).keys()];
     return true;
@@ -248,6 +250,7 @@ async function replayProfiles(): Promise<Summary> {
   const resumeFrom = new Map(partitions.map((partition) => [partition, positions.get(partition) ?? 0n]));
   await versioning.catalog.write({ version: to, resumeFrom, adopted: false, log: log.identity });
   await store.close();
+  await liveStore.close();
   process.stderr.write(`[replay profiles] version ${to} is live; dropping version ${from}\n`);
   await sleep(3 * PROFILE_VERSION_CACHE_MS);
   await versioning.drop(from);

@@ -163,6 +163,9 @@ async function liveVersion(db: Kysely<AggregateTables>, lockSuffix = ''): Promis
 export function createSqlAggregateStore(parts: SqlDialectParts, choice: VersionChoice = 'live'): AggregateStore {
   const { db } = parts;
   let cached: { version: number; at: number } | undefined;
+  /** The version writes go to: fixed, or the live one as it is now (locked in `on`'s transaction with `lockSuffix`). */
+  const writeVersion = async (on: Kysely<AggregateTables> = db, lockSuffix = ''): Promise<number> =>
+    choice === 'live' ? liveVersion(on, lockSuffix) : choice;
   /** The version reads go to: fixed, or the live one looked up at most once a second. */
   async function readVersion(): Promise<number> {
     if (choice !== 'live') return choice;
@@ -179,11 +182,11 @@ export function createSqlAggregateStore(parts: SqlDialectParts, choice: VersionC
     },
 
     async loadOffsets(topic) {
-      return readOffsets(db, choice === 'live' ? await liveVersion(db) : choice, topic);
+      return readOffsets(db, await writeVersion(), topic);
     },
 
     async loadWatermarks(topic) {
-      const { projection } = versionNames(choice === 'live' ? await liveVersion(db) : choice);
+      const { projection } = versionNames(await writeVersion());
       const rows = await db
         .selectFrom('projection_offsets')
         .select(['partition', 'watermark_ms'])
@@ -195,7 +198,7 @@ export function createSqlAggregateStore(parts: SqlDialectParts, choice: VersionC
     },
 
     async logBinding(topic) {
-      const { projection } = versionNames(choice === 'live' ? await liveVersion(db) : choice);
+      const { projection } = versionNames(await writeVersion());
       const row = await db
         .selectFrom('projection_logs')
         .select('log_id')
@@ -207,7 +210,7 @@ export function createSqlAggregateStore(parts: SqlDialectParts, choice: VersionC
 
     async bindLog(topic, identity) {
       return db.transaction().execute(async (trx) => {
-        const { projection } = versionNames(choice === 'live' ? await liveVersion(trx, parts.lockSuffix) : choice);
+        const { projection } = versionNames(await writeVersion(trx, parts.lockSuffix));
         await sql`INSERT INTO projection_logs (projection, topic, log_id) VALUES (${projection}, ${topic}, ${identity})
           ON CONFLICT (projection, topic) DO NOTHING`.execute(trx);
         const row = await trx
@@ -227,7 +230,7 @@ export function createSqlAggregateStore(parts: SqlDialectParts, choice: VersionC
       await db.transaction().execute(async (trx) => {
         // The live version is read in the transaction: a replay's switch either waits for this write or
         // comes first, and then these offsets do not match the new version's and the write is refused.
-        const { table, projection } = versionNames(choice === 'live' ? await liveVersion(trx, parts.lockSuffix) : choice);
+        const { table, projection } = versionNames(await writeVersion(trx, parts.lockSuffix));
         for (const p of progress) {
           const watermark = p.watermarkMs === undefined ? null : String(p.watermarkMs);
           const updated = await sql<{ partition: number }>`
@@ -298,7 +301,7 @@ export function createSqlAggregateStore(parts: SqlDialectParts, choice: VersionC
 
     async dropBefore(horizonMs) {
       const bucket = Math.floor(horizonMs / MS_PER_MINUTE);
-      const { table, projection } = versionNames(choice === 'live' ? await liveVersion(db) : choice);
+      const { table, projection } = versionNames(await writeVersion());
       // The horizon is recorded first, so a query never reads a half-deleted minute as complete.
       await sql`
         INSERT INTO projection_state AS s (projection, horizon_ms) VALUES (${projection}, ${String(horizonMs)})
