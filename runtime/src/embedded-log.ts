@@ -77,11 +77,11 @@ export interface EmbeddedLogOptions {
 }
 
 /** WAL pages a connection writes between its checkpoints (SQLite's automatic default is 1,000 too). */
-export const CHECKPOINT_PAGES = 1000;
+const CHECKPOINT_PAGES = 1000;
 const PAGE_BYTES = 4096;
 
 /** FNV-1a over the key's UTF-8 bytes: stable across processes and versions. */
-export function partitionOf(key: string, partitions: number): number {
+function partitionOf(key: string, partitions: number): number {
   let h = 0x811c9dc5;
   for (const byte of Buffer.from(key, 'utf8')) {
     h ^= byte;

@@ -15,7 +15,7 @@ export interface HttpServerOptions {
 }
 
 /** The timeouts every program uses unless configured otherwise. */
-export const HTTP_TIMEOUT_DEFAULTS = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 } as const;
+const HTTP_TIMEOUT_DEFAULTS = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 } as const;
 
 /**
  * The HTTP server around an express app, with timeouts that bound slow

@@ -1,13 +1,11 @@
 export { DEFAULT_SAMPLING_RATIO, env, httpTimeoutsInOrder, loadConfigOrExit, loadEnvConfig } from './config.ts';
 export {
-  CHECKPOINT_PAGES,
   type EmbeddedLog,
   type EmbeddedLogOptions,
   openEmbeddedLog,
-  partitionOf,
   type StoredLogRecord,
 } from './embedded-log.ts';
-export { createHttpServer, HTTP_TIMEOUT_DEFAULTS, type HttpServerOptions } from './http-server.ts';
+export { createHttpServer, type HttpServerOptions } from './http-server.ts';
 export { isJsonContentType, readJsonBody, readTextBody } from './json-body.ts';
 export { createLogger, errorFields, type Logger, type LogLevel } from './logger.ts';
 export { mountFallbacks, mountOperational, type OperationalDeps, refuseOtherMethods } from './operational.ts';
@@ -20,9 +18,8 @@ export {
   startTelemetry,
   stopTelemetry,
   telemetryMetricsText,
-  telemetryStarted,
   tracingActive,
   useTelemetryForTests,
   warnIfTelemetryMissing,
 } from './telemetry.ts';
-export { createLinkCollector, inChildSpan, inSpan, type LinkCollector, MAX_BATCH_LINKS, platformTracer } from './tracing.ts';
+export { createLinkCollector, inChildSpan, inSpan, type LinkCollector, MAX_BATCH_LINKS } from './tracing.ts';

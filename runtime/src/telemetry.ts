@@ -54,7 +54,7 @@ export function tracingActive(): boolean {
  * `--import <pkg>/src/register.ts` while its config asks for traces says so
  * at start (see `warnIfTelemetryMissing`).
  */
-export function telemetryStarted(): boolean {
+function telemetryStarted(): boolean {
   return startedFor !== undefined;
 }
 

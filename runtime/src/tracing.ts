@@ -5,7 +5,7 @@ import { context, type Link, type Span, type SpanOptions, SpanStatusCode, TraceF
 import { tracingActive } from './telemetry.ts';
 
 /** The tracer of the platform's own spans. */
-export function platformTracer() {
+function platformTracer() {
   return trace.getTracer('usertags');
 }
 

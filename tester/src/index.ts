@@ -5,7 +5,7 @@ export type { Expected, Knowledge } from './core/oracle/expected.ts';
 export { expectedList, expectedProfile, type HistoryEntry, KEPT_PER_ACTION, type ProfileQuestion } from './core/oracle/profiles.ts';
 export { mix32 } from './core/random.ts';
 export { type Clock, InFlightLimit, type OpenLoopOptions, realClock, runOpenLoop, slotsDue } from './core/scheduler.ts';
-export { jsonEqual, judge, type QueryScoreSummary, type Verdict } from './core/scoring.ts';
+export { judge, type QueryScoreSummary, type Verdict } from './core/scoring.ts';
 export type { LatencySummary, Outcome, SecondPoint } from './core/stats.ts';
 export { CARDINALITIES, cookieName, sentBody, type TagRecord, tagRecord, userTag, type WorkloadShape } from './core/workload.ts';
 export { type ResolvedOptions, resolveOptions, TesterOptions, type TesterOptionsInput } from './options.ts';

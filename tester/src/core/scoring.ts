@@ -1,27 +1,6 @@
 import { firstDifference } from '@usertags/contracts';
 import { isOk, type Outcome } from './stats.ts';
 
-/**
- * Equality of JSON values: same types, same numbers and strings, arrays in
- * the same order, objects with the same keys (in any order).
- */
-export function jsonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a) && Array.isArray(b)) {
-    if (a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false;
-    return true;
-  }
-  const ao = a as Record<string, unknown>;
-  const bo = b as Record<string, unknown>;
-  const keys = Object.keys(ao);
-  if (keys.length !== Object.keys(bo).length) return false;
-  for (const k of keys) if (!Object.hasOwn(bo, k) || !jsonEqual(ao[k], bo[k])) return false;
-  return true;
-}
-
 /** What a checked query's answer earned. */
 export type Verdict =
   | { readonly kind: 'correct' }
