@@ -8,7 +8,7 @@
 //  3. freshness at 1000 tags/s: time from 204 to being counted.
 //
 //   ./run.sh bench:aggregates      (BENCH_EVENTS=3600000 BENCH_QUERIES=200 BENCH_FRESH_SECONDS=30)
-import { createPostgresAggregateStore } from '@usertags/projector';
+import { createPostgresAggregateStore } from '@usertags/read-models';
 import { createTestDatabase, postTag, referenceTags } from '@usertags/testkit';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';

@@ -13,7 +13,7 @@ import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEventCodec } from '@usertags/contracts';
-import { createPostgresAggregateStore } from '@usertags/projector';
+import { createPostgresAggregateStore } from '@usertags/read-models';
 import { createTestDatabase } from '@usertags/testkit';
 import { Kafka, logLevel } from 'kafkajs';
 import { ensureStack, machineLine, startProgram, writeReport } from './support.ts';

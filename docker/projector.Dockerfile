@@ -15,6 +15,7 @@ COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
 COPY patches/ patches/
 COPY contracts/package.json contracts/
 COPY runtime/package.json runtime/
+COPY read-models/package.json read-models/
 COPY projector/package.json projector/
 # Production dependencies of projector and the workspace packages it imports,
 # from the lockfile. Not `pnpm deploy`: it copies workspace packages into
@@ -29,6 +30,7 @@ RUN keep="node-v$(node -p process.versions.modules)-linux-$(node -p process.arch
      done
 COPY contracts/src/ contracts/src/
 COPY runtime/src/ runtime/src/
+COPY read-models/src/ read-models/src/
 COPY projector/src/ projector/src/
 
 FROM ${NODE_IMAGE} AS runtime
@@ -45,6 +47,7 @@ COPY --from=deps /src/package.json ./
 COPY --from=deps /src/node_modules/ node_modules/
 COPY --from=deps /src/contracts/ contracts/
 COPY --from=deps /src/runtime/ runtime/
+COPY --from=deps /src/read-models/ read-models/
 COPY --from=deps /src/projector/ projector/
 RUN mkdir data && chown node:node data
 USER node

@@ -17,7 +17,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { openAggregateStore } from '@usertags/projector';
+import { openAggregateStore } from '@usertags/read-models';
 import { metricValue, ProgramProcess } from '@usertags/testkit';
 
 const root = resolve(import.meta.dirname, '..');

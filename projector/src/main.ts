@@ -2,6 +2,7 @@
 // Composition root of the projector: config → adapters → the projections it runs → run.
 import type { AddressInfo } from 'node:net';
 import { createEventCodec } from '@usertags/contracts';
+import { openAggregateStore, openProfileStore, type ProfileLive } from '@usertags/read-models';
 import {
   createHttpServer,
   createLogger,
@@ -14,16 +15,13 @@ import {
 } from '@usertags/runtime';
 import express from 'express';
 import { createDeadLetterSink, createEventSource } from './adapters/open-event-log.ts';
-import { createAggregateProjector } from './aggregates/aggregate-projector.ts';
-import { openAggregateStore } from './aggregates/open-aggregate-store.ts';
 import { loadConfig } from './config.ts';
+import { createAggregateProjector } from './core/aggregate-projector.ts';
 import type { EventSource } from './core/event-source.ts';
 import { throttlePositionCommits } from './core/position-commits.ts';
+import { createProfileProjector } from './core/profile-projector.ts';
 import { createLogGuard, type LogGuard, untilFollowing } from './log-guard.ts';
 import { createProjectorMetrics } from './metrics.ts';
-import { openProfileStore } from './profiles/open-profile-store.ts';
-import { createProfileProjector } from './profiles/profile-projector.ts';
-import type { ProfileLive } from './profiles/profile-versions.ts';
 
 const config = loadConfigOrExit('projector', loadConfig);
 const logger = createLogger('projector', config.LOG_LEVEL);

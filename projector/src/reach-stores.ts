@@ -3,10 +3,10 @@
 // the store and the setting that points elsewhere (an `Unreachable` error), never a stack trace or
 // a wait without end.
 import { existsSync } from 'node:fs';
+import { openProfileVersioning } from '@usertags/read-models';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import type { ProjectorConfig } from './config.ts';
-import { openProfileVersioning } from './profiles/open-profile-store.ts';
 
 /** A store the replay cannot use; the message is the whole story, one line. */
 export class Unreachable extends Error {

@@ -12,18 +12,21 @@
 // at the end. A log or store it cannot reach (within STORE_TIMEOUT_MS) or
 // cannot find is one line on stderr and exit code 1.
 import { createEventCodec } from '@usertags/contracts';
+import {
+  LIVE_VERSION_CACHE_MS,
+  openAggregateStore,
+  openAggregateVersions,
+  openProfileVersioning,
+  PROFILE_VERSION_CACHE_MS,
+} from '@usertags/read-models';
 import { createLogger, loadConfigOrExit } from '@usertags/runtime';
 import { localDefaults } from '@usertags/runtime/local-defaults';
 import { createEventSource } from './adapters/open-event-log.ts';
-import { createAggregateProjector } from './aggregates/aggregate-projector.ts';
-import { openAggregateStore, openAggregateVersions } from './aggregates/open-aggregate-store.ts';
-import { LIVE_VERSION_CACHE_MS } from './aggregates/sql-aggregate-store.ts';
 import { loadConfig } from './config.ts';
+import { createAggregateProjector } from './core/aggregate-projector.ts';
 import type { DeadLetterSink, EventSource } from './core/event-source.ts';
 import { judgeBinding, type LogDescription } from './core/log-binding.ts';
-import { openProfileVersioning } from './profiles/open-profile-store.ts';
-import { createProfileProjector } from './profiles/profile-projector.ts';
-import { PROFILE_VERSION_CACHE_MS } from './profiles/profile-versions.ts';
+import { createProfileProjector } from './core/profile-projector.ts';
 import { oneLine, reachStores, Unreachable } from './reach-stores.ts';
 
 const USAGE = 'usage: projector replay aggregates|profiles|all [--stack]';

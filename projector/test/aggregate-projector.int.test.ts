@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createEventCodec, parseUserTag, type UserTagInput } from '@usertags/contracts';
+import { type AggregateStore, createPostgresAggregateStore } from '@usertags/read-models';
 import { createLogger } from '@usertags/runtime';
 import { createTestDatabase, sampleTag, type TestDatabase } from '@usertags/testkit';
-import { type AggregateProjector, createAggregateProjector } from '../src/aggregates/aggregate-projector.ts';
-import type { AggregateStore } from '../src/aggregates/aggregate-store.ts';
-import { createPostgresAggregateStore } from '../src/aggregates/postgres-aggregate-store.ts';
+import { type AggregateProjector, createAggregateProjector } from '../src/core/aggregate-projector.ts';
 import type { DeadLetterSink, SourceBatch, SourceRecord } from '../src/core/event-source.ts';
 
 const codec = createEventCodec();

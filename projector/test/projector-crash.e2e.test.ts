@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createEventCodec, parseUserTag } from '@usertags/contracts';
+import { createPostgresAggregateStore, createSqliteProfileStore } from '@usertags/read-models';
 import {
   aggregateStream,
   allQueryShapes,
@@ -21,8 +22,6 @@ import {
   waitFor,
 } from '@usertags/testkit';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { createPostgresAggregateStore } from '../src/aggregates/postgres-aggregate-store.ts';
-import { createSqliteProfileStore } from '../src/profiles/sqlite-profile-store.ts';
 
 const START = Date.UTC(2022, 2, 22, 12, 0);
 const MINUTES = 12;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createEventCodec, parseUserTag } from '@usertags/contracts';
+import { createPostgresAggregateStore } from '@usertags/read-models';
 import {
   aggregateStream,
   createTestDatabase,
@@ -15,7 +16,6 @@ import {
   waitFor,
 } from '@usertags/testkit';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { createPostgresAggregateStore } from '../src/aggregates/postgres-aggregate-store.ts';
 
 const START = Date.UTC(2022, 2, 22, 12, 0);
 const tags = aggregateStream({ seed: 3, count: 2000, startMs: START, minutes: 3 });

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Composition root of the query API: config → read-model readers → app → listen.
 import type { AddressInfo } from 'node:net';
-import { openAggregateStore, openProfileStore } from '@usertags/projector';
+import { openAggregateStore, openProfileStore } from '@usertags/read-models';
 import { createHttpServer, createLogger, loadConfigOrExit, onShutdownSignal, warnIfTelemetryMissing } from '@usertags/runtime';
 import { loadConfig } from './config.ts';
 import { createQueryApp } from './http/app.ts';

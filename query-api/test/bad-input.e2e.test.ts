@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MAX_TEXT_CODE_POINTS, ProblemBody, parseAggregatesQuery, parseProfileQuery } from '@usertags/contracts';
-import { openAggregateStore } from '@usertags/projector';
+import { openAggregateStore } from '@usertags/read-models';
 import {
   assertMethodsNotAllowed,
   assertNoAdminSurface,

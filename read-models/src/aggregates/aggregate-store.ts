@@ -1,5 +1,5 @@
 import type { Action } from '@usertags/contracts';
-import type { AggregateIncrement } from './projection.ts';
+import type { AggregateIncrement } from './aggregate-rows.ts';
 
 /** Where a partition's applied events end: `nextOffset` is the first offset not yet applied. */
 export interface PartitionProgress {

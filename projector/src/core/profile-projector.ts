@@ -1,9 +1,9 @@
 import { ContractError, type EventCodec } from '@usertags/contracts';
+import type { ProfileEntry, ProfileStore } from '@usertags/read-models';
 import { createLinkCollector, type Logger } from '@usertags/runtime';
-import { inBatchSpan } from '../core/batch-trace.ts';
-import type { DeadLetterSink, SourceBatch } from '../core/event-source.ts';
+import { inBatchSpan } from './batch-trace.ts';
+import type { DeadLetterSink, SourceBatch } from './event-source.ts';
 import { toProfileEntry } from './profile-projection.ts';
-import type { ProfileEntry, ProfileStore } from './profile-store.ts';
 
 export interface ProfileProjectorObserver {
   onApplied(events: number, seconds: number, partition: number, nextOffset: bigint): void;

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { aggregateFieldsOf, parseUserTag, type UserTag } from '@usertags/contracts';
+import { groupingOf } from '@usertags/read-models';
 import { aggregateStream, allQueryShapes, expectedAggregates } from '@usertags/testkit';
-import { AggregateBatch, groupingOf } from '../src/aggregates/projection.ts';
+import { AggregateBatch } from '../src/core/aggregate-projection.ts';
 
 const START = Date.UTC(2022, 2, 22, 12, 0);
 const tags = aggregateStream({ seed: 7, count: 3000, startMs: START, minutes: 5 });

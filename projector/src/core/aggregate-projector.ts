@@ -1,11 +1,11 @@
 import type { Link } from '@opentelemetry/api';
 import { ContractError, type EventCodec } from '@usertags/contracts';
+import { type AggregateStore, OffsetConflict, type PartitionProgress, type PreparedIncrements } from '@usertags/read-models';
 import { createLinkCollector, type Logger } from '@usertags/runtime';
-import { inBatchSpan } from '../core/batch-trace.ts';
-import type { DeadLetterSink, SourceBatch } from '../core/event-source.ts';
-import { lowWatermark, PartitionWatermark } from '../core/watermark.ts';
-import { type AggregateStore, OffsetConflict, type PartitionProgress, type PreparedIncrements } from './aggregate-store.ts';
-import { AggregateBatch } from './projection.ts';
+import { AggregateBatch } from './aggregate-projection.ts';
+import { inBatchSpan } from './batch-trace.ts';
+import type { DeadLetterSink, SourceBatch } from './event-source.ts';
+import { lowWatermark, PartitionWatermark } from './watermark.ts';
 
 export interface AggregateProjectorOptions {
   readonly topic: string;

@@ -4,8 +4,8 @@ import type { AggregateStore } from '../src/aggregates/aggregate-store.ts';
 
 export type { AggregateStore };
 
+import type { AggregateIncrement } from '../src/aggregates/aggregate-rows.ts';
 import { OffsetConflict } from '../src/aggregates/aggregate-store.ts';
-import type { AggregateIncrement } from '../src/aggregates/projection.ts';
 import { type AggregateVersions, LIVE_VERSION_CACHE_MS } from '../src/aggregates/sql-aggregate-store.ts';
 
 const T0 = Date.UTC(2022, 2, 22, 12, 0);

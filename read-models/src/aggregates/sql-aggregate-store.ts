@@ -1,9 +1,9 @@
 import { ContractError } from '@usertags/contracts';
 import { type Generated, type Kysely, type RawBuilder, sql } from 'kysely';
 import { type Migration, Migrator } from 'kysely/migration';
+import { type AggregateIncrement, groupingOf } from './aggregate-rows.ts';
 import type { AggregateStore, BucketQuery, BucketTotals, PartitionProgress, PreparedIncrements } from './aggregate-store.ts';
 import { OffsetConflict } from './aggregate-store.ts';
-import { type AggregateIncrement, groupingOf } from './projection.ts';
 
 /**
  * The aggregate read model in SQL, through Kysely: everything the PostgreSQL
