@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createEventCodec, parseUserTag } from '@usertags/contracts';
-import { openEmbeddedLog } from '@usertags/runtime';
+import { openEmbeddedLog } from '@usertags/event-log';
 import { createTestDatabase, referenceTags } from '@usertags/testkit';
 import { Kafka, logLevel } from 'kafkajs';
 import { ensureStack, fillTopic, machineLine, readOnlyRate, repo, writeReport } from './support.ts';

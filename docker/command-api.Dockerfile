@@ -15,6 +15,7 @@ COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
 COPY patches/ patches/
 COPY contracts/package.json contracts/
 COPY runtime/package.json runtime/
+COPY event-log/package.json event-log/
 COPY command-api/package.json command-api/
 # Production dependencies of command-api and the workspace packages it imports,
 # from the lockfile. Not `pnpm deploy`: it copies workspace packages into
@@ -24,6 +25,7 @@ RUN --mount=type=cache,id=pnpm-store,target=/root/.local/share/pnpm/store \
     pnpm install --frozen-lockfile --prod --config.package-import-method=copy --filter '@usertags/command-api...'
 COPY contracts/src/ contracts/src/
 COPY runtime/src/ runtime/src/
+COPY event-log/src/ event-log/src/
 COPY command-api/src/ command-api/src/
 
 FROM ${NODE_IMAGE} AS runtime
@@ -36,6 +38,7 @@ COPY --from=deps /src/package.json ./
 COPY --from=deps /src/node_modules/ node_modules/
 COPY --from=deps /src/contracts/ contracts/
 COPY --from=deps /src/runtime/ runtime/
+COPY --from=deps /src/event-log/ event-log/
 COPY --from=deps /src/command-api/ command-api/
 RUN mkdir data && chown node:node data
 USER node

@@ -16,6 +16,7 @@ COPY patches/ patches/
 COPY contracts/package.json contracts/
 COPY runtime/package.json runtime/
 COPY read-models/package.json read-models/
+COPY event-log/package.json event-log/
 COPY projector/package.json projector/
 # Production dependencies of projector and the workspace packages it imports,
 # from the lockfile. Not `pnpm deploy`: it copies workspace packages into
@@ -31,6 +32,7 @@ RUN keep="node-v$(node -p process.versions.modules)-linux-$(node -p process.arch
 COPY contracts/src/ contracts/src/
 COPY runtime/src/ runtime/src/
 COPY read-models/src/ read-models/src/
+COPY event-log/src/ event-log/src/
 COPY projector/src/ projector/src/
 
 FROM ${NODE_IMAGE} AS runtime
@@ -48,6 +50,7 @@ COPY --from=deps /src/node_modules/ node_modules/
 COPY --from=deps /src/contracts/ contracts/
 COPY --from=deps /src/runtime/ runtime/
 COPY --from=deps /src/read-models/ read-models/
+COPY --from=deps /src/event-log/ event-log/
 COPY --from=deps /src/projector/ projector/
 RUN mkdir data && chown node:node data
 USER node

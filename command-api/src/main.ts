@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 // Composition root of the command API: config → adapters → app → listen.
 import type { EventAppender } from '@usertags/contracts';
+import { createEmbeddedEventLog, createKafkaEventLog } from '@usertags/event-log';
 import { createLogger, errorFields, loadConfigOrExit, onShutdownSignal, warnIfTelemetryMissing } from '@usertags/runtime';
-import { createEmbeddedEventLog } from './adapters/embedded-event-log.ts';
-import { createKafkaEventLog } from './adapters/kafka-event-log.ts';
 import { startCommandApi } from './command-api.ts';
 import { loadConfig } from './config.ts';
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createEventCodec, ProblemBody } from '@usertags/contracts';
+import { createKafkaEventLog } from '@usertags/event-log';
 import { createLogger } from '@usertags/runtime';
 import { countRecords, deleteTopic, javaPartition, postTag, readTopic, sampleTag, TEST_BROKERS, uniqueName } from '@usertags/testkit';
-import { createKafkaEventLog } from '../src/adapters/kafka-event-log.ts';
 import { type CommandApi, startCommandApi } from '../src/command-api.ts';
 import { loadConfig } from '../src/config.ts';
 

@@ -3,6 +3,15 @@ export { type AggregateFields, aggregateFieldsOf, createEventCodec, type EventCo
 export { CURRENT_SCHEMA, USER_TAG_V1, WRITER_SCHEMAS } from './avro-schemas.ts';
 export { ContractError, ERROR_CODES, type ErrorCode, type FieldIssue, type Problem, toProblem } from './errors.ts';
 export type { AppendedRecord, EventAppender, LogRecord } from './event-log.ts';
+export {
+  type DeadLetterSink,
+  deadLetterHeaders,
+  type EventSource,
+  type LogDescription,
+  type SourceBatch,
+  type SourceRecord,
+  type SourceStartOptions,
+} from './event-source.ts';
 export { formatBucket, formatEventTime, MS_PER_MINUTE, minuteOf, parseEventTime, parseUtcInstantBody } from './instant.ts';
 export { firstDifference } from './json-difference.ts';
 export { commandApiOpenApi, ProblemBody, queryApiOpenApi } from './openapi.ts';

@@ -1,7 +1,6 @@
-import { ContractError } from '@usertags/contracts';
+import { ContractError, type EventSource, type LogDescription } from '@usertags/contracts';
 import { errorFields, type Logger } from '@usertags/runtime';
-import type { EventSource } from './core/event-source.ts';
-import { judgeBinding, type LogDescription } from './core/log-binding.ts';
+import { judgeBinding } from './core/log-binding.ts';
 
 /** What the guard needs of one projection's read model. */
 export interface BoundReadModel {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Composition root of the projector: config → adapters → the projections it runs → run.
 import type { AddressInfo } from 'node:net';
-import { createEventCodec } from '@usertags/contracts';
+import { createEventCodec, type EventSource } from '@usertags/contracts';
 import { openAggregateStore, openProfileStore, type ProfileLive } from '@usertags/read-models';
 import {
   createHttpServer,
@@ -17,7 +17,6 @@ import express from 'express';
 import { createDeadLetterSink, createEventSource } from './adapters/open-event-log.ts';
 import { loadConfig } from './config.ts';
 import { createAggregateProjector } from './core/aggregate-projector.ts';
-import type { EventSource } from './core/event-source.ts';
 import { throttlePositionCommits } from './core/position-commits.ts';
 import { createProfileProjector } from './core/profile-projector.ts';
 import { createLogGuard, type LogGuard, untilFollowing } from './log-guard.ts';

@@ -3,8 +3,8 @@
 // the store and the setting that points elsewhere (an `Unreachable` error), never a stack trace or
 // a wait without end.
 import { existsSync } from 'node:fs';
+import { createKafkaClient } from '@usertags/event-log';
 import { openProfileVersioning } from '@usertags/read-models';
-import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import type { ProjectorConfig } from './config.ts';
 
@@ -67,12 +67,11 @@ export async function reachStores(config: ProjectorConfig, options: ReachOptions
       throw new Unreachable(`no event log at ${config.EVENT_LOG_PATH} (EVENT_LOG_PATH): ${options.missingLogHint}`);
     }
   } else {
-    const kafka = new Kafka({
+    const kafka = createKafkaClient({
       clientId: `${config.KAFKA_CLIENT_ID}-replay-check`,
-      brokers: [...config.KAFKA_BROKERS],
-      connectionTimeout: Math.min(3000, timeoutMs),
+      brokers: config.KAFKA_BROKERS,
+      connectionTimeoutMs: Math.min(3000, timeoutMs),
       retry: { retries: 2, initialRetryTime: 300, maxRetryTime: 1000 },
-      logLevel: logLevel.NOTHING,
     });
     const admin = kafka.admin();
     const reached = await within(timeoutMs, async () => {

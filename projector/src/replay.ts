@@ -11,7 +11,7 @@
 // Progress goes to stderr once a second; a summary line (JSON) goes to stdout
 // at the end. A log or store it cannot reach (within STORE_TIMEOUT_MS) or
 // cannot find is one line on stderr and exit code 1.
-import { createEventCodec } from '@usertags/contracts';
+import { createEventCodec, type DeadLetterSink, type EventSource, type LogDescription } from '@usertags/contracts';
 import {
   LIVE_VERSION_CACHE_MS,
   openAggregateStore,
@@ -24,8 +24,7 @@ import { localDefaults } from '@usertags/runtime/local-defaults';
 import { createEventSource } from './adapters/open-event-log.ts';
 import { loadConfig } from './config.ts';
 import { createAggregateProjector } from './core/aggregate-projector.ts';
-import type { DeadLetterSink, EventSource } from './core/event-source.ts';
-import { judgeBinding, type LogDescription } from './core/log-binding.ts';
+import { judgeBinding } from './core/log-binding.ts';
 import { createProfileProjector } from './core/profile-projector.ts';
 import { oneLine, reachStores, Unreachable } from './reach-stores.ts';
 

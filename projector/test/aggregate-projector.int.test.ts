@@ -1,11 +1,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createEventCodec, parseUserTag, type UserTagInput } from '@usertags/contracts';
+import {
+  createEventCodec,
+  type DeadLetterSink,
+  parseUserTag,
+  type SourceBatch,
+  type SourceRecord,
+  type UserTagInput,
+} from '@usertags/contracts';
 import { type AggregateStore, createPostgresAggregateStore } from '@usertags/read-models';
 import { createLogger } from '@usertags/runtime';
 import { createTestDatabase, sampleTag, type TestDatabase } from '@usertags/testkit';
 import { type AggregateProjector, createAggregateProjector } from '../src/core/aggregate-projector.ts';
-import type { DeadLetterSink, SourceBatch, SourceRecord } from '../src/core/event-source.ts';
 
 const codec = createEventCodec();
 const HOUR = 3_600_000;

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, describe, it } from 'node:test';
 import { createEventCodec, type UserTagInput } from '@usertags/contracts';
-import { openEmbeddedLog } from '@usertags/runtime';
+import { openEmbeddedLog } from '@usertags/event-log';
 import { faultTag, freePort, TagDriver, waitForReadModels } from '@usertags/testkit';
 
 // The embedded default under crashes (docs/embedded.md, "Durability"): the event log syncs every commit; the

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { judgeBinding, type LogDescription } from '../src/core/log-binding.ts';
+import type { LogDescription } from '@usertags/contracts';
+import { judgeBinding } from '../src/core/log-binding.ts';
 
 const log = (identity: string, ...ends: Array<[start: bigint, end: bigint]>): LogDescription => ({
   identity,

@@ -1,10 +1,4 @@
 export { DEFAULT_SAMPLING_RATIO, env, httpTimeoutsInOrder, loadConfigOrExit, loadEnvConfig } from './config.ts';
-export {
-  type EmbeddedLog,
-  type EmbeddedLogOptions,
-  openEmbeddedLog,
-  type StoredLogRecord,
-} from './embedded-log.ts';
 export { createHttpServer, type HttpServerOptions } from './http-server.ts';
 export { isJsonContentType, readJsonBody, readTextBody } from './json-body.ts';
 export { createLogger, errorFields, type Logger, type LogLevel } from './logger.ts';

@@ -2,8 +2,8 @@
 // the command API reads (KAFKA_BROKERS, KAFKA_TOPIC, KAFKA_TOPIC_PARTITIONS,
 // KAFKA_TOPIC_REPLICATION). Used by `stack:up`.
 
+import { createKafkaEventLog } from '@usertags/event-log';
 import { createLogger } from '@usertags/runtime';
-import { createKafkaEventLog } from '../adapters/kafka-event-log.ts';
 import { loadConfig } from '../config.ts';
 
 const config = loadConfig();

@@ -1,8 +1,12 @@
+import type { DeadLetterSink, EventSource } from '@usertags/contracts';
+import {
+  createEmbeddedDeadLetterSink,
+  createEmbeddedEventSource,
+  createKafkaDeadLetterSink,
+  createKafkaEventSource,
+} from '@usertags/event-log';
 import type { Logger } from '@usertags/runtime';
 import type { ProjectorConfig } from '../config.ts';
-import type { DeadLetterSink, EventSource } from '../core/event-source.ts';
-import { createEmbeddedDeadLetterSink, createEmbeddedEventSource } from './embedded-event-source.ts';
-import { createKafkaDeadLetterSink, createKafkaEventSource } from './kafka-event-source.ts';
 
 /** What a stored tag takes in a Kafka fetch, roughly (the Avro body, key, headers and record overhead). */
 const RECORD_BYTES = 160;

@@ -1,10 +1,10 @@
 import type { Link } from '@opentelemetry/api';
+import type { DeadLetterSink, SourceBatch } from '@usertags/contracts';
 import { ContractError, type EventCodec } from '@usertags/contracts';
 import { type AggregateStore, OffsetConflict, type PartitionProgress, type PreparedIncrements } from '@usertags/read-models';
 import { createLinkCollector, type Logger } from '@usertags/runtime';
 import { AggregateBatch } from './aggregate-projection.ts';
 import { inBatchSpan } from './batch-trace.ts';
-import type { DeadLetterSink, SourceBatch } from './event-source.ts';
 import { lowWatermark, PartitionWatermark } from './watermark.ts';
 
 export interface AggregateProjectorOptions {

@@ -1,3 +1,5 @@
+import type { LogDescription } from '@usertags/contracts';
+
 /**
  * A read model knows the log it was built from. Kafka offsets are not an
  * identity — a topic deleted and created again under the same name starts
@@ -8,14 +10,6 @@
  * and the operator rebuilds the read model from the log it should follow
  * (`projector replay`), or points the projector back at the right log.
  */
-
-/** What a projector learns of the log it reads. */
-export interface LogDescription {
-  /** Names the log for good: `kafka:<cluster id>/<topic id>`, or `embedded:<id of the topic in the log file>`. */
-  readonly identity: string;
-  /** Per partition, the first offset the log still holds and the offset it will give next. */
-  readonly partitions: ReadonlyMap<number, { readonly start: bigint; readonly end: bigint }>;
-}
 
 export type BindingVerdict =
   /** The read model is bound to this log and its positions lie within it. */

@@ -1,4 +1,4 @@
-import type { EventSource } from './event-source.ts';
+import type { EventSource } from '@usertags/contracts';
 
 /** Progress of a consumer group: the next offset to read, per partition of one topic. */
 type Progress = Array<{ partition: number; nextOffset: bigint }>;

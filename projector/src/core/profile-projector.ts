@@ -1,8 +1,8 @@
+import type { DeadLetterSink, SourceBatch } from '@usertags/contracts';
 import { ContractError, type EventCodec } from '@usertags/contracts';
 import type { ProfileEntry, ProfileStore } from '@usertags/read-models';
 import { createLinkCollector, type Logger } from '@usertags/runtime';
 import { inBatchSpan } from './batch-trace.ts';
-import type { DeadLetterSink, SourceBatch } from './event-source.ts';
 import { toProfileEntry } from './profile-projection.ts';
 
 export interface ProfileProjectorObserver {

@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLogger, openEmbeddedLog } from '@usertags/runtime';
+import type { EventSource } from '@usertags/contracts';
+import { createLogger } from '@usertags/runtime';
 import { waitFor } from '@usertags/testkit';
-import { createEmbeddedEventSource } from '../src/adapters/embedded-event-source.ts';
-import type { EventSource } from '../src/core/event-source.ts';
+import { createEmbeddedEventSource } from '../src/embedded/embedded-event-source.ts';
+import { openEmbeddedLog } from '../src/embedded/embedded-log.ts';
 import { describeEventSourceContract } from './event-source.contract.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'event-source-'));

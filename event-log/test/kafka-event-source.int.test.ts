@@ -1,7 +1,7 @@
 import { createLogger } from '@usertags/runtime';
 import { createTopic, deleteTopic, TEST_BROKERS, uniqueName } from '@usertags/testkit';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { createKafkaEventSource } from '../src/adapters/kafka-event-source.ts';
+import { createKafkaEventSource } from '../src/kafka/kafka-event-source.ts';
 import { describeEventSourceContract } from './event-source.contract.ts';
 
 const topics: string[] = [];

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { EventSource, SourceBatch } from '@usertags/contracts';
 import { waitFor } from '@usertags/testkit';
-import type { EventSource, SourceBatch } from '../src/core/event-source.ts';
 
 /** What an adapter's test provides to run the shared EventSource suite. */
 export interface EventSourceFixture {

@@ -1,6 +1,7 @@
+import { type DeadLetterSink, deadLetterHeaders, type EventSource, type SourceRecord } from '@usertags/contracts';
 import type { Logger } from '@usertags/runtime';
-import { type Consumer, Kafka, logLevel, type Producer } from 'kafkajs';
-import { type DeadLetterSink, deadLetterHeaders, type EventSource, type SourceRecord } from '../core/event-source.ts';
+import type { Consumer, Producer } from 'kafkajs';
+import { createKafkaClient } from './kafka-client.ts';
 import { fetchKafkaTopicIdentity } from './kafka-topic-identity.ts';
 
 export interface KafkaSourceConfig {
@@ -24,20 +25,8 @@ export interface KafkaSourceConfig {
   readonly sessionTimeoutMs: number;
 }
 
-function kafkaClient(brokers: readonly string[], clientId: string, logger: Logger): Kafka {
-  return new Kafka({
-    clientId,
-    brokers: [...brokers],
-    retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 },
-    logLevel: logLevel.WARN,
-    logCreator:
-      () =>
-      ({ log }) => {
-        const { message, timestamp: _t, logger: _l, ...rest } = log;
-        logger.warn(`kafka: ${message}`, rest);
-      },
-  });
-}
+/** Patient retries: a projector waits out a broker that comes back rather than stopping. */
+const READER_RETRY = { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 };
 
 /**
  * A kafkajs consumer group over one topic. Offsets are not auto-committed:
@@ -45,7 +34,7 @@ function kafkaClient(brokers: readonly string[], clientId: string, logger: Logge
  * durable; the store's own offsets are the truth.
  */
 export function createKafkaEventSource(config: KafkaSourceConfig, logger: Logger): EventSource {
-  const kafka = kafkaClient(config.brokers, config.clientId, logger);
+  const kafka = createKafkaClient({ brokers: config.brokers, clientId: config.clientId, retry: READER_RETRY, logger });
   const consumer: Consumer = kafka.consumer({
     groupId: config.groupId,
     maxWaitTimeInMs: config.maxWaitMs,
@@ -159,7 +148,7 @@ export function createKafkaDeadLetterSink(
   config: { brokers: readonly string[]; clientId: string; topic: string; partitions: number },
   logger: Logger,
 ): DeadLetterSink {
-  const kafka = kafkaClient(config.brokers, config.clientId, logger);
+  const kafka = createKafkaClient({ brokers: config.brokers, clientId: config.clientId, retry: READER_RETRY, logger });
   let producer: Promise<Producer> | undefined;
   const connect = () => {
     producer ??= (async () => {

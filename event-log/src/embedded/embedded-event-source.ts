@@ -1,5 +1,6 @@
-import { type EmbeddedLog, errorFields, type Logger, openEmbeddedLog } from '@usertags/runtime';
-import { type DeadLetterSink, deadLetterHeaders, type EventSource, type SourceStartOptions } from '../core/event-source.ts';
+import { type DeadLetterSink, deadLetterHeaders, type EventSource, type SourceStartOptions } from '@usertags/contracts';
+import { errorFields, type Logger } from '@usertags/runtime';
+import { type EmbeddedLog, openEmbeddedLog } from './embedded-log.ts';
 
 export interface EmbeddedSourceConfig {
   readonly path: string;

@@ -1,6 +1,6 @@
 import { createLogger } from '@usertags/runtime';
 import { createTopic, deleteTopic, readTopic, TEST_BROKERS, uniqueName } from '@usertags/testkit';
-import { createKafkaEventLog, type KafkaEventLog } from '../src/adapters/kafka-event-log.ts';
+import { createKafkaEventLog, type KafkaEventLog } from '../src/kafka/kafka-event-log.ts';
 import { describeEventLogContract } from './event-log.contract.ts';
 
 const logger = createLogger('test', 'error');

@@ -1,9 +1,16 @@
-import type { LogDescription } from './log-binding.ts';
-
 /**
  * The event log as a projector reads it: batches of records per partition, in
- * offset order. Kafka (a consumer group) is the production adapter.
+ * offset order. Kafka (a consumer group) is the production adapter; the
+ * adapters are in event-log/.
  */
+
+/** What a projector learns of the log it reads. */
+export interface LogDescription {
+  /** Names the log for good: `kafka:<cluster id>/<topic id>`, or `embedded:<id of the topic in the log file>`. */
+  readonly identity: string;
+  /** Per partition, the first offset the log still holds and the offset it will give next. */
+  readonly partitions: ReadonlyMap<number, { readonly start: bigint; readonly end: bigint }>;
+}
 
 export interface SourceRecord {
   readonly offset: bigint;

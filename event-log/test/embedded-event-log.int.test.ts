@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EventAppender } from '@usertags/contracts';
-import { openEmbeddedLog } from '@usertags/runtime';
-import { createEmbeddedEventLog } from '../src/adapters/embedded-event-log.ts';
+import { createEmbeddedEventLog } from '../src/embedded/embedded-event-log.ts';
+import { openEmbeddedLog } from '../src/embedded/embedded-log.ts';
 import { describeEventLogContract } from './event-log.contract.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'event-log-'));

@@ -1,6 +1,7 @@
 import { ContractError, type EventAppender, type LogRecord } from '@usertags/contracts';
 import type { Logger } from '@usertags/runtime';
-import { type Admin, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { type Admin, Partitioners, type Producer } from 'kafkajs';
+import { createKafkaClient } from './kafka-client.ts';
 
 export interface KafkaEventLogConfig {
   readonly brokers: readonly string[];
@@ -18,16 +19,6 @@ export interface KafkaEventLog extends EventAppender {
   ensureTopic(): Promise<void>;
 }
 
-/** kafkajs log levels onto ours; its errors during an outage are expected, so they are warnings. */
-function kafkaLogCreator(logger: Logger) {
-  return () =>
-    ({ level, log }: { level: number; log: { message: string; [k: string]: unknown } }) => {
-      const { message, timestamp: _t, logger: _l, ...rest } = log;
-      if (level <= logLevel.WARN) logger.warn(`kafka: ${message}`, rest);
-      else logger.debug(`kafka: ${message}`, rest);
-    };
-}
-
 /**
  * The production event log: an idempotent kafkajs producer with acks = all,
  * records keyed by cookie and partitioned like the Java client (murmur2).
@@ -35,15 +26,15 @@ function kafkaLogCreator(logger: Logger) {
  * and recovers without a restart when the broker comes and goes.
  */
 export function createKafkaEventLog(config: KafkaEventLogConfig, logger: Logger): KafkaEventLog {
-  const kafka = new Kafka({
+  const kafka = createKafkaClient({
+    brokers: config.brokers,
     clientId: config.clientId,
-    brokers: [...config.brokers],
-    connectionTimeout: Math.min(config.requestTimeoutMs, 3000),
-    requestTimeout: config.requestTimeoutMs,
+    connectionTimeoutMs: Math.min(config.requestTimeoutMs, 3000),
+    requestTimeoutMs: config.requestTimeoutMs,
     // Few, quick retries: a request that cannot be appended soon is answered 503 and the client retries.
     retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 500 },
-    logLevel: logLevel.INFO,
-    logCreator: kafkaLogCreator(logger),
+    logger,
+    level: 'info',
   });
 
   let producer: Producer | undefined;

@@ -3,7 +3,7 @@
 // log's checkpoints, after it has answered the append that made one due.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { LogRecord } from '@usertags/contracts';
-import { type EmbeddedLog, openEmbeddedLog } from '@usertags/runtime';
+import { type EmbeddedLog, openEmbeddedLog } from './embedded-log.ts';
 
 export type WorkerCall = { kind: 'append'; records: LogRecord[] } | { kind: 'ready' };
 export type WorkerRequest = WorkerCall & { id: number };

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { StatementSync } from 'node:sqlite';
 import type { AppendedRecord, LogRecord } from '@usertags/contracts';
-import { openDurableSqlite } from './sqlite.ts';
+import { openDurableSqlite } from '@usertags/runtime';
 
 /**
  * The embedded event log: a partitioned, append-only log in one SQLite file on

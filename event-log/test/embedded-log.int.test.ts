@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { openEmbeddedLog } from '../src/embedded-log.ts';
+import { openEmbeddedLog } from '../src/embedded/embedded-log.ts';
 
 // Appends of one 6 KB record each: every commit adds a few pages to the WAL, ~36 MB for all of
 // them if nothing ever copied the WAL back into the database file.

@@ -1,0 +1,44 @@
+import type { Logger } from '@usertags/runtime';
+import { Kafka, logLevel, type RetryOptions } from 'kafkajs';
+
+export interface KafkaClientOptions {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly retry: RetryOptions;
+  /** Bound on opening a connection to a broker (kafkajs's default otherwise). */
+  readonly connectionTimeoutMs?: number;
+  /** Bound on one request to a broker (kafkajs's default otherwise). */
+  readonly requestTimeoutMs?: number;
+  /**
+   * Where kafkajs's own log lines go: its warnings and errors as warnings, anything
+   * less severe (down to `level`) as debug lines. Without a logger kafkajs logs nothing.
+   */
+  readonly logger?: Logger;
+  /** The least severe kafkajs line passed to `logger`; `warn` by default. */
+  readonly level?: 'warn' | 'info';
+}
+
+/** kafkajs log levels onto ours; its errors during an outage are expected, so they are warnings. */
+function kafkaLogCreator(logger: Logger) {
+  return () =>
+    ({ level, log }: { level: number; log: { message: string; [k: string]: unknown } }) => {
+      const { message, timestamp: _t, logger: _l, ...rest } = log;
+      if (level <= logLevel.WARN) logger.warn(`kafka: ${message}`, rest);
+      else logger.debug(`kafka: ${message}`, rest);
+    };
+}
+
+/** The one place a kafkajs client is made: the appender, the event source, the dead-letter sink and replay's reachability check all come here. */
+export function createKafkaClient(options: KafkaClientOptions): Kafka {
+  const { logger } = options;
+  return new Kafka({
+    clientId: options.clientId,
+    brokers: [...options.brokers],
+    ...(options.connectionTimeoutMs === undefined ? {} : { connectionTimeout: options.connectionTimeoutMs }),
+    ...(options.requestTimeoutMs === undefined ? {} : { requestTimeout: options.requestTimeoutMs }),
+    retry: options.retry,
+    ...(logger === undefined
+      ? { logLevel: logLevel.NOTHING }
+      : { logLevel: options.level === 'info' ? logLevel.INFO : logLevel.WARN, logCreator: kafkaLogCreator(logger) }),
+  });
+}
