@@ -2,7 +2,7 @@
 // Composition root of the projector: config → adapters → the projections it runs → run.
 import type { AddressInfo } from 'node:net';
 import { createEventCodec, type EventSource } from '@usertags/contracts';
-import { openAggregateStore, openProfileStore, type ProfileLive } from '@usertags/read-models';
+import { openAggregateStore, openProfileStore } from '@usertags/read-models';
 import {
   createHttpServer,
   createLogger,
@@ -17,9 +17,10 @@ import express from 'express';
 import { createDeadLetterSink, createEventSource } from './adapters/open-event-log.ts';
 import { loadConfig } from './config.ts';
 import { createAggregateProjector } from './core/aggregate-projector.ts';
+import { createLogGuard, type LogGuard, untilFollowing } from './core/log-guard.ts';
 import { throttlePositionCommits } from './core/position-commits.ts';
 import { createProfileProjector } from './core/profile-projector.ts';
-import { createLogGuard, type LogGuard, untilFollowing } from './log-guard.ts';
+import { ProfileWriter } from './core/profile-writer.ts';
 import { createProjectorMetrics } from './metrics.ts';
 
 const config = loadConfigOrExit('projector', loadConfig);
@@ -157,7 +158,6 @@ async function profiles(): Promise<Running> {
     config.POSITION_COMMIT_INTERVAL_MS,
     (error) => logger.warn('committing the profile positions failed; retrying with the next', errorFields(error)),
   );
-  const committed = new Map<number, bigint>();
   const projector = createProfileProjector(
     store,
     codec,
@@ -167,35 +167,16 @@ async function profiles(): Promise<Running> {
         metrics.eventsApplied.inc({ projection }, count);
         metrics.batchEvents.observe({ projection }, count);
         metrics.flushDuration.observe({ projection }, seconds);
-        committed.set(partition, nextOffset);
+        writer.noteApplied(partition, nextOffset);
       },
       onDeadLetter: () => metrics.deadLettered.inc({ projection }),
       onStoreRetry: () => metrics.storeRetries.inc({ projection }),
     },
     logger,
   );
-  // The version of the profiles this writer is on. When a replay makes another one live, the writer
-  // goes back to where the replay stopped reading (re-applying is harmless) and writes the new one.
-  let following: ProfileLive | undefined;
-  // The switch happens in the handler, so a replay that goes live while no tags arrive would leave what came
-  // after its stop only in the old version until the next tag. Looking now and then and sending the reader
-  // back to where the replay stopped re-delivers those records, and the handler switches at once.
+  // Follows the version a replay makes live (core/profile-writer.ts).
+  const writer = new ProfileWriter({ topic: config.KAFKA_TOPIC, store, events, positions, apply: (batch) => projector.handle(batch) });
   let watch: NodeJS.Timeout | undefined;
-  const switched = (live: ProfileLive) => following !== undefined && live.version !== following.version;
-  const readFromResume = (live: ProfileLive) => {
-    for (const [partition, offset] of live.resumeFrom) events.seek(config.KAFKA_TOPIC, partition, offset);
-  };
-  /** Where each partition starts (on this start and on every later assignment): what this writer applied last. */
-  const resetPositions = (positions: ReadonlyMap<number, bigint>) => {
-    committed.clear();
-    for (const [partition, offset] of positions) committed.set(partition, offset);
-  };
-  /** Where the writer of `live` goes on from: the store's own positions, or where the replay stopped until it has adopted them. */
-  const positionsOf = async (live: ProfileLive) => (live.adopted ? store.positions(config.KAFKA_TOPIC) : live.resumeFrom);
-  const lookForSwitch = async () => {
-    const live = await store.current();
-    if (switched(live)) readFromResume(live);
-  };
   const guard = createLogGuard(
     projection,
     config.KAFKA_TOPIC,
@@ -203,7 +184,7 @@ async function profiles(): Promise<Running> {
     {
       binding: async () => (await store.current()).log,
       bind: (identity) => store.bindLog(identity),
-      positions: async () => positionsOf(await store.current()),
+      positions: async () => writer.positionsOf(await store.current()),
     },
     guardObserver(projection),
     logger,
@@ -212,33 +193,13 @@ async function profiles(): Promise<Running> {
     name: projection,
     guard,
     ready: () => store.migrate(),
-    // At-least-once: the store records each batch's position with it, and a writer starts from the store's
-    // positions (from 0 where it has none: re-applying is harmless, skipping is not). The group's committed
-    // offsets (at most every POSITION_COMMIT_INTERVAL_MS) are a hint for lag and tools only.
+    // The group's committed offsets (at most every POSITION_COMMIT_INTERVAL_MS) are a hint for lag and tools only.
     async start() {
       await untilFollowing(guard, config.LOG_CHECK_INTERVAL_MS, logger, () => stopping);
-      following = await store.current();
-      resetPositions(await positionsOf(following));
-      await events.start(
-        async (batch) => {
-          const live = await store.current();
-          if (switched(live)) {
-            following = live;
-            // Positions noted for the old version must not move the group past where the new one resumes.
-            positions.forget();
-            resetPositions(live.resumeFrom);
-            readFromResume(live);
-            throw new Error(`profiles version ${live.version} is live now; reading again from where its replay stopped`);
-          }
-          await projector.handle(batch);
-          if (!live.adopted) await store.adopt(live.version);
-          const last = batch.records.at(-1);
-          if (last !== undefined) positions.note(batch.topic, batch.partition, last.offset + 1n);
-        },
-        { startFrom: (_topic, partition) => committed.get(partition) ?? 0n },
-      );
+      await writer.begin();
+      await events.start((batch) => writer.handle(batch), { startFrom: (_topic, partition) => writer.startFrom(partition) });
       watch = setInterval(() => {
-        lookForSwitch().catch((error: unknown) => logger.debug('looking for a new profiles version failed', errorFields(error)));
+        writer.lookForSwitch().catch((error: unknown) => logger.debug('looking for a new profiles version failed', errorFields(error)));
       }, VERSION_CHECK_MS);
     },
     async checkReady() {
@@ -253,7 +214,7 @@ async function profiles(): Promise<Running> {
       positions.close();
       await store.close();
     },
-    applied: () => committed,
+    applied: () => writer.applied(),
   };
 }
 

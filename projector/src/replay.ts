@@ -22,11 +22,11 @@ import {
 import { createLogger, loadConfigOrExit } from '@usertags/runtime';
 import { localDefaults } from '@usertags/runtime/local-defaults';
 import { createEventSource } from './adapters/open-event-log.ts';
+import { oneLine, reachStores, Unreachable } from './adapters/reach-stores.ts';
 import { loadConfig } from './config.ts';
 import { createAggregateProjector } from './core/aggregate-projector.ts';
 import { judgeBinding } from './core/log-binding.ts';
 import { createProfileProjector } from './core/profile-projector.ts';
-import { oneLine, reachStores, Unreachable } from './reach-stores.ts';
 
 const USAGE = 'usage: projector replay aggregates|profiles|all [--stack]';
 const stack = process.argv.includes('--stack');

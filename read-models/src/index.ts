@@ -2,24 +2,6 @@
 // these stores, the query API reads through them.
 
 // Aggregates: minute rows per grouping, in PostgreSQL or the embedded SQLite file.
-export {
-  type AggregateIncrement,
-  type AggregateKey,
-  ALL_THREE,
-  BRAND,
-  CATEGORY,
-  GROUPINGS,
-  groupingOf,
-  ORIGIN,
-} from './aggregates/aggregate-rows.ts';
-export {
-  type AggregateStore,
-  type BucketQuery,
-  type BucketTotals,
-  OffsetConflict,
-  type PartitionProgress,
-  type PreparedIncrements,
-} from './aggregates/aggregate-store.ts';
 export { openAggregateStore, openAggregateVersions } from './aggregates/open-aggregate-store.ts';
 export {
   createPostgresAggregateStore,
@@ -28,15 +10,10 @@ export {
 } from './aggregates/postgres-aggregate-store.ts';
 export { type AggregateVersions, LIVE_VERSION_CACHE_MS, type VersionChoice } from './aggregates/sql-aggregate-store.ts';
 export { createSqliteAggregateStore, createSqliteAggregateVersions } from './aggregates/sqlite-aggregate-store.ts';
+export * from './ports.ts';
 
 // Profiles: per cookie the newest tags of each action, in Aerospike or the embedded SQLite file.
 export { createAerospikeProfileStore } from './profiles/aerospike-profile-store.ts';
 export { openProfileStore, openProfileVersioning, type ProfileStoreChoice } from './profiles/open-profile-store.ts';
-export { PROFILE_KEEP, type ProfileEntry, type ProfileStore, type StorePosition } from './profiles/profile-store.ts';
-export {
-  type FollowingProfileStore,
-  PROFILE_VERSION_CACHE_MS,
-  type ProfileLive,
-  type ProfileVersioning,
-} from './profiles/profile-versions.ts';
+export { PROFILE_VERSION_CACHE_MS, type ProfileVersioning } from './profiles/profile-versions.ts';
 export { createSqliteProfileStore } from './profiles/sqlite-profile-store.ts';

@@ -1,5 +1,5 @@
 import { type Action, type AggregateFields, minuteOf } from '@usertags/contracts';
-import { type AggregateIncrement, ALL_THREE, BRAND, CATEGORY, ORIGIN } from '@usertags/read-models/aggregate-rows';
+import { type AggregateIncrement, ALL_THREE, BRAND, CATEGORY, ORIGIN } from '@usertags/read-models/ports';
 
 /**
  * The aggregate projection: every tag adds (1, price) to one row of each

@@ -1,7 +1,7 @@
 import type { Link } from '@opentelemetry/api';
 import type { DeadLetterSink, SourceBatch } from '@usertags/contracts';
 import { ContractError, type EventCodec } from '@usertags/contracts';
-import { type AggregateStore, OffsetConflict, type PartitionProgress, type PreparedIncrements } from '@usertags/read-models';
+import { type AggregateStore, OffsetConflict, type PartitionProgress, type PreparedIncrements } from '@usertags/read-models/ports';
 import { createLinkCollector, type Logger } from '@usertags/runtime';
 import { AggregateBatch } from './aggregate-projection.ts';
 import { inBatchSpan } from './batch-trace.ts';

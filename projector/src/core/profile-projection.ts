@@ -1,5 +1,5 @@
 import type { UserTag } from '@usertags/contracts';
-import type { ProfileEntry } from '@usertags/read-models';
+import type { ProfileEntry } from '@usertags/read-models/ports';
 
 /**
  * The profile projection: a decoded event and its bytes become one entry of

@@ -1,6 +1,6 @@
 import type { DeadLetterSink, SourceBatch } from '@usertags/contracts';
 import { ContractError, type EventCodec } from '@usertags/contracts';
-import type { ProfileEntry, ProfileStore } from '@usertags/read-models';
+import type { ProfileEntry, ProfileStore } from '@usertags/read-models/ports';
 import { createLinkCollector, type Logger } from '@usertags/runtime';
 import { inBatchSpan } from './batch-trace.ts';
 import { toProfileEntry } from './profile-projection.ts';

@@ -1,6 +1,6 @@
 import { ContractError, type EventSource, type LogDescription } from '@usertags/contracts';
 import { errorFields, type Logger } from '@usertags/runtime';
-import { judgeBinding } from './core/log-binding.ts';
+import { judgeBinding } from './log-binding.ts';
 
 /** What the guard needs of one projection's read model. */
 export interface BoundReadModel {

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { createKafkaClient } from '@usertags/event-log';
 import { openProfileVersioning } from '@usertags/read-models';
 import pg from 'pg';
-import type { ProjectorConfig } from './config.ts';
+import type { ProjectorConfig } from '../config.ts';
 
 /** A store the replay cannot use; the message is the whole story, one line. */
 export class Unreachable extends Error {

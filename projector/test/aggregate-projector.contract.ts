@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  createEventCodec,
+  type DeadLetterSink,
+  parseUserTag,
+  type SourceBatch,
+  type SourceRecord,
+  type UserTagInput,
+} from '@usertags/contracts';
+import type { AggregateStore } from '@usertags/read-models';
+import { createLogger } from '@usertags/runtime';
+import { sampleTag } from '@usertags/testkit';
+import { type AggregateProjector, createAggregateProjector } from '../src/core/aggregate-projector.ts';
+
+const codec = createEventCodec();
+const HOUR = 3_600_000;
+const T0 = Date.UTC(2022, 2, 22, 12, 0);
+
+function record(offset: number, tag: UserTagInput): SourceRecord {
+  const parsed = parseUserTag(tag);
+  assert.ok(parsed.ok);
+  return { offset: BigInt(offset), key: tag.cookie, value: codec.encode(parsed.value), headers: {} };
+}
+
+function batch(partition: number, records: SourceRecord[]): SourceBatch {
+  return { topic: 'tags', partition, records, heartbeat: async () => {} };
+}
+
+const at = (ms: number, n: number, price = 10): UserTagInput =>
+  sampleTag(n, {
+    time: new Date(ms).toISOString(),
+    action: 'BUY',
+    product_info: { product_id: 'p', brand_id: 'b', category_id: 'c', price },
+  });
+
+/** A fresh, empty aggregate store, and how to remove it afterwards. */
+export interface FreshStore {
+  readonly store: AggregateStore;
+  drop(): Promise<void>;
+}
+
+/**
+ * The aggregate projector's behaviour against a real store: run on PostgreSQL
+ * (int tier, with the stack) and on the embedded SQLite store (unit tier, no
+ * server needed).
+ */
+export function describeAggregateProjector(storeName: string, freshStore: () => Promise<FreshStore>): void {
+  describe(`the aggregate projector on ${storeName}`, () => {
+    let fresh: FreshStore;
+    let store: AggregateStore;
+    const parked: Array<{ offset: bigint; reason: string }> = [];
+    const deadLetters: DeadLetterSink = {
+      park: async (r, _source, reason) => {
+        parked.push({ offset: r.offset, reason });
+      },
+      close: async () => {},
+    };
+    const counters = { late: 0, deadLetters: 0 };
+    let projector: AggregateProjector;
+
+    const newProjector = async () => {
+      const p = createAggregateProjector(
+        store,
+        codec,
+        deadLetters,
+        // One event is enough to move a partition's watermark here; the watermark's own tests need more.
+        { topic: 'tags', maxEvents: 1000, maxDelayMs: 50, retentionMs: HOUR, confirmations: 1 },
+        {
+          onFlush: () => {},
+          onDeadLetter: () => counters.deadLetters++,
+          onLateEvent: () => counters.late++,
+          onStoreRetry: () => {},
+          onApplied: () => {},
+          onReload: () => {},
+        },
+        createLogger('test', 'error'),
+      );
+      await p.init();
+      return p;
+    };
+
+    const total = async (fromMs: number, toMs: number) =>
+      (await store.readBuckets({ action: 'BUY', filters: {}, fromMs, toMs })).reduce((s, b) => s + Number(b.count), 0);
+
+    before(async () => {
+      fresh = await freshStore();
+      store = fresh.store;
+      await store.migrate();
+      projector = await newProjector();
+    });
+
+    after(async () => {
+      await store.close();
+      await fresh.drop();
+    });
+
+    it('counts a batch delivered twice only once, across a restart too', async () => {
+      const records = Array.from({ length: 20 }, (_, i) => record(i, at(T0 + i, i)));
+      await projector.handle(batch(0, records));
+      await projector.handle(batch(0, records)); // re-delivered before the flush
+      await projector.flush();
+      assert.equal(await total(T0, T0 + 60_000), 20);
+
+      const restarted = await newProjector(); // as after a crash: the log re-delivers from its last commit
+      await restarted.handle(batch(0, records));
+      await restarted.flush();
+      assert.equal(await total(T0, T0 + 60_000), 20);
+      projector = restarted;
+    });
+
+    it('parks an undecodable record with its reason and goes on past it', async () => {
+      const good = record(21, at(T0 + 100, 21));
+      const poison: SourceRecord = { offset: 20n, key: 'x', value: Buffer.from('not avro'), headers: {} };
+      await projector.handle(batch(0, [poison, good]));
+      await projector.flush();
+      assert.deepEqual(
+        parked.map((p) => p.offset),
+        [20n],
+      );
+      assert.match(parked[0]?.reason ?? '', /single-object/);
+      assert.equal(await total(T0, T0 + 60_000), 21);
+      assert.equal((await store.loadOffsets('tags')).get(0), 22n);
+    });
+
+    it('drops minutes more than the retention behind the low watermark, and does not count events that old', async () => {
+      await projector.handle(batch(1, [record(0, at(T0 + 3 * HOUR, 1000))]));
+      await projector.flush();
+      assert.equal(await total(T0, T0 + 60_000), 21, 'partition 0 is still at T0: it holds retention back');
+      await projector.handle(batch(0, [record(22, at(T0 + 3 * HOUR, 999))]));
+      await projector.flush(); // every partition's watermark is now T0 + 3h; the horizon T0 + 2h
+      assert.equal(await total(T0, T0 + 60_000), 0, 'the minutes at T0 are gone');
+      const { horizonMs } = await store.readWatermarks();
+      assert.equal(horizonMs, T0 + 2 * HOUR);
+
+      const lateBefore = counters.late;
+      await projector.handle(batch(1, [record(1, at(T0 + HOUR, 1001))]));
+      await projector.flush();
+      assert.equal(counters.late, lateBefore + 1);
+      assert.equal(await total(T0 + HOUR, T0 + HOUR + 60_000), 0);
+      assert.equal((await store.loadOffsets('tags')).get(1), 2n, 'the late event is skipped, not stuck');
+    });
+
+    it('flushes on its own once the oldest buffered event has waited long enough', async () => {
+      await projector.handle(batch(2, [record(0, at(T0 + 3 * HOUR + 5, 2000))]));
+      await projector.flushIfDue();
+      await new Promise((r) => setTimeout(r, 60));
+      await projector.flushIfDue();
+      assert.equal(await total(T0 + 3 * HOUR, T0 + 3 * HOUR + 60_000), 3);
+    });
+  });
+}
