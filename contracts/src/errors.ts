@@ -74,3 +74,8 @@ export function toProblem(error: unknown): Problem {
   if (known !== undefined && known.issues.length > 0) problem.errors = [...known.issues];
   return problem;
 }
+
+/** The message of anything thrown: an Error's own message, anything else as text. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,7 +1,7 @@
 export { AggregatesAnswer, aggregatesColumns, ProfileAnswer } from './answers.ts';
 export { type AggregateFields, aggregateFieldsOf, createEventCodec, type EventCodec } from './avro-codec.ts';
 export { CURRENT_SCHEMA, USER_TAG_V1, WRITER_SCHEMAS } from './avro-schemas.ts';
-export { ContractError, ERROR_CODES, type ErrorCode, type FieldIssue, type Problem, toProblem } from './errors.ts';
+export { ContractError, ERROR_CODES, type ErrorCode, errorMessage, type FieldIssue, type Problem, toProblem } from './errors.ts';
 export type { AppendedRecord, EventAppender, LogRecord } from './event-log.ts';
 export {
   type DeadLetterSink,

@@ -11,6 +11,7 @@ import {
   mountFallbacks,
   mountOperational,
   onShutdownSignal,
+  sleep,
   warnIfTelemetryMissing,
 } from '@usertags/runtime';
 import express from 'express';
@@ -111,7 +112,7 @@ function aggregates(): Running {
           return;
         } catch (error) {
           logger.warn('waiting for the aggregate store', { attempt, ...errorFields(error) });
-          await new Promise((r) => setTimeout(r, Math.min(5000, 250 * attempt)));
+          await sleep(Math.min(5000, 250 * attempt));
         }
       }
     },

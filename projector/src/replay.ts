@@ -19,7 +19,7 @@ import {
   openProfileVersioning,
   PROFILE_VERSION_CACHE_MS,
 } from '@usertags/read-models';
-import { createLogger, loadConfigOrExit } from '@usertags/runtime';
+import { createLogger, loadConfigOrExit, sleep } from '@usertags/runtime';
 import { localDefaults } from '@usertags/runtime/local-defaults';
 import { createEventSource } from './adapters/open-event-log.ts';
 import { oneLine, reachStores, Unreachable } from './adapters/reach-stores.ts';
@@ -56,7 +56,6 @@ const storeTimeoutMs = Number(process.env.STORE_TIMEOUT_MS ?? '10000');
 const logger = createLogger('replay', config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, (line) => process.stderr.write(line));
 const codec = createEventCodec();
 const topic = config.KAFKA_TOPIC;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The live projection has parked undecodable records already; a replay counts them and parks nothing twice. */
 function countingSink(): DeadLetterSink & { count: number } {

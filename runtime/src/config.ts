@@ -1,3 +1,4 @@
+import { errorMessage } from '@usertags/contracts';
 import { z } from 'zod';
 
 /**
@@ -18,7 +19,7 @@ export function loadConfigOrExit<T>(program: string, load: () => T): T {
   try {
     return load();
   } catch (error) {
-    process.stderr.write(`${program}: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`${program}: ${errorMessage(error)}\n`);
     process.exit(2);
   }
 }

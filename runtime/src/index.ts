@@ -17,3 +17,4 @@ export {
   warnIfTelemetryMissing,
 } from './telemetry.ts';
 export { createLinkCollector, inChildSpan, inSpan, type LinkCollector, MAX_BATCH_LINKS } from './tracing.ts';
+export { backoffMs, type LazyConnection, lazyConnection, sleep } from './waiting.ts';

@@ -1,4 +1,4 @@
-import { ContractError } from '@usertags/contracts';
+import { ContractError, errorMessage } from '@usertags/contracts';
 import type { Express, NextFunction, Request, Response } from 'express';
 import type { Registry } from 'prom-client';
 import type { Logger } from './logger.ts';
@@ -66,8 +66,7 @@ export function mountFallbacks(app: Express, logger: Logger): void {
   });
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     // express's body parsers and routers raise errors with a status; anything else is ours.
-    if (!(error instanceof ContractError))
-      logger.error('unhandled error', { error: error instanceof Error ? error.message : String(error) });
+    if (!(error instanceof ContractError)) logger.error('unhandled error', { error: errorMessage(error) });
     sendProblem(res, error);
   });
 }

@@ -1,3 +1,4 @@
+import { errorMessage } from '@usertags/contracts';
 import type { Logger } from './logger.ts';
 import { stopTelemetry } from './telemetry.ts';
 
@@ -17,7 +18,7 @@ export function onShutdownSignal(logger: Logger, stop: () => Promise<void>): voi
       stop().then(
         () => flushed().then(() => process.exit(0)),
         (error: unknown) => {
-          logger.error('shutdown failed', { error: error instanceof Error ? error.message : String(error) });
+          logger.error('shutdown failed', { error: errorMessage(error) });
           void flushed().then(() => process.exit(1));
         },
       );

@@ -2,6 +2,7 @@
 // sees the work (batches of events, the embedded stores, Aerospike). With
 // tracing off the API is a no-op and these cost next to nothing.
 import { context, type Link, type Span, type SpanOptions, SpanStatusCode, TraceFlags, trace } from '@opentelemetry/api';
+import { errorMessage } from '@usertags/contracts';
 import { tracingActive } from './telemetry.ts';
 
 /** The tracer of the platform's own spans. */
@@ -20,7 +21,7 @@ export function inSpan<T>(name: string, options: SpanOptions, work: (span: Span)
       return await work(span);
     } catch (error) {
       span.recordException(error instanceof Error ? error : String(error));
-      span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+      span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(error) });
       throw error;
     } finally {
       span.end();

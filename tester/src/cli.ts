@@ -1,7 +1,8 @@
 #!/usr/bin/env node
+import { parseArgs } from 'node:util';
 // The tester's command line: flags → options → runTester → the report on stdout
 // (and in --out). Ctrl-C once stops sending and still reports; twice quits.
-import { parseArgs } from 'node:util';
+import { errorMessage } from '@usertags/contracts';
 import type { TesterOptionsInput } from './options.ts';
 import { renderMarkdown } from './report/markdown.ts';
 import { runTester } from './run.ts';
@@ -83,7 +84,7 @@ try {
   const argv = process.argv.slice(2);
   input = parse(argv[0] === '--' ? argv.slice(1) : argv);
 } catch (error) {
-  console.error(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+  console.error(`${errorMessage(error)}\n\n${USAGE}`);
   process.exit(2);
 }
 if (input === 'help') {
@@ -103,7 +104,7 @@ try {
   process.stdout.write(renderMarkdown(report));
   if (input.out !== undefined) process.stderr.write(`report written to ${input.out}/report.{md,json,html}\n`);
 } catch (error) {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   console.error(message.startsWith('invalid tester options') ? `${message}\n\n${USAGE}` : `tester failed: ${message}`);
   process.exit(message.startsWith('invalid tester options') ? 2 : 1);
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Attributes, context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { errorMessage } from '@usertags/contracts';
 import { type AppendTracer, localTraceContext } from '../core/trace-context.ts';
 import type { RequestTracer } from '../http/ingest-route.ts';
 
@@ -71,7 +72,7 @@ export function createOtelAppendTracer(topic: string, system: 'kafka' | 'embedde
         end(error) {
           if (error !== undefined) {
             span.recordException(error instanceof Error ? error : String(error));
-            span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+            span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(error) });
           }
           span.end();
         },

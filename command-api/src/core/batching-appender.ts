@@ -33,6 +33,34 @@ interface Entry {
 }
 
 /**
+ * Where the sender is. At most one append is in flight; before it starts, a
+ * batch may linger for company or be due on the loop's next turn.
+ */
+type Sender =
+  /** Nothing in flight and nothing arranged. */
+  | { readonly kind: 'idle' }
+  /**
+   * The batch waits for company: `seen` records were waiting at `seenAt`.
+   * Either a look in a millisecond is set (`timer`) or, once nothing joined
+   * for a millisecond, a last look after the loop has read its sockets (`lastLook`).
+   */
+  | {
+      readonly kind: 'lingering';
+      seen: number;
+      seenAt: number;
+      timer?: NodeJS.Timeout | undefined;
+      lastLook?: NodeJS.Immediate | undefined;
+    }
+  /** The batch leaves on the loop's next turn. */
+  | { readonly kind: 'due' }
+  /** One append of `size` records is in flight. */
+  | { readonly kind: 'appending'; readonly size: number };
+
+type Lingering = Extract<Sender, { kind: 'lingering' }>;
+
+const IDLE: Sender = { kind: 'idle' };
+
+/**
  * Group commit over an `EventAppender`: records that arrive while one append
  * is in flight are gathered and sent together as the next one, so a single
  * produce request carries many requests' tags; a batch lingers while records
@@ -49,16 +77,12 @@ export function createBatchingAppender(
 ): RecordAppender {
   const queue: Entry[] = [];
   let head = 0; // queue[head..] are waiting; avoids shifting on every dequeue
-  let inFlight = 0;
-  let lingerTimer: NodeJS.Timeout | undefined;
-  let flushQueued = false;
-  let seen = 0; // records waiting at the linger's last look, and when that was
-  let seenAt = 0;
-  let lastLook: NodeJS.Immediate | undefined;
+  let sender: Sender = IDLE;
   let sweepTimer: NodeJS.Timeout | undefined;
   let drainWaiters: Array<() => void> = [];
 
   const waiting = () => queue.length - head;
+  const inFlight = () => (sender.kind === 'appending' ? sender.size : 0);
 
   function compact(): void {
     if (head > 1024 && head * 2 > queue.length) {
@@ -94,7 +118,7 @@ export function createBatchingAppender(
   }
 
   function notifyDrained(): void {
-    if (waiting() === 0 && inFlight === 0 && drainWaiters.length > 0) {
+    if (waiting() === 0 && inFlight() === 0 && drainWaiters.length > 0) {
       const waiters = drainWaiters;
       drainWaiters = [];
       for (const w of waiters) w();
@@ -112,70 +136,76 @@ export function createBatchingAppender(
    * answer (nothing more can join) is not held up by the linger.
    */
   function schedule(): void {
-    if (inFlight > 0 || waiting() === 0) return;
+    if (sender.kind === 'appending' || sender.kind === 'due' || waiting() === 0) return;
     const wait = waiting() >= options.maxBatch ? 0 : (queue[head] as Entry).enqueuedAt + options.lingerMs - now();
     if (wait <= 0) {
       stopLingering();
-      if (!flushQueued) {
-        flushQueued = true;
-        setImmediate(flush);
-      }
-    } else if (lingerTimer === undefined && lastLook === undefined) {
-      seen = -1; // so that the first look starts its millisecond now
-      lookLater(now());
+      sender = { kind: 'due' };
+      setImmediate(flush);
+    } else if (sender.kind === 'idle') {
+      const lingering: Lingering = { kind: 'lingering', seen: -1, seenAt: 0 }; // seen -1: the first look starts its millisecond now
+      sender = lingering;
+      lookLater(lingering, now());
     }
   }
 
   /** Looks at the lingering batch again in a millisecond; `seen` and `seenAt` move only when it grew. */
-  function lookLater(t: number): void {
-    if (waiting() !== seen) {
-      seen = waiting();
-      seenAt = t;
+  function lookLater(lingering: Lingering, t: number): void {
+    if (waiting() !== lingering.seen) {
+      lingering.seen = waiting();
+      lingering.seenAt = t;
     }
-    lingerTimer = setTimeout(lookAgain, 1);
+    lingering.timer = setTimeout(() => lookAgain(lingering), 1);
   }
 
-  function lookAgain(): void {
-    lingerTimer = undefined;
-    if (inFlight > 0 || waiting() === 0) return;
+  function lookAgain(lingering: Lingering): void {
+    lingering.timer = undefined;
+    if (waiting() === 0) {
+      sender = IDLE;
+      return;
+    }
     const t = now();
     if (t - (queue[head] as Entry).enqueuedAt >= options.lingerMs || waiting() >= options.maxBatch) {
       flush();
       return;
     }
     // Timers may fire a little early: no growth counts only once a whole millisecond has passed.
-    if (waiting() !== seen || t - seenAt < 1) {
-      lookLater(t);
+    if (waiting() !== lingering.seen || t - lingering.seenAt < 1) {
+      lookLater(lingering, t);
       return;
     }
     // Nothing joined in a millisecond. Timers run before the loop reads its sockets, so after a
     // stall the requests that arrived meanwhile are not queued yet: decide once they have been read.
-    lastLook = setImmediate(() => {
-      lastLook = undefined;
-      if (inFlight > 0 || waiting() === 0) return;
-      if (waiting() === seen) flush();
-      else lookLater(now());
+    lingering.lastLook = setImmediate(() => {
+      lingering.lastLook = undefined;
+      if (waiting() === 0) {
+        sender = IDLE;
+        return;
+      }
+      if (waiting() === lingering.seen) flush();
+      else lookLater(lingering, now());
     });
   }
 
+  /** Leaves the lingering state (if in it): its looks are cancelled. */
   function stopLingering(): void {
-    if (lingerTimer !== undefined) clearTimeout(lingerTimer);
-    lingerTimer = undefined;
-    if (lastLook !== undefined) clearImmediate(lastLook);
-    lastLook = undefined;
+    if (sender.kind !== 'lingering') return;
+    if (sender.timer !== undefined) clearTimeout(sender.timer);
+    if (sender.lastLook !== undefined) clearImmediate(sender.lastLook);
+    sender = IDLE;
   }
 
   function flush(): void {
-    flushQueued = false;
+    if (sender.kind === 'appending') return;
     stopLingering();
-    if (inFlight > 0) return;
+    sender = IDLE;
     expireStale();
     if (waiting() === 0) return;
     const end = Math.min(queue.length, head + options.maxBatch);
     const batch = queue.slice(head, end);
     head = end;
     compact();
-    inFlight = batch.length;
+    sender = { kind: 'appending', size: batch.length };
     const started = now();
     startSweeping();
     log.append(batch.map((e) => e.record)).then(
@@ -193,14 +223,14 @@ export function createBatchingAppender(
   }
 
   function finish(): void {
-    inFlight = 0;
+    sender = IDLE;
     schedule();
     notifyDrained();
   }
 
   return {
     append(record) {
-      if (waiting() + inFlight >= options.maxPending) {
+      if (waiting() + inFlight() >= options.maxPending) {
         return Promise.reject(new ContractError('OVERLOADED', 'too many tags are waiting for the event log; retry shortly'));
       }
       return new Promise<void>((resolve, reject) => {
@@ -208,9 +238,9 @@ export function createBatchingAppender(
         schedule();
       });
     },
-    pending: () => waiting() + inFlight,
+    pending: () => waiting() + inFlight(),
     drain() {
-      if (waiting() === 0 && inFlight === 0) return Promise.resolve();
+      if (waiting() === 0 && inFlight() === 0) return Promise.resolve();
       return new Promise<void>((resolve) => drainWaiters.push(resolve));
     },
   };

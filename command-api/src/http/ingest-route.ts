@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ContractError } from '@usertags/contracts';
+import { ContractError, errorMessage } from '@usertags/contracts';
 import type { Logger } from '@usertags/runtime';
 import { readJsonBody, sendProblem } from '@usertags/runtime';
 import type { Ingest } from '../core/ingest.ts';
@@ -56,7 +56,7 @@ export function createIngestRoute(deps: IngestRouteDeps): (req: IncomingMessage,
       if (code === 'PAYLOAD_TOO_LARGE' || code === 'UNSUPPORTED_MEDIA_TYPE') res.setHeader('connection', 'close');
       status = sendProblem(res, error);
       metrics.tagsRejected.inc({ reason: code });
-      if (status >= 500) logger.warn('tag not stored', { code, status, detail: error instanceof Error ? error.message : String(error) });
+      if (status >= 500) logger.warn('tag not stored', { code, status, detail: errorMessage(error) });
       else logger.debug('tag rejected', { code, status });
     }
     observe(status, started);

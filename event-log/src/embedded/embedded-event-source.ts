@@ -1,5 +1,5 @@
 import { type DeadLetterSink, deadLetterHeaders, type EventSource, type SourceStartOptions } from '@usertags/contracts';
-import { errorFields, type Logger } from '@usertags/runtime';
+import { backoffMs, errorFields, type Logger, sleep } from '@usertags/runtime';
 import { type EmbeddedLog, openEmbeddedLog } from './embedded-log.ts';
 
 export interface EmbeddedSourceConfig {
@@ -22,8 +22,6 @@ export interface EmbeddedSourceConfig {
 
 /** How often a partition that is still gathering is looked at again. */
 const GATHER_CHECK_MS = 10;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * A reader of the embedded event log with the semantics of a one-member
@@ -116,7 +114,7 @@ export function createEmbeddedEventSource(config: EmbeddedSourceConfig, logger: 
           seek(partitions);
           for (const [q, offset] of seeks) positions.set(q, offset);
           seeks.clear();
-          await sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
+          await sleep(backoffMs(failures));
           break;
         }
       }

@@ -3,6 +3,7 @@
 // log's checkpoints, after it has answered the append that made one due.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { LogRecord } from '@usertags/contracts';
+import { errorMessage } from '@usertags/contracts';
 import { type EmbeddedLog, openEmbeddedLog } from './embedded-log.ts';
 
 export type WorkerCall = { kind: 'append'; records: LogRecord[] } | { kind: 'ready' };
@@ -38,7 +39,7 @@ parentPort?.on('message', (request: WorkerRequest) => {
   } catch (error) {
     log?.close();
     log = undefined;
-    reply = { id: request.id, ok: false, error: error instanceof Error ? error.message : String(error) };
+    reply = { id: request.id, ok: false, error: errorMessage(error) };
   }
   parentPort?.postMessage(reply);
   log?.checkpointIfDue();

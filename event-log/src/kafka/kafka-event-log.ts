@@ -1,5 +1,5 @@
-import { ContractError, type EventAppender, type LogRecord } from '@usertags/contracts';
-import type { Logger } from '@usertags/runtime';
+import { ContractError, type EventAppender, errorMessage, type LogRecord } from '@usertags/contracts';
+import { type Logger, lazyConnection } from '@usertags/runtime';
 import { type Admin, Partitioners, type Producer } from 'kafkajs';
 import { createKafkaClient } from './kafka-client.ts';
 
@@ -38,51 +38,37 @@ export function createKafkaEventLog(config: KafkaEventLogConfig, logger: Logger)
   });
 
   let producer: Producer | undefined;
-  let producerReady: Promise<Producer> | undefined;
   let admin: Admin | undefined;
-  let adminReady: Promise<Admin> | undefined;
   let closed = false;
 
-  function connectProducer(): Promise<Producer> {
-    if (producerReady === undefined) {
-      const p = kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        allowAutoTopicCreation: false,
-        createPartitioner: Partitioners.DefaultPartitioner,
-        retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 500 },
-      });
-      producer = p;
-      producerReady = p.connect().then(
-        () => p,
-        (error: unknown) => {
-          producerReady = undefined;
-          void p.disconnect().catch(() => {});
-          throw error;
-        },
-      );
+  /** Connects a client; one that failed to connect is let go. */
+  async function connected<C extends Producer | Admin>(client: C): Promise<C> {
+    try {
+      await client.connect();
+      return client;
+    } catch (error) {
+      void client.disconnect().catch(() => {});
+      throw error;
     }
-    return producerReady;
   }
 
-  function connectAdmin(): Promise<Admin> {
-    if (adminReady === undefined) {
-      const a = kafka.admin({ retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 300 } });
-      admin = a;
-      adminReady = a.connect().then(
-        () => a,
-        (error: unknown) => {
-          adminReady = undefined;
-          void a.disconnect().catch(() => {});
-          throw error;
-        },
-      );
-    }
-    return adminReady;
-  }
+  const producerConnection = lazyConnection(() => {
+    producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 500 },
+    });
+    return connected(producer);
+  });
+  const adminConnection = lazyConnection(() => {
+    admin = kafka.admin({ retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 300 } });
+    return connected(admin);
+  });
 
   function unavailable(error: unknown): ContractError {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = errorMessage(error);
     return new ContractError('LOG_UNAVAILABLE', `the event log is unavailable (${reason}); the tag was not stored`, {
       cause: error,
     });
@@ -93,7 +79,7 @@ export function createKafkaEventLog(config: KafkaEventLogConfig, logger: Logger)
       if (closed) throw new ContractError('SHUTTING_DOWN', 'the event log is closed');
       let p: Producer;
       try {
-        p = await connectProducer();
+        p = await producerConnection.get();
       } catch (error) {
         throw unavailable(error);
       }
@@ -107,7 +93,7 @@ export function createKafkaEventLog(config: KafkaEventLogConfig, logger: Logger)
       } catch (error) {
         // A producer that failed may hold a stale connection or sequence state; start afresh next time.
         if (producer === p) {
-          producerReady = undefined;
+          producerConnection.forget();
           producer = undefined;
           void p.disconnect().catch(() => {});
         }
@@ -117,16 +103,16 @@ export function createKafkaEventLog(config: KafkaEventLogConfig, logger: Logger)
 
     async checkReady() {
       try {
-        const a = await connectAdmin();
+        const a = await adminConnection.get();
         await a.fetchTopicMetadata({ topics: [config.topic] });
       } catch (error) {
-        adminReady = undefined;
+        adminConnection.forget();
         throw unavailable(error);
       }
     },
 
     async ensureTopic() {
-      const a = await connectAdmin();
+      const a = await adminConnection.get();
       const existing = await a.listTopics();
       if (existing.includes(config.topic)) return;
       await a.createTopics({

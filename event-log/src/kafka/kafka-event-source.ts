@@ -1,6 +1,6 @@
 import { type DeadLetterSink, deadLetterHeaders, type EventSource, type SourceRecord } from '@usertags/contracts';
-import type { Logger } from '@usertags/runtime';
-import type { Consumer, Producer } from 'kafkajs';
+import { type Logger, lazyConnection } from '@usertags/runtime';
+import type { Consumer } from 'kafkajs';
 import { createKafkaClient } from './kafka-client.ts';
 import { fetchKafkaTopicIdentity } from './kafka-topic-identity.ts';
 
@@ -50,14 +50,7 @@ export function createKafkaEventSource(config: KafkaSourceConfig, logger: Logger
   let paused = false;
   // kafkajs pauses only a consumer that runs; a pause asked for earlier is applied once it does.
   let started = false;
-  let adminConnected: Promise<void> | undefined;
-  const connectAdmin = () => {
-    adminConnected ??= admin.connect().catch((error: unknown) => {
-      adminConnected = undefined;
-      throw error;
-    });
-    return adminConnected;
-  };
+  const adminConnection = lazyConnection(() => admin.connect());
 
   return {
     async start(handler, options = {}) {
@@ -104,7 +97,7 @@ export function createKafkaEventSource(config: KafkaSourceConfig, logger: Logger
     },
 
     async committed(topic, groupId) {
-      await connectAdmin();
+      await adminConnection.get();
       const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
       return new Map((offsets?.partitions ?? []).filter((p) => Number(p.offset) >= 0).map((p) => [p.partition, BigInt(p.offset)]));
     },
@@ -112,7 +105,7 @@ export function createKafkaEventSource(config: KafkaSourceConfig, logger: Logger
     async describe(topic) {
       const identity = await fetchKafkaTopicIdentity(config.brokers, topic, { clientId: config.clientId });
       if (identity === undefined) return undefined;
-      await connectAdmin();
+      await adminConnection.get();
       const offsets = await admin.fetchTopicOffsets(topic);
       return {
         identity: `kafka:${identity.clusterId}/${identity.topicId}`,
@@ -131,14 +124,14 @@ export function createKafkaEventSource(config: KafkaSourceConfig, logger: Logger
     },
 
     async lag(topic, applied) {
-      await connectAdmin();
+      await adminConnection.get();
       const ends = await admin.fetchTopicOffsets(topic);
       return new Map(ends.map((p) => [p.partition, Math.max(0, Number(p.high) - Number(applied.get(p.partition) ?? BigInt(p.low)))]));
     },
 
     async stop() {
       await consumer.disconnect();
-      if (adminConnected !== undefined) await admin.disconnect().catch(() => {});
+      if (adminConnection.peek() !== undefined) await admin.disconnect().catch(() => {});
     },
   };
 }
@@ -149,34 +142,27 @@ export function createKafkaDeadLetterSink(
   logger: Logger,
 ): DeadLetterSink {
   const kafka = createKafkaClient({ brokers: config.brokers, clientId: config.clientId, retry: READER_RETRY, logger });
-  let producer: Promise<Producer> | undefined;
-  const connect = () => {
-    producer ??= (async () => {
-      const admin = kafka.admin();
-      await admin.connect();
-      try {
-        const topics = await admin.listTopics();
-        if (!topics.includes(config.topic)) {
-          await admin.createTopics({
-            topics: [{ topic: config.topic, numPartitions: config.partitions, configEntries: [{ name: 'retention.ms', value: '-1' }] }],
-            waitForLeaders: true,
-          });
-        }
-      } finally {
-        await admin.disconnect();
+  const connection = lazyConnection(async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const topics = await admin.listTopics();
+      if (!topics.includes(config.topic)) {
+        await admin.createTopics({
+          topics: [{ topic: config.topic, numPartitions: config.partitions, configEntries: [{ name: 'retention.ms', value: '-1' }] }],
+          waitForLeaders: true,
+        });
       }
-      const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-      await p.connect();
-      return p;
-    })().catch((error: unknown) => {
-      producer = undefined;
-      throw error;
-    });
-    return producer;
-  };
+    } finally {
+      await admin.disconnect();
+    }
+    const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    await p.connect();
+    return p;
+  });
   return {
     async park(record, source, reason) {
-      const p = await connect();
+      const p = await connection.get();
       await p.send({
         topic: config.topic,
         acks: -1,
@@ -190,7 +176,7 @@ export function createKafkaDeadLetterSink(
       });
     },
     async close() {
-      if (producer !== undefined) await (await producer.catch(() => undefined))?.disconnect();
+      await (await connection.peek()?.catch(() => undefined))?.disconnect();
     },
   };
 }

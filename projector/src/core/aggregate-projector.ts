@@ -1,8 +1,8 @@
 import type { Link } from '@opentelemetry/api';
 import type { DeadLetterSink, SourceBatch } from '@usertags/contracts';
-import { ContractError, type EventCodec } from '@usertags/contracts';
+import { type AggregateFields, ContractError, type EventCodec, errorMessage } from '@usertags/contracts';
 import { type AggregateStore, OffsetConflict, type PartitionProgress, type PreparedIncrements } from '@usertags/read-models/ports';
-import { createLinkCollector, type Logger } from '@usertags/runtime';
+import { backoffMs, createLinkCollector, type Logger, sleep } from '@usertags/runtime';
 import { AggregateBatch } from './aggregate-projection.ts';
 import { inBatchSpan } from './batch-trace.ts';
 import { lowWatermark, PartitionWatermark } from './watermark.ts';
@@ -55,10 +55,91 @@ interface Snapshot {
   readonly linked: { links: Link[]; dropped: number };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const yieldToIo = () => new Promise<void>((r) => setImmediate(r));
 /** Records applied between two looks at whether a write is due (and two turns of the event loop). */
 const CHECK_EVERY = 1000;
+
+/**
+ * What the projector has gathered for its next write: the increments of the
+ * events applied since the last one, each partition's progress, the events'
+ * trace links, and since when it has been gathering. Its transitions are
+ * `add` (an event), `began` (a record came: the first starts the clock),
+ * `note` (a partition's progress), `take` (hand it all to a write and start
+ * empty) and `discard` (drop it all, after a conflict).
+ */
+class Gathering {
+  private batch = new AggregateBatch();
+  private readonly progress = new Map<number, PartitionProgress>();
+  private readonly links = createLinkCollector();
+  /** When the first record of this gathering came; `undefined` while it is empty. */
+  private since: number | undefined;
+
+  get events(): number {
+    return this.batch.events;
+  }
+
+  /** Partitions with progress gathered. */
+  partitions(): IterableIterator<number> {
+    return this.progress.keys();
+  }
+
+  isEmpty(): boolean {
+    return this.progress.size === 0;
+  }
+
+  /** How long it has been gathering at `now`; `undefined` while nothing came. */
+  waited(now: number): number | undefined {
+    return this.since === undefined ? undefined : now - this.since;
+  }
+
+  /** The next offset of `partition` noted so far, if any. */
+  nextOffset(partition: number): bigint | undefined {
+    return this.progress.get(partition)?.nextOffset;
+  }
+
+  link(headers: Readonly<Record<string, string>>): void {
+    this.links.add(headers);
+  }
+
+  add(event: AggregateFields): void {
+    this.batch.add(event);
+  }
+
+  /** Marks that a record came (an event added, or a parked record with progress to store); the first one starts the clock. */
+  began(now: () => number): void {
+    this.since ??= now();
+  }
+
+  /** Notes that `partition` is applied up to `nextOffset`; `expected` is where its stored offset was when gathering began. */
+  note(partition: number, storedOffset: bigint | undefined, nextOffset: bigint, watermarkMs: number | undefined): void {
+    const before = this.progress.get(partition);
+    this.progress.set(partition, { partition, expected: before?.expected ?? storedOffset ?? -1n, nextOffset, watermarkMs });
+  }
+
+  /** Hands everything to a write and starts empty. */
+  take(store: AggregateStore, newestEventMs: number): Snapshot {
+    const snapshot: Snapshot = {
+      increments: store.prepare(this.batch.increments()),
+      progress: [...this.progress.values()],
+      events: this.batch.events,
+      newestEventMs,
+      linked: this.links.take(),
+    };
+    this.clear();
+    return snapshot;
+  }
+
+  discard(): void {
+    this.links.take();
+    this.clear();
+  }
+
+  private clear(): void {
+    this.progress.clear();
+    this.batch = new AggregateBatch();
+    this.since = undefined;
+  }
+}
 
 /**
  * Consumes batches, projects them into minute increments in memory, and
@@ -86,10 +167,7 @@ export function createAggregateProjector(
 ): AggregateProjector {
   // Offsets stored, or being stored by the write in flight.
   let stored = new Map<number, bigint>();
-  const pending = new Map<number, PartitionProgress>();
-  let buffer = new AggregateBatch();
-  const links = createLinkCollector();
-  let firstBufferedAt: number | undefined;
+  const gathering = new Gathering();
   let newestEventMs = Number.NEGATIVE_INFINITY;
   // The recorded retention horizon: events before it are late and not counted.
   let lastHorizonMs = Number.NEGATIVE_INFINITY;
@@ -118,18 +196,15 @@ export function createAggregateProjector(
   };
 
   function nextToApply(partition: number): bigint {
-    return pending.get(partition)?.nextOffset ?? stored.get(partition) ?? 0n;
+    return gathering.nextOffset(partition) ?? stored.get(partition) ?? 0n;
   }
 
   async function throwIfConflicted(): Promise<void> {
     if (conflict === undefined) return;
     const error = conflict;
     conflict = undefined;
-    const seen = new Set([...stored.keys(), ...pending.keys()]);
-    buffer = new AggregateBatch();
-    links.take();
-    pending.clear();
-    firstBufferedAt = undefined;
+    const seen = new Set([...stored.keys(), ...gathering.partitions()]);
+    gathering.discard();
     stored = await store.loadOffsets(options.topic);
     // Every partition read so far goes on from what the store has (from 0 where it has nothing).
     const from = new Map(stored);
@@ -159,22 +234,22 @@ export function createAggregateProjector(
       try {
         if (record.value === null) throw new ContractError('UNDECODABLE_EVENT', 'record has no value');
         const event = codec.decodeAggregateFields(record.value);
-        links.add(record.headers);
+        gathering.link(record.headers);
         const eventMs = event.timeMs;
         if (eventMs < horizon) {
           observer.onLateEvent();
         } else {
-          buffer.add(event);
+          gathering.add(event);
           watermark.observe(eventMs, clock);
           if (eventMs > newestEventMs) newestEventMs = eventMs;
-          firstBufferedAt ??= now();
+          gathering.began(now);
         }
       } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
+        const reason = errorMessage(error);
         await deadLetters.park(record, { topic: batch.topic, partition: batch.partition }, reason);
         observer.onDeadLetter(reason);
         logger.warn('parked an undecodable record', { partition: batch.partition, offset: record.offset.toString(), reason });
-        firstBufferedAt ??= now();
+        gathering.began(now);
       }
       next = record.offset + 1n;
     }
@@ -183,33 +258,18 @@ export function createAggregateProjector(
   }
 
   function notePending(partition: number, next: bigint): void {
-    const before = pending.get(partition);
-    pending.set(partition, {
-      partition,
-      expected: before?.expected ?? stored.get(partition) ?? -1n,
-      nextOffset: next,
-      watermarkMs: watermarks.get(partition)?.value(),
-    });
+    gathering.note(partition, stored.get(partition), next, watermarks.get(partition)?.value());
   }
 
   function writeDue(): boolean {
-    return buffer.events >= options.maxEvents;
+    return gathering.events >= options.maxEvents;
   }
 
   /** Hands the buffer to a write that runs after the one in flight; returns once it has started. */
   async function startWrite(): Promise<void> {
-    if (pending.size === 0) return;
-    const snapshot: Snapshot = {
-      increments: store.prepare(buffer.increments()),
-      progress: [...pending.values()],
-      events: buffer.events,
-      newestEventMs: Number.isFinite(newestEventMs) ? newestEventMs : 0,
-      linked: links.take(),
-    };
+    if (gathering.isEmpty()) return;
+    const snapshot = gathering.take(store, Number.isFinite(newestEventMs) ? newestEventMs : 0);
     for (const p of snapshot.progress) stored.set(p.partition, p.nextOffset);
-    pending.clear();
-    buffer = new AggregateBatch();
-    firstBufferedAt = undefined;
     await writing;
     await throwIfConflicted();
     writing = inBatchSpan({ projection: 'aggregates', topic: options.topic, events: snapshot.events }, snapshot.linked, () =>
@@ -231,8 +291,8 @@ export function createAggregateProjector(
           return;
         }
         observer.onStoreRetry(error);
-        logger.warn('aggregate store write failed; retrying', { attempt, error: error instanceof Error ? error.message : String(error) });
-        await sleep(Math.min(5000, 100 * 2 ** Math.min(attempt, 6)));
+        logger.warn('aggregate store write failed; retrying', { attempt, error: errorMessage(error) });
+        await sleep(backoffMs(attempt));
         await heartbeat?.().catch(() => {});
       }
     }
@@ -258,7 +318,7 @@ export function createAggregateProjector(
       lastHorizonMs = horizon;
       if (dropped > 0) logger.info('dropped minutes past retention', { horizon: new Date(horizon).toISOString(), rows: dropped });
     } catch (error) {
-      logger.warn('retention delete failed; will try again', { error: error instanceof Error ? error.message : String(error) });
+      logger.warn('retention delete failed; will try again', { error: errorMessage(error) });
     }
   }
 
@@ -275,7 +335,8 @@ export function createAggregateProjector(
     handle: (batch) => exclusive(() => applyBatch(batch)),
     flushIfDue: () =>
       exclusive(async () => {
-        if (firstBufferedAt === undefined || now() - firstBufferedAt < options.maxDelayMs) return;
+        const waited = gathering.waited(now());
+        if (waited === undefined || waited < options.maxDelayMs) return;
         // Traffic is low when the timer is what flushes, so there is nothing to overlap with: wait for it.
         await startWrite();
         await writing;

@@ -1,7 +1,7 @@
 import type { DeadLetterSink, SourceBatch } from '@usertags/contracts';
-import { ContractError, type EventCodec } from '@usertags/contracts';
+import { ContractError, type EventCodec, errorMessage } from '@usertags/contracts';
 import type { ProfileEntry, ProfileStore } from '@usertags/read-models/ports';
-import { createLinkCollector, type Logger } from '@usertags/runtime';
+import { backoffMs, createLinkCollector, type Logger, sleep } from '@usertags/runtime';
 import { inBatchSpan } from './batch-trace.ts';
 import { toProfileEntry } from './profile-projection.ts';
 
@@ -10,8 +10,6 @@ export interface ProfileProjectorObserver {
   onDeadLetter(reason: string): void;
   onStoreRetry(error: unknown): void;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * At-least-once with idempotent writes: each batch is applied to the store
@@ -38,7 +36,7 @@ export function createProfileProjector(
         if (record.value === null) throw new ContractError('UNDECODABLE_EVENT', 'record has no value');
         entries.push(toProfileEntry(codec.decode(record.value), record.value, batch.partition, record.offset));
       } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
+        const reason = errorMessage(error);
         await deadLetters.park(record, { topic: batch.topic, partition: batch.partition }, reason);
         observer.onDeadLetter(reason);
       }
@@ -52,8 +50,8 @@ export function createProfileProjector(
         break;
       } catch (error) {
         observer.onStoreRetry(error);
-        logger.warn('profile store write failed; retrying', { attempt, error: error instanceof Error ? error.message : String(error) });
-        await sleep(Math.min(5000, 100 * 2 ** Math.min(attempt, 6)));
+        logger.warn('profile store write failed; retrying', { attempt, error: errorMessage(error) });
+        await sleep(backoffMs(attempt));
         await batch.heartbeat().catch(() => {});
       }
     }

@@ -1,6 +1,7 @@
 import {
   ContractError,
   createEventCodec,
+  errorMessage,
   firstDifference,
   parseAggregatesQuery,
   parseProfileQuery,
@@ -43,7 +44,7 @@ async function checkExpected(req: Request, endpoint: string, actual: unknown, de
   } catch (error) {
     // Nobody is there to answer, or was answered 408 already: nothing was compared, and the request is counted as what it was.
     if (error instanceof ContractError && (error.code === 'CLIENT_CLOSED' || error.code === 'REQUEST_TIMEOUT')) throw error;
-    deps.logger.warn('debug mode: expected answer not read', { endpoint, error: error instanceof Error ? error.message : String(error) });
+    deps.logger.warn('debug mode: expected answer not read', { endpoint, error: errorMessage(error) });
     deps.metrics.debugComparisons.inc({ endpoint, result: 'mismatch' });
     return;
   }
@@ -96,7 +97,7 @@ export function createQueryApp(deps: QueryAppDeps): express.Express {
           // A client gone (499) or too slow (408) is sent nothing more; the status is what it is counted as.
           const status = sendProblem(res, error);
           if (error instanceof ContractError) deps.logger.debug('query rejected', { route, code: error.code, status });
-          else deps.logger.error('query failed', { route, error: error instanceof Error ? error.message : String(error) });
+          else deps.logger.error('query failed', { route, error: errorMessage(error) });
           return status;
         },
       )

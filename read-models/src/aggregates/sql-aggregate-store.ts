@@ -1,4 +1,4 @@
-import { ContractError } from '@usertags/contracts';
+import { ContractError, errorMessage } from '@usertags/contracts';
 import { type Generated, type Kysely, type RawBuilder, sql } from 'kysely';
 import { type Migration, Migrator } from 'kysely/migration';
 import { type AggregateIncrement, groupingOf } from './aggregate-rows.ts';
@@ -136,7 +136,7 @@ function prepareRows(increments: readonly AggregateIncrement[]): PreparedIncreme
 }
 
 function unavailable(error: unknown): ContractError {
-  const reason = error instanceof Error ? error.message : String(error);
+  const reason = errorMessage(error);
   return new ContractError('STORE_UNAVAILABLE', `the aggregate store is unavailable (${reason})`, { cause: error });
 }
 

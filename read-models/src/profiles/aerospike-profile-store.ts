@@ -1,4 +1,5 @@
-import { type Action, ContractError } from '@usertags/contracts';
+import { type Action, ContractError, errorMessage } from '@usertags/contracts';
+import { lazyConnection } from '@usertags/runtime';
 import Aerospike from 'aerospike';
 import { PROFILE_KEEP, type ProfileEntry, type ProfileStore, type StorePosition } from './profile-store.ts';
 import { decodeLive, encodeLive, FIRST_VERSION, type ProfileVersioning } from './profile-versions.ts';
@@ -32,7 +33,7 @@ function timeKey(timeMs: number): string {
 }
 
 function unavailable(error: unknown): ContractError {
-  const reason = error instanceof Error ? error.message : String(error);
+  const reason = errorMessage(error);
   return new ContractError('STORE_UNAVAILABLE', `the Aerospike profile store is unavailable (${reason})`, { cause: error });
 }
 
@@ -49,18 +50,12 @@ function unavailable(error: unknown): ContractError {
  */
 /** A lazily made, shared connection; a failed attempt is forgotten so the next call tries again. */
 function connector(hosts: string): { connect(): Promise<Aerospike.Client>; close(): Promise<void> } {
-  let client: Promise<Aerospike.Client> | undefined;
+  const client = lazyConnection(() => Aerospike.connect({ hosts }));
   return {
-    connect() {
-      client ??= Aerospike.connect({ hosts }).catch((error: unknown) => {
-        client = undefined;
-        throw error;
-      });
-      return client;
-    },
+    connect: () => client.get(),
     async close() {
-      const c = client;
-      client = undefined;
+      const c = client.peek();
+      client.forget();
       if (c !== undefined) await (await c.catch(() => undefined))?.close();
     },
   };
