@@ -48,7 +48,7 @@ export async function startCommandApi(config: CommandApiConfig, log: EventAppend
     ingest: createIngest(
       appender,
       createEventCodec(),
-      tracing ? createOtelAppendTracer(config.KAFKA_TOPIC, config.EVENT_LOG_PATH === undefined ? 'kafka' : 'embedded') : localTraceContext,
+      tracing ? createOtelAppendTracer(config.KAFKA_TOPIC, config.eventLog.kind === 'kafka' ? 'kafka' : 'embedded') : localTraceContext,
     ),
     metrics,
     logger,

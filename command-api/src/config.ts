@@ -1,4 +1,4 @@
-import { env, httpTimeoutsInOrder, loadEnvConfig } from '@usertags/runtime';
+import { adapterSettings, chooseEventLog, type EventLogChoice, env, httpTimeoutsInOrder, loadEnvConfig } from '@usertags/runtime';
 import { z } from 'zod';
 
 const { int } = env;
@@ -10,13 +10,16 @@ const { int } = env;
 const Settings = z.object({
   HOST: env.host(),
   PORT: env.port(8080),
+  EVENT_LOG: adapterSettings.eventLog(),
   EVENT_LOG_PATH: env.eventLogPath(),
   KAFKA_BROKERS: env.kafkaBrokers(),
-  KAFKA_CLIENT_ID: z.string().min(1).default('command-api').describe('Kafka client id'),
-  KAFKA_TOPIC: z.string().min(1).default('user-tags').describe('Topic the tags are appended to'),
+  KAFKA_CLIENT_ID: z.string().min(1).default('command-api').describe('Kafka client id (Kafka only)'),
+  KAFKA_TOPIC: z.string().min(1).default('user-tags').describe('Topic the tags are appended to (Kafka or the embedded log)'),
   KAFKA_TOPIC_PARTITIONS: int(1, 10_000).default(4).describe('Partitions when the API creates the topic (Kafka or the embedded log)'),
-  KAFKA_TOPIC_REPLICATION: int(1, 100).default(1).describe('Replication factor when the API creates the topic'),
-  KAFKA_CREATE_TOPIC: env.flag(true).describe('Create the topic at start if it is missing'),
+  KAFKA_TOPIC_REPLICATION: int(1, 100).default(1).describe('Replication factor when the API creates the topic (Kafka only)'),
+  KAFKA_CREATE_TOPIC: env
+    .flag(true)
+    .describe('Create the topic at start if it is missing (Kafka only; the embedded log creates its topic itself)'),
   APPEND_TIMEOUT_MS: int(50, 60_000)
     .default(1000)
     .describe('How long a tag may wait for its append before the request gets 503 (it is then not stored)'),
@@ -34,9 +37,11 @@ const Settings = z.object({
 
 export const CommandApiConfig = Settings.refine(...httpTimeoutsInOrder);
 
-export type CommandApiConfig = Readonly<z.output<typeof CommandApiConfig>>;
+/** The settings, and the event log they choose (`eventLog`: EVENT_LOG, or the deprecated EVENT_LOG_PATH / KAFKA_BROKERS). */
+export type CommandApiConfig = Readonly<z.output<typeof CommandApiConfig> & { eventLog: EventLogChoice }>;
 
 /** Parses the environment; throws an Error whose message names each bad variable. */
 export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): CommandApiConfig {
-  return loadEnvConfig(CommandApiConfig, env);
+  const settings = loadEnvConfig(CommandApiConfig, env);
+  return Object.freeze({ ...settings, eventLog: chooseEventLog(settings) });
 }

@@ -11,12 +11,13 @@ const logger = createLogger('command-api', config.LOG_LEVEL);
 warnIfTelemetryMissing(logger, 'command-api', config.OTEL_TRACES_EXPORTER);
 
 async function openLog(): Promise<EventAppender> {
-  if (config.EVENT_LOG_PATH !== undefined) {
-    return createEmbeddedEventLog({ path: config.EVENT_LOG_PATH, topic: config.KAFKA_TOPIC, partitions: config.KAFKA_TOPIC_PARTITIONS });
+  const { eventLog } = config;
+  if (eventLog.kind === 'file') {
+    return createEmbeddedEventLog({ path: eventLog.path, topic: config.KAFKA_TOPIC, partitions: config.KAFKA_TOPIC_PARTITIONS });
   }
   const kafka = createKafkaEventLog(
     {
-      brokers: config.KAFKA_BROKERS,
+      brokers: eventLog.brokers,
       clientId: config.KAFKA_CLIENT_ID,
       topic: config.KAFKA_TOPIC,
       partitions: config.KAFKA_TOPIC_PARTITIONS,
@@ -38,7 +39,7 @@ const api = await startCommandApi(config, log, logger);
 logger.info('listening', {
   url: `http://${config.HOST}:${api.port()}`,
   topic: config.KAFKA_TOPIC,
-  log: config.EVENT_LOG_PATH === undefined ? 'kafka' : `embedded ${config.EVENT_LOG_PATH}`,
+  log: config.eventLog.kind === 'kafka' ? 'kafka' : `embedded ${config.eventLog.path}`,
 });
 
 onShutdownSignal(logger, () => api.shutdown());

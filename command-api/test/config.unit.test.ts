@@ -32,4 +32,18 @@ describe('command API configuration', () => {
       (e: Error) => e.message.includes('HTTP_REQUEST_TIMEOUT_MS'),
     );
   });
+
+  it('chooses the event log from EVENT_LOG, or the deprecated EVENT_LOG_PATH and KAFKA_BROKERS', () => {
+    assert.deepEqual(loadConfig({}).eventLog, { kind: 'kafka', brokers: ['127.0.0.1:9092'], from: 'KAFKA_BROKERS' });
+    assert.deepEqual(loadConfig({ EVENT_LOG_PATH: 'e.sqlite' }).eventLog, { kind: 'file', path: 'e.sqlite', from: 'EVENT_LOG_PATH' });
+    assert.deepEqual(loadConfig({ EVENT_LOG: 'file:f.sqlite', EVENT_LOG_PATH: 'e.sqlite' }).eventLog, {
+      kind: 'file',
+      path: 'f.sqlite',
+      from: 'EVENT_LOG',
+    });
+    assert.throws(
+      () => loadConfig({ EVENT_LOG: 'kafka://no-port' }),
+      (e: Error) => e.message.includes('EVENT_LOG'),
+    );
+  });
 });

@@ -1,4 +1,15 @@
-import { env, httpTimeoutsInOrder, loadEnvConfig } from '@usertags/runtime';
+import {
+  type AggregatesChoice,
+  adapterSettings,
+  chooseAggregates,
+  chooseEventLog,
+  chooseProfiles,
+  type EventLogChoice,
+  env,
+  httpTimeoutsInOrder,
+  loadEnvConfig,
+  type ProfilesChoice,
+} from '@usertags/runtime';
 import { z } from 'zod';
 
 const { int } = env;
@@ -7,21 +18,27 @@ const { int } = env;
 const Settings = z.object({
   HOST: env.host(),
   PORT: env.port(8082),
+  EVENT_LOG: adapterSettings.eventLog(),
   EVENT_LOG_PATH: env.eventLogPath(),
   KAFKA_BROKERS: env.kafkaBrokers(),
-  KAFKA_CLIENT_ID: z.string().min(1).default('projector').describe('Kafka client id'),
-  KAFKA_TOPIC: z.string().min(1).default('user-tags').describe('Topic the tags are read from'),
-  KAFKA_DEAD_LETTER_TOPIC: z.string().min(1).default('user-tags.dead-letter').describe('Where undecodable records are parked'),
+  KAFKA_CLIENT_ID: z.string().min(1).default('projector').describe('Kafka client id (Kafka only)'),
+  KAFKA_TOPIC: z.string().min(1).default('user-tags').describe('Topic the tags are read from (Kafka or the embedded log)'),
+  KAFKA_DEAD_LETTER_TOPIC: z
+    .string()
+    .min(1)
+    .default('user-tags.dead-letter')
+    .describe('Where undecodable records are parked (Kafka or the embedded log)'),
   AGGREGATES_GROUP_ID: z.string().min(1).default('projector-aggregates').describe('Consumer group of the aggregate projection'),
   PROJECTIONS: env.list('aggregates,profiles', z.enum(['aggregates', 'profiles'])).describe('Which projections this process runs'),
   PROFILES_GROUP_ID: z.string().min(1).default('projector-profiles').describe('Consumer group of the profile projection'),
   ...env.profileStore(),
+  AGGREGATES: adapterSettings.aggregates(),
   DATABASE_URL: env.databaseUrl(),
   FLUSH_MAX_EVENTS: int(1, 1_000_000).default(20_000).describe('Flush the aggregates once this many events are buffered'),
   FLUSH_MAX_DELAY_MS: int(10, 60_000).default(500).describe('Flush at the latest this long after the first buffered event'),
   KAFKA_SESSION_TIMEOUT_MS: int(6000, 300_000)
     .default(10_000)
-    .describe('How long the group waits for a silent projector before its partitions move (bounds failover after a crash)'),
+    .describe('How long the group waits for a silent projector before its partitions move (bounds failover after a crash; Kafka only)'),
   FETCH_MAX_WAIT_MS: int(10, 10_000).default(100).describe('How long a fetch waits for new records'),
   FETCH_MIN_BYTES: int(1, 10_000_000)
     .default(65_536)
@@ -55,8 +72,17 @@ const Settings = z.object({
 
 export const ProjectorConfig = Settings.refine(...httpTimeoutsInOrder);
 
-export type ProjectorConfig = Readonly<z.output<typeof ProjectorConfig>>;
+/** The settings, and the adapters they choose: one per port, from its URL setting or the deprecated ones it replaces. */
+export type ProjectorConfig = Readonly<
+  z.output<typeof ProjectorConfig> & { eventLog: EventLogChoice; aggregates: AggregatesChoice; profiles: ProfilesChoice }
+>;
 
 export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): ProjectorConfig {
-  return loadEnvConfig(ProjectorConfig, env);
+  const settings = loadEnvConfig(ProjectorConfig, env);
+  return Object.freeze({
+    ...settings,
+    eventLog: chooseEventLog(settings),
+    aggregates: chooseAggregates(settings),
+    profiles: chooseProfiles(settings),
+  });
 }

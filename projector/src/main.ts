@@ -53,7 +53,7 @@ interface Running {
 
 function aggregates(): Running {
   const projection = 'aggregates';
-  const store = openAggregateStore(config.DATABASE_URL);
+  const store = openAggregateStore(config.aggregates.url);
   const events = source(config.AGGREGATES_GROUP_ID);
   const projector = createAggregateProjector(
     store,
@@ -147,12 +147,7 @@ function aggregates(): Running {
 
 async function profiles(): Promise<Running> {
   const projection = 'profiles';
-  const store = await openProfileStore({
-    aerospikeHosts: config.AEROSPIKE_HOSTS,
-    aerospikeNamespace: config.AEROSPIKE_NAMESPACE,
-    aerospikeSet: config.AEROSPIKE_SET,
-    path: config.PROFILE_STORE_PATH,
-  });
+  const store = await openProfileStore(config.profiles);
   const events = source(config.PROFILES_GROUP_ID);
   const positions = throttlePositionCommits(
     (topic, progress) => events.commit(topic, progress),

@@ -4,8 +4,8 @@
 // Rebuilds a read model from offset 0 into a new version while the live one
 // keeps serving, switches readers and the live projector to it once it has
 // caught up with the log, then drops the old version. Same configuration as
-// the projector (DATABASE_URL, EVENT_LOG_PATH / KAFKA_*, AEROSPIKE_* /
-// PROFILE_STORE_PATH), with the defaults of `start`
+// the projector (EVENT_LOG, AGGREGATES, PROFILES, or the deprecated DATABASE_URL,
+// EVENT_LOG_PATH / KAFKA_*, AEROSPIKE_* / PROFILE_STORE_PATH), with the defaults of `start`
 // (runtime/src/local-defaults.ts): the embedded files under DATA_DIR (./data),
 // or with --stack, as `start --stack`, the local Kafka and PostgreSQL.
 // Progress goes to stderr once a second; a summary line (JSON) goes to stdout
@@ -123,20 +123,20 @@ function reached(log: LogDescription, applied: ReadonlyMap<number, bigint>): boo
 }
 
 async function replayAggregates(): Promise<Summary> {
-  const versions = openAggregateVersions(config.DATABASE_URL);
-  const live = openAggregateStore(config.DATABASE_URL);
+  const versions = openAggregateVersions(config.aggregates.url);
+  const live = openAggregateStore(config.aggregates.url);
   await live.migrate();
   await live.close();
   const from = await versions.live();
   const to = from + 1;
   await versions.prepare(to);
-  const store = openAggregateStore(config.DATABASE_URL, { version: to });
+  const store = openAggregateStore(config.aggregates.url, { version: to });
   const sink = countingSink();
   const events = createEventSource(config, `${config.AGGREGATES_GROUP_ID}-replay-v${to}`, logger);
   const log = await describeLog(events);
   await store.bindLog(topic, log.identity);
   // A live version built from another log (a recreated topic, another cluster) is replaced, not caught up with.
-  const liveStore = openAggregateStore(config.DATABASE_URL, { version: from });
+  const liveStore = openAggregateStore(config.aggregates.url, { version: from });
   const replacingForeign = judgeBinding(await liveStore.logBinding(topic), log, await liveStore.loadOffsets(topic)).kind === 'refuse';
   await liveStore.close();
   let applied = 0;
@@ -198,10 +198,7 @@ async function replayAggregates(): Promise<Summary> {
 
 async function replayProfiles(): Promise<Summary> {
   const versioning = await openProfileVersioning({
-    aerospikeHosts: config.AEROSPIKE_HOSTS,
-    aerospikeNamespace: config.AEROSPIKE_NAMESPACE,
-    aerospikeSet: config.AEROSPIKE_SET,
-    path: config.PROFILE_STORE_PATH,
+    ...config.profiles,
   });
   const current = await versioning.catalog.read();
   const from = current.version;
@@ -265,7 +262,7 @@ try {
     profiles: target !== 'aggregates',
     timeoutMs: storeTimeoutMs,
     missingLogHint:
-      stack || process.env.EVENT_LOG_PATH !== undefined
+      stack || process.env.EVENT_LOG !== undefined || process.env.EVENT_LOG_PATH !== undefined
         ? 'nothing has been started with it'
         : `nothing has been started with DATA_DIR=${defaults.dataDir}; run ./run.sh start first, or pass --stack for the Kafka and PostgreSQL of start:stack`,
   });

@@ -1,4 +1,13 @@
-import { env, httpTimeoutsInOrder, loadEnvConfig } from '@usertags/runtime';
+import {
+  type AggregatesChoice,
+  adapterSettings,
+  chooseAggregates,
+  chooseProfiles,
+  env,
+  httpTimeoutsInOrder,
+  loadEnvConfig,
+  type ProfilesChoice,
+} from '@usertags/runtime';
 import { z } from 'zod';
 
 const { int } = env;
@@ -7,6 +16,7 @@ const { int } = env;
 const Settings = z.object({
   HOST: env.host(),
   PORT: env.port(8081),
+  AGGREGATES: adapterSettings.aggregates(),
   DATABASE_URL: env.databaseUrl(),
   ...env.profileStore(),
   AGGREGATES_MAX_MINUTES: int(1, 7 * 24 * 60)
@@ -22,8 +32,10 @@ const Settings = z.object({
 
 export const QueryApiConfig = Settings.refine(...httpTimeoutsInOrder);
 
-export type QueryApiConfig = Readonly<z.output<typeof QueryApiConfig>>;
+/** The settings, and the read models they choose (AGGREGATES, PROFILES, or the deprecated settings they replace). */
+export type QueryApiConfig = Readonly<z.output<typeof QueryApiConfig> & { aggregates: AggregatesChoice; profiles: ProfilesChoice }>;
 
 export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): QueryApiConfig {
-  return loadEnvConfig(QueryApiConfig, env);
+  const settings = loadEnvConfig(QueryApiConfig, env);
+  return Object.freeze({ ...settings, aggregates: chooseAggregates(settings), profiles: chooseProfiles(settings) });
 }

@@ -10,13 +10,8 @@ import { createMetrics } from './metrics.ts';
 const config = loadConfigOrExit('query-api', loadConfig);
 const logger = createLogger('query-api', config.LOG_LEVEL);
 warnIfTelemetryMissing(logger, 'query-api', config.OTEL_TRACES_EXPORTER);
-const aggregates = openAggregateStore(config.DATABASE_URL, { poolSize: 8 });
-const profiles = await openProfileStore({
-  aerospikeHosts: config.AEROSPIKE_HOSTS,
-  aerospikeNamespace: config.AEROSPIKE_NAMESPACE,
-  aerospikeSet: config.AEROSPIKE_SET,
-  path: config.PROFILE_STORE_PATH,
-});
+const aggregates = openAggregateStore(config.aggregates.url, { poolSize: 8 });
+const profiles = await openProfileStore(config.profiles);
 await profiles.migrate();
 const app = createQueryApp({
   aggregates,

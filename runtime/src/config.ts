@@ -1,5 +1,6 @@
 import { errorMessage } from '@usertags/contracts';
 import { z } from 'zod';
+import { adapterSettings } from './adapters.ts';
 
 /**
  * Parses the environment with a program's zod schema, once, at start. Throws
@@ -45,7 +46,11 @@ export const env = {
       )
       .pipe(z.array(item).min(1)),
   kafkaBrokers: () =>
-    env.list('127.0.0.1:9092', z.string().regex(/^[^:\s]+:\d+$/, 'host:port')).describe('Comma-separated Kafka bootstrap brokers'),
+    env
+      .list('127.0.0.1:9092', z.string().regex(/^[^:\s]+:\d+$/, 'host:port'))
+      .describe(
+        'Deprecated, use EVENT_LOG=kafka://…: comma-separated Kafka bootstrap brokers, used when neither EVENT_LOG nor EVENT_LOG_PATH is set',
+      ),
   databaseUrl: () =>
     z
       .string()
@@ -54,22 +59,35 @@ export const env = {
         (v) => /^postgres(ql)?:\/\/[^\s]+$/.test(v) || /^sqlite:.+$/.test(v),
         'postgres://user:password@host:port/database, or sqlite:<file> for the embedded store',
       )
-      .describe('The aggregate read model: PostgreSQL (postgres://…) or the embedded store (sqlite:<file>)'),
+      .describe(
+        'Deprecated, use AGGREGATES: the aggregate read model, PostgreSQL (postgres://…) or the embedded store (sqlite:<file>), used when AGGREGATES is unset',
+      ),
   eventLogPath: () =>
     z
       .string()
       .min(1)
       .optional()
-      .describe('File of the embedded event log; when set, the program uses it instead of Kafka (KAFKA_* are then ignored)'),
+      .describe(
+        'Deprecated, use EVENT_LOG=file:<path>: file of the embedded event log, used instead of Kafka when set and EVENT_LOG is not',
+      ),
   /** The profile store's settings, the same for the projector (writer) and the query API (reader). */
   profileStore: () => ({
+    PROFILES: adapterSettings.profiles(),
     AEROSPIKE_HOSTS: z
       .string()
       .optional()
-      .describe('Aerospike seed nodes host:port[,host:port]; when unset, profiles use the embedded store'),
-    AEROSPIKE_NAMESPACE: z.string().min(1).default('test').describe('Aerospike namespace of the profiles'),
+      .describe(
+        'Deprecated, use PROFILES=aerospike://…: Aerospike seed nodes host:port[,host:port], used when PROFILES is unset; when this is unset too, profiles use the embedded store',
+      ),
+    AEROSPIKE_NAMESPACE: z.string().min(1).default('test').describe('Aerospike namespace of the profiles, unless PROFILES names one'),
     AEROSPIKE_SET: z.string().min(1).default('profiles').describe('Aerospike set of the profiles'),
-    PROFILE_STORE_PATH: z.string().min(1).default('data/profiles.sqlite').describe('File of the embedded profile store'),
+    PROFILE_STORE_PATH: z
+      .string()
+      .min(1)
+      .default('data/profiles.sqlite')
+      .describe(
+        'Deprecated, use PROFILES=sqlite:<file>: file of the embedded profile store, used when neither PROFILES nor AEROSPIKE_HOSTS is set',
+      ),
   }),
   flag: (value: boolean) =>
     z

@@ -1,3 +1,12 @@
+export {
+  type AggregatesChoice,
+  adapterSettings,
+  chooseAggregates,
+  chooseEventLog,
+  chooseProfiles,
+  type EventLogChoice,
+  type ProfilesChoice,
+} from './adapters.ts';
 export { DEFAULT_SAMPLING_RATIO, env, httpTimeoutsInOrder, loadConfigOrExit, loadEnvConfig } from './config.ts';
 export { createHttpServer, type HttpServerOptions } from './http-server.ts';
 export { isJsonContentType, readJsonBody, readTextBody } from './json-body.ts';

@@ -1,5 +1,5 @@
 // Creates the user-tags topic if it is missing, from the same configuration
-// the command API reads (KAFKA_BROKERS, KAFKA_TOPIC, KAFKA_TOPIC_PARTITIONS,
+// the command API reads (EVENT_LOG or KAFKA_BROKERS, KAFKA_TOPIC, KAFKA_TOPIC_PARTITIONS,
 // KAFKA_TOPIC_REPLICATION). Used by `stack:up`.
 
 import { createKafkaEventLog } from '@usertags/event-log';
@@ -10,7 +10,8 @@ const config = loadConfig();
 const logger = createLogger('ensure-topic', 'warn');
 const log = createKafkaEventLog(
   {
-    brokers: config.KAFKA_BROKERS,
+    // Kafka's brokers even when the command API's own log would be the embedded file (stack:up sets Kafka up).
+    brokers: config.eventLog.kind === 'kafka' ? config.eventLog.brokers : config.KAFKA_BROKERS,
     clientId: 'ensure-topic',
     topic: config.KAFKA_TOPIC,
     partitions: config.KAFKA_TOPIC_PARTITIONS,

@@ -11,12 +11,13 @@ import type { ProjectorConfig } from '../config.ts';
 /** What a stored tag takes in a Kafka fetch, roughly (the Avro body, key, headers and record overhead). */
 const RECORD_BYTES = 160;
 
-/** The one place that picks the event log's adapter: Kafka, or the embedded log file when EVENT_LOG_PATH is set. */
+/** The one place that picks the event log's reader: Kafka, or the embedded log file, as `config.eventLog` (EVENT_LOG) says. */
 export function createEventSource(config: ProjectorConfig, groupId: string, logger: Logger): EventSource {
-  if (config.EVENT_LOG_PATH !== undefined) {
+  const { eventLog } = config;
+  if (eventLog.kind === 'file') {
     return createEmbeddedEventSource(
       {
-        path: config.EVENT_LOG_PATH,
+        path: eventLog.path,
         groupId,
         topic: config.KAFKA_TOPIC,
         pollMs: config.FETCH_MAX_WAIT_MS,
@@ -28,7 +29,7 @@ export function createEventSource(config: ProjectorConfig, groupId: string, logg
   }
   return createKafkaEventSource(
     {
-      brokers: config.KAFKA_BROKERS,
+      brokers: eventLog.brokers,
       clientId: config.KAFKA_CLIENT_ID,
       groupId,
       topic: config.KAFKA_TOPIC,
@@ -42,12 +43,11 @@ export function createEventSource(config: ProjectorConfig, groupId: string, logg
 }
 
 export function createDeadLetterSink(config: ProjectorConfig, logger: Logger): DeadLetterSink {
-  if (config.EVENT_LOG_PATH !== undefined) {
-    return createEmbeddedDeadLetterSink({ path: config.EVENT_LOG_PATH, topic: config.KAFKA_DEAD_LETTER_TOPIC });
-  }
+  const { eventLog } = config;
+  if (eventLog.kind === 'file') return createEmbeddedDeadLetterSink({ path: eventLog.path, topic: config.KAFKA_DEAD_LETTER_TOPIC });
   return createKafkaDeadLetterSink(
     {
-      brokers: config.KAFKA_BROKERS,
+      brokers: eventLog.brokers,
       clientId: `${config.KAFKA_CLIENT_ID}-dead-letter`,
       topic: config.KAFKA_DEAD_LETTER_TOPIC,
       partitions: 1,

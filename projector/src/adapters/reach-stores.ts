@@ -62,14 +62,15 @@ export interface ReachOptions {
 /** Throws `Unreachable` for the first store the replay needs and cannot reach. */
 export async function reachStores(config: ProjectorConfig, options: ReachOptions): Promise<void> {
   const { timeoutMs } = options;
-  if (config.EVENT_LOG_PATH !== undefined) {
-    if (!existsSync(config.EVENT_LOG_PATH)) {
-      throw new Unreachable(`no event log at ${config.EVENT_LOG_PATH} (EVENT_LOG_PATH): ${options.missingLogHint}`);
+  const { eventLog, aggregates, profiles } = config;
+  if (eventLog.kind === 'file') {
+    if (!existsSync(eventLog.path)) {
+      throw new Unreachable(`no event log at ${eventLog.path} (${eventLog.from}): ${options.missingLogHint}`);
     }
   } else {
     const kafka = createKafkaClient({
       clientId: `${config.KAFKA_CLIENT_ID}-replay-check`,
-      brokers: config.KAFKA_BROKERS,
+      brokers: eventLog.brokers,
       connectionTimeoutMs: Math.min(3000, timeoutMs),
       retry: { retries: 2, initialRetryTime: 300, maxRetryTime: 1000 },
     });
@@ -80,11 +81,11 @@ export async function reachStores(config: ProjectorConfig, options: ReachOptions
     });
     void admin.disconnect().catch(() => {});
     if (!reached.ok) {
-      throw new Unreachable(`cannot reach the event log, Kafka at ${config.KAFKA_BROKERS.join(',')} (KAFKA_BROKERS): ${reached.reason}`);
+      throw new Unreachable(`cannot reach the event log, Kafka at ${eventLog.brokers.join(',')} (${eventLog.from}): ${reached.reason}`);
     }
   }
-  if (options.aggregates && !config.DATABASE_URL.startsWith('sqlite:')) {
-    const client = new pg.Client({ connectionString: config.DATABASE_URL, connectionTimeoutMillis: timeoutMs });
+  if (options.aggregates && !aggregates.url.startsWith('sqlite:')) {
+    const client = new pg.Client({ connectionString: aggregates.url, connectionTimeoutMillis: timeoutMs });
     client.on('error', () => {});
     const reached = await within(timeoutMs, async () => {
       await client.connect();
@@ -93,18 +94,13 @@ export async function reachStores(config: ProjectorConfig, options: ReachOptions
     void client.end().catch(() => {});
     if (!reached.ok) {
       throw new Unreachable(
-        `cannot reach the aggregate store, PostgreSQL at ${postgresTarget(config.DATABASE_URL)} (DATABASE_URL): ${reached.reason}`,
+        `cannot reach the aggregate store, PostgreSQL at ${postgresTarget(aggregates.url)} (${aggregates.from}): ${reached.reason}`,
       );
     }
   }
-  if (options.profiles && config.AEROSPIKE_HOSTS !== undefined && config.AEROSPIKE_HOSTS !== '') {
+  if (options.profiles && profiles.aerospikeHosts !== undefined && profiles.aerospikeHosts !== '') {
     const reached = await within(timeoutMs, async () => {
-      const versioning = await openProfileVersioning({
-        aerospikeHosts: config.AEROSPIKE_HOSTS,
-        aerospikeNamespace: config.AEROSPIKE_NAMESPACE,
-        aerospikeSet: config.AEROSPIKE_SET,
-        path: config.PROFILE_STORE_PATH,
-      });
+      const versioning = await openProfileVersioning(profiles);
       try {
         await versioning.catalog.read();
       } finally {
@@ -112,7 +108,9 @@ export async function reachStores(config: ProjectorConfig, options: ReachOptions
       }
     });
     if (!reached.ok) {
-      throw new Unreachable(`cannot reach the profile store, Aerospike at ${config.AEROSPIKE_HOSTS} (AEROSPIKE_HOSTS): ${reached.reason}`);
+      throw new Unreachable(
+        `cannot reach the profile store, Aerospike at ${profiles.aerospikeHosts} (${profiles.from}): ${reached.reason}`,
+      );
     }
   }
 }
