@@ -50,6 +50,8 @@ interface Running {
   checkReady(): Promise<void>;
   stop(): Promise<void>;
   applied(): ReadonlyMap<number, bigint>;
+  /** The partitions this replica reads now; undefined when it reads them all. */
+  assigned(): ReadonlySet<number> | undefined;
 }
 
 function aggregates(): Running {
@@ -143,6 +145,7 @@ function aggregates(): Running {
       await store.close();
     },
     applied: () => projector.applied(),
+    assigned: () => events.assigned?.(),
   };
 }
 
@@ -257,6 +260,7 @@ async function profiles(): Promise<Running> {
       await store.close();
     },
     applied: () => committed,
+    assigned: () => events.assigned?.(),
   };
 }
 
@@ -288,9 +292,15 @@ const checkTimer = setInterval(() => {
   for (const r of running) {
     r.guard.check().then(
       () => {
+        const mine = r.assigned();
         for (const [partition, { start, end }] of r.guard.lastLog()?.partitions ?? []) {
-          const lag = Math.max(0, Number(end - (r.applied().get(partition) ?? start)));
-          metrics.lag.set({ projection: r.name, partition: String(partition) }, lag);
+          const labels = { projection: r.name, partition: String(partition) };
+          // Another replica of the group reads this partition now: what this one applied there is stale.
+          if (mine !== undefined && !mine.has(partition)) {
+            metrics.lag.remove(labels);
+            continue;
+          }
+          metrics.lag.set(labels, Math.max(0, Number(end - (r.applied().get(partition) ?? start))));
         }
       },
       (error: unknown) => logger.debug('could not compare the read model with the event log', errorFields(error)),

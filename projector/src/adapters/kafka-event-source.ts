@@ -44,7 +44,7 @@ function kafkaClient(brokers: readonly string[], clientId: string, logger: Logge
  * the projector commits them (as a hint) after its store has made them
  * durable; the store's own offsets are the truth.
  */
-export function createKafkaEventSource(config: KafkaSourceConfig, logger: Logger): EventSource {
+export function createKafkaEventSource(config: KafkaSourceConfig, logger: Logger): EventSource & { assigned(): ReadonlySet<number> } {
   const kafka = kafkaClient(config.brokers, config.clientId, logger);
   const consumer: Consumer = kafka.consumer({
     groupId: config.groupId,
@@ -61,6 +61,8 @@ export function createKafkaEventSource(config: KafkaSourceConfig, logger: Logger
   let paused = false;
   // kafkajs pauses only a consumer that runs; a pause asked for earlier is applied once it does.
   let started = false;
+  // The partitions of the topic the group gave this reader at its last join.
+  let assignment: ReadonlySet<number> = new Set();
   let adminConnected: Promise<void> | undefined;
   const connectAdmin = () => {
     adminConnected ??= admin.connect().catch((error: unknown) => {
@@ -74,18 +76,18 @@ export function createKafkaEventSource(config: KafkaSourceConfig, logger: Logger
     async start(handler, options = {}) {
       await consumer.connect();
       await consumer.subscribe({ topic: config.topic, fromBeginning: true });
-      if (options.startFrom !== undefined) {
-        const startFrom = options.startFrom;
+      const startFrom = options.startFrom;
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        assignment = new Set(payload.memberAssignment[config.topic] ?? []);
+        if (startFrom === undefined) return;
         // On every assignment, move each partition to the projection's own stored position.
-        consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-          for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
-            for (const partition of partitions) {
-              const offset = startFrom(topic, partition);
-              if (offset !== undefined) consumer.seek({ topic, partition, offset: offset.toString() });
-            }
+        for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
+          for (const partition of partitions) {
+            const offset = startFrom(topic, partition);
+            if (offset !== undefined) consumer.seek({ topic, partition, offset: offset.toString() });
           }
-        });
-      }
+        }
+      });
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
@@ -104,6 +106,10 @@ export function createKafkaEventSource(config: KafkaSourceConfig, logger: Logger
       });
       started = true;
       if (paused) consumer.pause([{ topic: config.topic }]);
+    },
+
+    assigned() {
+      return assignment;
     },
 
     seek(topic, partition, offset) {
