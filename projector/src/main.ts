@@ -267,6 +267,8 @@ async function profiles(): Promise<Running> {
 const running = await Promise.all(config.PROJECTIONS.map((name) => (name === 'aggregates' ? aggregates() : profiles())));
 for (const r of running) {
   metrics.logMismatch.set({ projection: r.name }, 0);
+  // The counters alerts and panels read exist from the start at 0, so `increase()` sees the first one.
+  for (const counter of [metrics.deadLettered, metrics.storeRetries, metrics.lateEvents]) counter.inc({ projection: r.name }, 0);
   await r.ready();
 }
 
