@@ -9,7 +9,7 @@
 // Environment: DRILL_RATE (1000), KEEP_CLUSTER=1 (leave the cluster running
 // when the drills brought it up), CLUSTER_DIR.
 import { type ChildProcess, execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Ledger } from '@usertags/tester';
 import { type Report, runTester } from '@usertags/tester';
@@ -17,7 +17,7 @@ import kafkajs from 'kafkajs';
 import pg from 'pg';
 import { parse } from 'yaml';
 import { readPorts, repo } from '../configs.ts';
-import { clusterDir, clusterEnv, isReady, type Replica, replicaList, spawnReplica, waitReady } from '../replicas.ts';
+import { clusterDir, clusterEnv, isReady, type Replica, replicaList, runDir, spawnReplica, waitReady } from '../replicas.ts';
 import { DRILLS, type Drill, type DrillContext } from './drills.ts';
 import { isAlive, patroniMembers, pidOf, underReplicated } from './members.ts';
 import { currentLag, freshness, type Observation, observe } from './observe.ts';
@@ -129,11 +129,16 @@ function statusCount(statuses: Readonly<Record<string, number>>, test: (status: 
   return Object.entries(statuses).reduce((n, [status, count]) => (test(Number(status)) ? n + count : n), 0);
 }
 
+/** Where the previous drill's event times ended: each drill's tags start on a minute of their own. */
+let previousEnd = 0;
+
 async function runDrill(drill: Drill, index: number): Promise<DrillResult> {
   log(`— ${drill.name}: ${drill.title}`);
   const timeline: string[] = [];
   const from = await endOffsets(admin);
-  const startMs = Math.ceil(Date.now() / 1000) * 1000;
+  // The next whole minute (event times run up to a minute ahead of the clock): no minute holds two
+  // drills' tags, so every aggregate the drill checks counts its own tags only.
+  const startMs = Math.ceil(Math.max(Date.now(), previousEnd) / 60_000) * 60_000;
   const loadStart = Date.now();
   const note = (event: string) => {
     const line = `${((Date.now() - loadStart) / 1000).toFixed(1)} s: ${event}`;
@@ -170,6 +175,7 @@ async function runDrill(drill: Drill, index: number): Promise<DrillResult> {
   note('fault over');
   const report = await tester;
   note(`load over (${report.workload.tags} tags)`);
+  previousEnd = startMs + report.workload.tags;
   const cpu = cpuBefore === undefined ? undefined : cpuPerTag(cpuBefore, cpuByMember(), report.workload.tags);
   watcher.stopProbes();
 
@@ -512,7 +518,10 @@ writeFileSync(join(out, 'cluster-drills.json'), `${JSON.stringify({ rate, result
 process.stdout.write(md);
 
 await admin.disconnect();
-for (const name of children.keys()) await stopReplica(name);
+for (const name of children.keys()) {
+  await stopReplica(name);
+  rmSync(join(runDir, `${name}.pid`), { force: true });
+}
 if (!wasUp && process.env.KEEP_CLUSTER !== '1')
   execFileSync('bash', [clusterSh, 'down'], { stdio: 'inherit', env: { ...process.env, CLUSTER_DIR: clusterDir } });
 process.exit(failed ? 1 : 0);
