@@ -1,3 +1,4 @@
+import { ERROR_CODES } from '@usertags/contracts';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Every metric the command API exports, in one registry served at /metrics. */
@@ -56,5 +57,10 @@ export function createMetrics(pending: () => number): CommandApiMetrics {
       },
     }),
   };
+  // Every series an alert or a panel reads exists from the start at 0: `increase()` and `rate()` see the
+  // first failure as a change from 0, not as a series that appeared already at 1.
+  metrics.appendDuration.zero({ outcome: 'ok' });
+  metrics.appendDuration.zero({ outcome: 'error' });
+  for (const code of Object.keys(ERROR_CODES)) metrics.tagsRejected.inc({ reason: code }, 0);
   return metrics;
 }

@@ -61,6 +61,12 @@ export interface EventSource {
    */
   pause(): void;
   resume(): void;
+  /**
+   * The partitions the consumer group gives this reader now; absent when it reads every partition
+   * (the embedded log). A replica reports lag only for these: its positions on a partition another
+   * replica has since taken over are stale.
+   */
+  assigned?(): ReadonlySet<number>;
   /** Records in the log past `applied`, per partition: the lag. */
   lag(topic: string, applied: ReadonlyMap<number, bigint>): Promise<Map<number, number>>;
   stop(): Promise<void>;

@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { before, describe, it } from 'node:test';
 import { parse } from 'yaml';
+import { createMetrics as createCommandApiMetrics } from '../../command-api/src/metrics.ts';
 import { localPrometheusConfig, readPorts } from '../../infra/cluster/configs.ts';
+import { createMetrics as createQueryApiMetrics } from '../../query-api/src/metrics.ts';
 import { COMPOSE_FILE, loadComposeFile, PROGRAMS, type Program, readText, repo, STATELESS_STACK } from './deployment-files.ts';
 import { exportedSeries, PROMETHEUS_SERIES, type SeriesLabels, selectorsOf, TARGET_LABELS } from './metric-queries.ts';
 
@@ -83,5 +85,18 @@ describe('alert rules', () => {
     execFileSync('promtool', ['check', 'rules', 'alerts.yml'], { cwd, stdio: 'pipe' });
     const out = execFileSync('promtool', ['test', 'rules', 'alerts.test.yml'], { cwd, encoding: 'utf8' });
     assert.match(out, /SUCCESS/);
+  });
+});
+
+describe('series the alerts count with increase()', () => {
+  // A labelled counter that appears only when it first counts starts at 1, and increase() over its
+  // first samples is 0: the first dead letter or mismatch would never fire an alert. So they exist at 0.
+  it('exist at 0 before anything happened', async () => {
+    const commandApi = await createCommandApiMetrics(() => 0).registry.metrics();
+    assert.match(commandApi, /^event_log_append_duration_seconds_count\{outcome="error"\} 0$/m);
+    assert.match(commandApi, /^user_tags_rejected_total\{reason="LOG_UNAVAILABLE"\} 0$/m);
+    const queryApi = await createQueryApiMetrics().registry.metrics();
+    assert.match(queryApi, /^debug_comparisons_total\{endpoint="user_profiles",result="mismatch"\} 0$/m);
+    assert.match(queryApi, /^debug_comparisons_total\{endpoint="aggregates",result="mismatch"\} 0$/m);
   });
 });

@@ -9,6 +9,8 @@
 #   cluster.sh down     stops everything it (and start:cluster) started, checks nothing is left
 #   cluster.sh status   one line a process; Patroni's leader and sync standby; Kafka's replication
 #   cluster.sh env      the programs' environment (KAFKA_BROKERS, DATABASE_URL, …), for `source`
+#   cluster.sh start <member>   starts one stopped member (kafka-N, etcd-N, pg-N) and waits until it
+#                       is back (the fault drills restart what they killed this way)
 #
 # Environment (optional): CLUSTER_DIR (default <repo>/.cluster), CLUSTER_KAFKA_HEAP (512m),
 # CLUSTER_PG_SYNC_STRICT (false), AEROSPIKE_SERVER (path of an `asd` binary).
@@ -430,10 +432,33 @@ status() {
   return $rc
 }
 
+start_member() {
+  local name="${1:-}"
+  mkdir -p "$C" "$run" "$logs"
+  secrets
+  case "$name" in
+    kafka-[123])
+      local i="${name#kafka-}"
+      kafka_sh "$i" launch
+      cp "$C/kafka-$i/kafka.pid" "$run/kafka-$i.pid"
+      kafka_sh "$i" wait ;;
+    etcd-[123])
+      etcd_up ;;
+    pg-[12])
+      local i="${name#pg-}" rest="PATRONI_${name#pg-}_PORT"
+      patroni_config "$i"
+      spawn "pg-$i" "${!rest}" postgres patroni "$C/pg-$i/patroni.yml"
+      wait_for "pg-$i" 120 patroni_get "${!rest}" /health ;;
+    *) die "start: unknown member '$name' (kafka-1..3, etcd-1..3, pg-1..2)" ;;
+  esac
+  log "$name is running"
+}
+
 case "${1:-}" in
   up) up ;;
+  start) start_member "${2:-}" ;;
   down) down ;;
   status) status ;;
   env) program_env ;;
-  *) echo "usage: $0 up|down|status|env" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|env|start <member>" >&2; exit 2 ;;
 esac

@@ -49,6 +49,8 @@ interface Running {
   checkReady(): Promise<void>;
   stop(): Promise<void>;
   applied(): ReadonlyMap<number, bigint>;
+  /** The partitions this replica reads now; undefined when it reads them all. */
+  assigned(): ReadonlySet<number> | undefined;
 }
 
 function aggregates(): Running {
@@ -142,6 +144,7 @@ function aggregates(): Running {
       await store.close();
     },
     applied: () => projector.applied(),
+    assigned: () => events.assigned?.(),
   };
 }
 
@@ -211,12 +214,15 @@ async function profiles(): Promise<Running> {
       await store.close();
     },
     applied: () => writer.applied(),
+    assigned: () => events.assigned?.(),
   };
 }
 
 const running = await Promise.all(config.PROJECTIONS.map((name) => (name === 'aggregates' ? aggregates() : profiles())));
 for (const r of running) {
   metrics.logMismatch.set({ projection: r.name }, 0);
+  // The counters alerts and panels read exist from the start at 0, so `increase()` sees the first one.
+  for (const counter of [metrics.deadLettered, metrics.storeRetries, metrics.lateEvents]) counter.inc({ projection: r.name }, 0);
   await r.ready();
 }
 
@@ -242,9 +248,15 @@ const checkTimer = setInterval(() => {
   for (const r of running) {
     r.guard.check().then(
       () => {
+        const mine = r.assigned();
         for (const [partition, { start, end }] of r.guard.lastLog()?.partitions ?? []) {
-          const lag = Math.max(0, Number(end - (r.applied().get(partition) ?? start)));
-          metrics.lag.set({ projection: r.name, partition: String(partition) }, lag);
+          const labels = { projection: r.name, partition: String(partition) };
+          // Another replica of the group reads this partition now: what this one applied there is stale.
+          if (mine !== undefined && !mine.has(partition)) {
+            metrics.lag.remove(labels);
+            continue;
+          }
+          metrics.lag.set(labels, Math.max(0, Number(end - (r.applied().get(partition) ?? start))));
         }
       },
       (error: unknown) => logger.debug('could not compare the read model with the event log', errorFields(error)),

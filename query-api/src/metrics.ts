@@ -9,7 +9,7 @@ export interface QueryApiMetrics {
 export function createMetrics(): QueryApiMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  return {
+  const metrics = {
     registry,
     requestDuration: new Histogram({
       name: 'http_request_duration_seconds',
@@ -25,4 +25,9 @@ export function createMetrics(): QueryApiMetrics {
       registers: [registry],
     }),
   };
+  // Both results of both endpoints exist from the start at 0, so `increase()` sees the first mismatch.
+  for (const endpoint of ['user_profiles', 'aggregates']) {
+    for (const result of ['match', 'mismatch']) metrics.debugComparisons.inc({ endpoint, result }, 0);
+  }
+  return metrics;
 }

@@ -22,6 +22,8 @@ export interface RunHooks {
   /** Aborting stops sending; the answers in flight are still awaited and the report is made. */
   readonly signal?: AbortSignal;
   readonly progressStream?: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Called once with the run's ledger (what became of each tag), e.g. to check the stored tags against it afterwards. */
+  readonly onLedger?: (ledger: Ledger) => void;
 }
 
 /** Per tag, one profile query every this many tags, one aggregates query every that many (spec §4). */
@@ -47,6 +49,7 @@ export async function runTester(input: TesterOptionsInput = {}, hooks: RunHooks 
     cookieSkew: o.cookieSkew,
   };
   const ledger = new Ledger(shape);
+  hooks.onLedger?.(ledger);
   const targets: Record<EndpointName, HttpTarget> = {
     tags: createHttpTarget(o.commandUrl),
     profiles: createHttpTarget(o.queryUrl),

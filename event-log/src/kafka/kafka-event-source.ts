@@ -33,7 +33,7 @@ const READER_RETRY = { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 };
  * the projector commits them (as a hint) after its store has made them
  * durable; the store's own offsets are the truth.
  */
-export function createKafkaEventSource(config: KafkaSourceConfig, logger: Logger): EventSource {
+export function createKafkaEventSource(config: KafkaSourceConfig, logger: Logger): EventSource & { assigned(): ReadonlySet<number> } {
   const kafka = createKafkaClient({ brokers: config.brokers, clientId: config.clientId, retry: READER_RETRY, logger });
   const consumer: Consumer = kafka.consumer({
     groupId: config.groupId,
@@ -50,24 +50,26 @@ export function createKafkaEventSource(config: KafkaSourceConfig, logger: Logger
   let paused = false;
   // kafkajs pauses only a consumer that runs; a pause asked for earlier is applied once it does.
   let started = false;
+  // The partitions of the topic the group gave this reader at its last join.
+  let assignment: ReadonlySet<number> = new Set();
   const adminConnection = lazyConnection(() => admin.connect());
 
   return {
     async start(handler, options = {}) {
       await consumer.connect();
       await consumer.subscribe({ topic: config.topic, fromBeginning: true });
-      if (options.startFrom !== undefined) {
-        const startFrom = options.startFrom;
+      const startFrom = options.startFrom;
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        assignment = new Set(payload.memberAssignment[config.topic] ?? []);
+        if (startFrom === undefined) return;
         // On every assignment, move each partition to the projection's own stored position.
-        consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-          for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
-            for (const partition of partitions) {
-              const offset = startFrom(topic, partition);
-              if (offset !== undefined) consumer.seek({ topic, partition, offset: offset.toString() });
-            }
+        for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
+          for (const partition of partitions) {
+            const offset = startFrom(topic, partition);
+            if (offset !== undefined) consumer.seek({ topic, partition, offset: offset.toString() });
           }
-        });
-      }
+        }
+      });
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
@@ -86,6 +88,10 @@ export function createKafkaEventSource(config: KafkaSourceConfig, logger: Logger
       });
       started = true;
       if (paused) consumer.pause([{ topic: config.topic }]);
+    },
+
+    assigned() {
+      return assignment;
     },
 
     seek(topic, partition, offset) {
