@@ -13,7 +13,7 @@ export const LINE_COVERAGE_FLOORS: Readonly<Record<string, number>> = {
   'command-api': 97, // 98.7
   contracts: 98, // 99.2
   'event-log': 92, // 94.4
-  projector: 95, // 97.2
+  projector: 93, // 97.2, and 95.9 in a run whose timing-sensitive tests went otherwise
   'query-api': 88, // 91.0
   'read-models': 85, // 88.3 (the Aerospike store runs only when AEROSPIKE_HOSTS is set)
   runtime: 95, // 97.8
