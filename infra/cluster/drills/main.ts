@@ -499,6 +499,8 @@ try {
     await waitHealthy();
     results.push(await runDrill(drill, i));
     if (results[results.length - 1]?.failures.length) failed = true;
+    // What is known so far, in case a later drill cannot finish.
+    writeFileSync(join(repo, 'docs/bench-results/cluster-drills.partial.json'), `${JSON.stringify({ rate, results }, null, 2)}\n`);
   }
   await waitHealthy();
 } catch (error) {
