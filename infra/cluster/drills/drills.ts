@@ -148,14 +148,15 @@ export const DRILLS: readonly Drill[] = [
   },
   {
     name: 'api-kill',
-    title: 'SIGKILL one command-API and one query-API replica; restart them 75 s later',
-    faultS: 80,
+    title: 'SIGKILL one command-API and one query-API replica; restart them 100 s later',
+    faultS: 105,
     alerts: ['TargetDown'],
     async inject(ctx) {
       ctx.killReplica('command-api-1');
       ctx.killReplica('query-api-1');
       ctx.note('SIGKILL command-api-1, query-api-1');
-      await ctx.sleep(75_000);
+      // TargetDown needs `up == 0` for 1 min after the first failed scrape (every 10 s) and an evaluation.
+      await ctx.sleep(100_000);
       await Promise.all([ctx.restart('command-api-1'), ctx.restart('query-api-1')]);
       ctx.note('both restarted and ready');
     },

@@ -152,6 +152,7 @@ async function runDrill(drill: Drill, index: number): Promise<DrillResult> {
     projectorPorts: [...replicas.values()].filter((r) => r.program === 'projector').map((r) => r.port),
     probeName: `drill-probe-${startMs}-${drill.name}`,
     startMs,
+    since: loadStart,
   });
   const cpuBefore = drill.name === 'baseline' ? cpuByMember() : undefined;
   const bytesBefore = drill.name === 'baseline' ? await bytesByStore() : undefined;

@@ -32,7 +32,10 @@ export interface ObserverOptions {
   readonly projectorPorts: readonly number[];
   /** Unique per drill and run: the probes' cookie and origin. */
   readonly probeName: string;
+  /** The drill's first event time (the probes' times are three hours before it). */
   readonly startMs: number;
+  /** When the drill began, by the clock: an alert that became active before it belongs to an earlier drill. */
+  readonly since: number;
 }
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -165,7 +168,7 @@ export function observe(o: ObserverOptions): { observation: Observation; stopPro
         const alerts = (JSON.parse(answer.body) as { data: { alerts: Alert[] } }).data.alerts;
         for (const a of alerts) {
           // An alert still firing from an earlier drill is not this drill's.
-          if (a.state !== 'firing' || Date.parse(a.activeAt) < o.startMs || observation.firing.has(a.labels.alertname)) continue;
+          if (a.state !== 'firing' || Date.parse(a.activeAt) < o.since || observation.firing.has(a.labels.alertname)) continue;
           observation.firing.set(a.labels.alertname, Date.now());
         }
       }
