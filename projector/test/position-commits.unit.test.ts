@@ -9,12 +9,15 @@ const noError = (error: unknown) => assert.fail(`unexpected commit failure: ${St
 
 function recorder(fail: (call: number) => boolean = () => false) {
   const commits: Commit[] = [];
+  const times: number[] = [];
   let calls = 0;
   return {
     commits,
+    times,
     commit: async (topic: string, progress: Commit['progress']) => {
       calls++;
       if (fail(calls)) throw new Error(`commit ${calls} refused`);
+      times.push(performance.now());
       commits.push({ topic, progress: [...progress].sort((a, b) => a.partition - b.partition) });
     },
   };
@@ -23,16 +26,17 @@ function recorder(fail: (call: number) => boolean = () => false) {
 describe('position commits at most once per interval', () => {
   it('commits the first position at once, then the newest of each partition once the interval is up', async () => {
     const r = recorder();
-    const positions = throttlePositionCommits(r.commit, 80, noError);
+    // A long interval and polling instead of fixed sleeps: a loaded machine may run timers late.
+    const positions = throttlePositionCommits(r.commit, 500, noError);
     positions.note('t', 0, 10n);
-    await sleep(5);
+    await until(() => r.commits.length === 1);
     assert.deepEqual(r.commits, [{ topic: 't', progress: [{ partition: 0, nextOffset: 10n }] }]);
     positions.note('t', 0, 20n);
     positions.note('t', 1, 5n);
     positions.note('t', 0, 30n);
-    await sleep(20);
-    assert.equal(r.commits.length, 1, 'nothing more inside the interval');
-    await sleep(120);
+    await until(() => r.commits.length === 2);
+    // Timers never fire early: the second commit waited out the interval after the first.
+    assert.ok((r.times[1] as number) - (r.times[0] as number) >= 495, 'nothing more inside the interval');
     assert.deepEqual(r.commits[1], {
       topic: 't',
       progress: [
@@ -40,6 +44,7 @@ describe('position commits at most once per interval', () => {
         { partition: 1, nextOffset: 5n },
       ],
     });
+    await sleep(50);
     assert.equal(r.commits.length, 2);
     positions.close();
   });
@@ -72,10 +77,9 @@ describe('position commits at most once per interval', () => {
     const positions = throttlePositionCommits(r.commit, 50, (error) => errors.push(error));
     positions.note('t', 0, 10n);
     positions.note('t', 1, 4n);
-    await sleep(5);
-    assert.equal(errors.length, 1);
+    await until(() => errors.length === 1);
     positions.note('t', 0, 12n);
-    await sleep(200);
+    await until(() => r.commits.length === 1);
     assert.deepEqual(r.commits, [
       {
         topic: 't',
@@ -119,3 +123,12 @@ describe('position commits at most once per interval', () => {
     );
   });
 });
+
+/** Waits until `done()` holds, looking every 5 ms, for at most 5 s. */
+async function until(done: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!done()) {
+    if (Date.now() > deadline) assert.fail('not within 5 s');
+    await sleep(5);
+  }
+}
