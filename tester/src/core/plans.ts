@@ -103,7 +103,7 @@ export function planProfileQuery(q: number, ctx: PlanContext): PlannedQuery | un
   if (toMs <= fromMs) toMs = fromMs + 1;
   const l = rnd();
   const limit = l < 0.35 ? undefined : l < 0.55 ? 1 + upTo(5) : l < 0.85 ? 1 + upTo(200) : l < 0.95 ? 200 : 201 + upTo(1000);
-  const cookie = cookieName(rank);
+  const cookie = cookieName(rank, shape.cookieSalt ?? 0);
   const expected = expectedProfile(
     { cookie, fromMs, toMs, limit: limit ?? 200 },
     ledger.history(rank, 0, ctx.visibleBefore),
