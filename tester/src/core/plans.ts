@@ -143,7 +143,9 @@ export function planAggregatesQuery(q: number, ctx: PlanContext): PlannedQuery |
   const rnd = rngAt(shape.seed, STREAMS.aggregatesQueries, q);
   const upTo = (n: number) => Math.floor(rnd() * n);
   const toMs = newestClosed - upTo(Math.min(closed, AGGREGATES_LOOKBACK_MINUTES)) * MS_PER_MINUTE;
-  const fromMs = toMs - (1 + upTo(AGGREGATES_MAX_MINUTES)) * MS_PER_MINUTE;
+  // Never before the run's first minute: the run knows only its own tags, and the deployment may hold
+  // another run's in the minutes before (a later run against the same system, as the fault drills do).
+  const fromMs = Math.max(firstMinute, toMs - (1 + upTo(AGGREGATES_MAX_MINUTES)) * MS_PER_MINUTE);
   const lo = Math.max(0, fromMs - start);
   const hi = Math.min(horizon, toMs - start);
   const ref = tagRecord(shape, lo + upTo(hi - lo));
