@@ -18,6 +18,7 @@ Sends the reference workload (spec §4) open loop and scores the answers.
   --seed N                     seed of tags and queries      (default 1)
   --cookies N                  distinct cookies              (default 1000000)
   --cookie-skew S              Zipf exponent of cookie popularity, 0 = uniform (default 0.9)
+  --cookie-salt N              another set of cookie ids, so two runs share no cookie (default 0)
   --start-time ISO             event time of the first tag   (default 2022-03-01T00:00:00.000Z)
   --max-in-flight N            requests in flight per endpoint before sends are dropped (default 1000)
   --out DIR                    write report.md, report.json, report.html there
@@ -39,6 +40,7 @@ const NUMERIC: Record<string, keyof TesterOptionsInput> = {
   seed: 'seed',
   cookies: 'cookies',
   'cookie-skew': 'cookieSkew',
+  'cookie-salt': 'cookieSalt',
   'max-in-flight': 'maxInFlight',
   'tag-timeout-ms': 'tagTimeoutMs',
   'profile-timeout-ms': 'profileTimeoutMs',

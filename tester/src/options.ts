@@ -22,6 +22,12 @@ export const TesterOptions = z.object({
     .describe('Seed of the tag stream and of the queries'),
   cookies: z.int().min(1).max(50_000_000).default(1_000_000).describe('Distinct cookies'),
   cookieSkew: z.number().min(0).max(3).default(0.9).describe('Zipf exponent of cookie popularity (0 = uniform)'),
+  cookieSalt: z
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe('Another set of cookie ids (0 = the default set): runs against one deployment with different salts share no cookie'),
   maxInFlight: z.int().min(1).max(100_000).default(1000).describe('Requests in flight per endpoint; past it a request is dropped'),
   startTime: z
     .string()

@@ -47,6 +47,7 @@ export async function runTester(input: TesterOptionsInput = {}, hooks: RunHooks 
     startMs: parseEventTime(o.startTime) as number,
     cookies: o.cookies,
     cookieSkew: o.cookieSkew,
+    cookieSalt: o.cookieSalt,
   };
   const ledger = new Ledger(shape);
   hooks.onLedger?.(ledger);

@@ -81,3 +81,16 @@ describe('the reference workload', () => {
     assert.ok([...ids].some((id) => id.includes('/') || id.includes('+')));
   });
 });
+
+describe('cookie salt', () => {
+  it('keeps the default ids at salt 0 and gives another salt another set of ids', () => {
+    const shape = { seed: 1, startMs: 0, cookies: 1000, cookieSkew: 0.9 };
+    assert.equal(userTag(tagRecord(shape, 5)).cookie, cookieName(tagRecord(shape, 5).cookie));
+    const salted = { ...shape, cookieSalt: 7 };
+    assert.equal(userTag(tagRecord(salted, 5)).cookie, cookieName(tagRecord(salted, 5).cookie, 7));
+    const plain = new Set(Array.from({ length: 5000 }, (_, r) => cookieName(r + 1)));
+    const other = Array.from({ length: 5000 }, (_, r) => cookieName(r + 1, 7));
+    assert.equal(new Set(other).size, 5000, 'still one id per rank');
+    assert.equal(other.filter((id) => plain.has(id)).length, 0, 'no id shared with the default set');
+  });
+});

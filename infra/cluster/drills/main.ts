@@ -164,6 +164,8 @@ async function runDrill(drill: Drill, index: number): Promise<DrillResult> {
       rate,
       durationS: WARM_S + drill.faultS + AFTER_S,
       seed: 1000 + index,
+      // Cookies of their own (the profile questions reach an hour before the first tag, into earlier drills).
+      cookieSalt: Math.floor(startMs / 60_000),
       startTime: new Date(startMs).toISOString(),
       progress: 'never',
     },

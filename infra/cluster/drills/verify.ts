@@ -86,7 +86,7 @@ export async function readLog(kafka: kafkajs.Kafka, from: Offsets, to: Offsets, 
         try {
           const tag = codec.decode(message.value ?? Buffer.alloc(0));
           const index = Date.parse(tag.time) - shape.startMs;
-          if (index >= 0 && index < tags && tag.cookie === cookieName(tagRecord(shape, index).cookie))
+          if (index >= 0 && index < tags && tag.cookie === cookieName(tagRecord(shape, index).cookie, shape.cookieSalt))
             copies[index] = (copies[index] as number) + 1;
           else others++;
         } catch {
@@ -307,7 +307,7 @@ export async function checkAnswers(queryUrl: string, shape: WorkloadShape, log: 
     indices.map((i) => ({ timeMs: table.record(i).timeMs, knowledge: 'visible', tag: () => userTag(table.record(i)) }));
   for (const rank of chosen) {
     const [views, buys] = byCookie.get(rank) as [number[], number[]];
-    const cookie = cookieName(rank);
+    const cookie = cookieName(rank, shape.cookieSalt);
     const expected = expectedProfile(
       { cookie, fromMs: shape.startMs, toMs: shape.startMs + tags, limit: 200 },
       history(views),

@@ -103,7 +103,7 @@ export function planProfileQuery(q: number, ctx: PlanContext): PlannedQuery | un
   if (toMs <= fromMs) toMs = fromMs + 1;
   const l = rnd();
   const limit = l < 0.35 ? undefined : l < 0.55 ? 1 + upTo(5) : l < 0.85 ? 1 + upTo(200) : l < 0.95 ? 200 : 201 + upTo(1000);
-  const cookie = cookieName(rank);
+  const cookie = cookieName(rank, shape.cookieSalt ?? 0);
   const expected = expectedProfile(
     { cookie, fromMs, toMs, limit: limit ?? 200 },
     ledger.history(rank, 0, ctx.visibleBefore),
@@ -143,7 +143,9 @@ export function planAggregatesQuery(q: number, ctx: PlanContext): PlannedQuery |
   const rnd = rngAt(shape.seed, STREAMS.aggregatesQueries, q);
   const upTo = (n: number) => Math.floor(rnd() * n);
   const toMs = newestClosed - upTo(Math.min(closed, AGGREGATES_LOOKBACK_MINUTES)) * MS_PER_MINUTE;
-  const fromMs = toMs - (1 + upTo(AGGREGATES_MAX_MINUTES)) * MS_PER_MINUTE;
+  // Never before the run's first minute: the run knows only its own tags, and the deployment may hold
+  // another run's in the minutes before (a later run against the same system, as the fault drills do).
+  const fromMs = Math.max(firstMinute, toMs - (1 + upTo(AGGREGATES_MAX_MINUTES)) * MS_PER_MINUTE);
   const lo = Math.max(0, fromMs - start);
   const hi = Math.min(horizon, toMs - start);
   const ref = tagRecord(shape, lo + upTo(hi - lo));

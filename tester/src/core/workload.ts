@@ -22,6 +22,8 @@ export interface WorkloadShape {
   readonly cookies: number;
   /** Zipf exponent of cookie popularity: 0 is uniform, about 1 is heavily skewed. */
   readonly cookieSkew: number;
+  /** Another set of cookie ids for the same ranks (0: the default set), so runs against one deployment do not share cookies. */
+  readonly cookieSalt?: number;
 }
 
 /** One generated tag, compact: every dimension is an index into its domain. */
@@ -30,6 +32,8 @@ export interface TagRecord {
   readonly timeMs: number;
   /** Cookie rank, 1 is the most active. */
   readonly cookie: number;
+  /** The shape's cookie salt: `cookieName(cookie, cookieSalt)` is the cookie's id. */
+  readonly cookieSalt: number;
   readonly country: number;
   readonly device: number;
   /** 0 = VIEW, 1 = BUY. */
@@ -67,7 +71,8 @@ export function tagRecord(shape: WorkloadShape, index: number): TagRecord {
   const q = rnd();
   const price = q < 0.0005 ? INT32_MAX : q < 0.0007 ? INT32_MIN : q < 0.0017 ? 0 : Math.floor(Math.exp(rnd() * Math.log(100_000)));
   const shortTime = timeMs % 1000 === 0 && rnd() < 0.5;
-  return { index, timeMs, cookie, country, device, action, origin, brand, category, productId, price, shortTime };
+  const cookieSalt = shape.cookieSalt ?? 0;
+  return { index, timeMs, cookie, cookieSalt, country, device, action, origin, brand, category, productId, price, shortTime };
 }
 
 /**
@@ -75,11 +80,13 @@ export function tagRecord(shape: WorkloadShape, index: number): TagRecord {
  * the path must be percent-encoded). The first four bytes are a bijection of
  * the rank, so distinct ranks never share an id.
  */
-export function cookieName(rank: number): string {
+export function cookieName(rank: number, salt = 0): string {
+  // Salt 0 keeps the default ids; another salt XORs every word with the same constant (still a bijection).
+  const k = salt === 0 ? 0 : mix32(salt ^ 0x2545f491);
   const bytes = Buffer.allocUnsafe(12);
-  bytes.writeUInt32BE(mix32(rank ^ 0x5bd1e995), 0);
-  bytes.writeUInt32BE(mix32(rank + 0x1b873593), 4);
-  bytes.writeUInt32BE(mix32(Math.imul(rank, 0xcc9e2d51) ^ 0xe6546b64), 8);
+  bytes.writeUInt32BE(mix32(rank ^ 0x5bd1e995 ^ k), 0);
+  bytes.writeUInt32BE((mix32(rank + 0x1b873593) ^ k) >>> 0, 4);
+  bytes.writeUInt32BE((mix32(Math.imul(rank, 0xcc9e2d51) ^ 0xe6546b64) ^ k) >>> 0, 8);
   return bytes.toString('base64');
 }
 
@@ -96,7 +103,7 @@ export const categoryName = (k: number): string => `category_${k}`;
 export function userTag(rec: TagRecord): UserTagInput {
   return {
     time: new Date(rec.timeMs).toISOString(),
-    cookie: cookieName(rec.cookie),
+    cookie: cookieName(rec.cookie, rec.cookieSalt),
     country: countryName(rec.country),
     device: DEVICE_NAMES[rec.device] as Device,
     action: ACTION_NAMES[rec.action] as Action,
