@@ -246,21 +246,23 @@ logger.info('listening', {
 // again, or the log swapped under it, stops it), and the same look at the log's ends gives the lag.
 const checkTimer = setInterval(() => {
   for (const r of running) {
-    r.guard.check().then(
-      () => {
-        const mine = r.assigned();
-        for (const [partition, { start, end }] of r.guard.lastLog()?.partitions ?? []) {
-          const labels = { projection: r.name, partition: String(partition) };
-          // Another replica of the group reads this partition now: what this one applied there is stale.
-          if (mine !== undefined && !mine.has(partition)) {
-            metrics.lag.remove(labels);
-            continue;
-          }
-          metrics.lag.set(labels, Math.max(0, Number(end - (r.applied().get(partition) ?? start))));
+    const recordLag = () => {
+      const mine = r.assigned();
+      for (const [partition, { start, end }] of r.guard.lastLog()?.partitions ?? []) {
+        const labels = { projection: r.name, partition: String(partition) };
+        // Another replica of the group reads this partition now: what this one applied there is stale.
+        if (mine !== undefined && !mine.has(partition)) {
+          metrics.lag.remove(labels);
+          continue;
         }
-      },
-      (error: unknown) => logger.debug('could not compare the read model with the event log', errorFields(error)),
-    );
+        metrics.lag.set(labels, Math.max(0, Number(end - (r.applied().get(partition) ?? start))));
+      }
+    };
+    r.guard.check().then(recordLag, (error: unknown) => {
+      logger.debug('could not compare the read model with the event log', errorFields(error));
+      // The store may be what failed: the lag still grows then, and is exactly what an operator must see.
+      r.guard.look().then(recordLag, () => {});
+    });
   }
 }, config.LOG_CHECK_INTERVAL_MS);
 

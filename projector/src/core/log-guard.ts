@@ -29,6 +29,8 @@ export interface LogGuard {
   throwIfRefusing(): void;
   /** The log as the last check found it (its partitions' ends give the lag). */
   lastLog(): LogDescription | undefined;
+  /** Looks at the log's ends only (no store involved), so the lag is known while the read model's store is unreachable. */
+  look(): Promise<LogDescription | undefined>;
 }
 
 /**
@@ -92,6 +94,10 @@ export function createLogGuard(
       return 'following';
     },
     lastLog: () => lastSeen,
+    async look() {
+      lastSeen = await source.describe(topic);
+      return lastSeen;
+    },
     throwIfRefusing() {
       if (refusal !== undefined) throw new ContractError('LOG_MISMATCH', `${projection}: ${refusal}`);
     },
