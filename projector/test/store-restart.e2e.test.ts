@@ -100,7 +100,11 @@ describe('the projector while its PostgreSQL restarts, and a poison record in th
         } else await res.text();
         await sleep(250);
       }
-      assert.equal((await fetch(`${queryUrl}/ready`)).status, 503, 'the query API is not ready without its store');
+      // Still ready on its other read model, which it keeps serving: only /aggregates answers 503.
+      assert.equal((await fetch(`${queryUrl}/ready`)).status, 200, 'the query API stays ready on its profile store');
+      const profile = await fetch(`${queryUrl}/user_profiles/c?time_range=2022-03-22T12:00:00.000_2022-03-22T12:01:00.000`);
+      assert.equal(profile.status, 200, 'profiles are served while the aggregate store is down');
+      await profile.text();
       await postgres.start();
       await sleep(2000);
     }

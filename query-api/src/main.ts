@@ -16,8 +16,13 @@ await profiles.migrate();
 const app = createQueryApp({
   aggregates,
   profiles,
+  // Ready while either read model answers: the other one's endpoint answers 503 STORE_UNAVAILABLE by itself,
+  // and a load balancer that checks /ready keeps sending this replica the queries it can serve (the
+  // store-down drill: with both required, PostgreSQL's outage took every profile query down too).
   checkReady: async () => {
-    await Promise.all([aggregates.checkReady(), profiles.checkReady()]);
+    const checks = await Promise.allSettled([aggregates.checkReady(), profiles.checkReady()]);
+    if (checks.some((c) => c.status === 'fulfilled')) return;
+    throw (checks[0] as PromiseRejectedResult).reason;
   },
   metrics: createMetrics(),
   logger,
