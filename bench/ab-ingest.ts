@@ -1,0 +1,66 @@
+// bench/ab-ingest.ts — same-invocation A/B of the command API of two checkouts: both against the same
+// Kafka topic (./run.sh stack:up), closed loop, 64 connections, 15 s rounds alternating, 3 rounds each.
+//
+//   git worktree add ../before <commit> && (cd ../before && pnpm install --frozen-lockfile)
+//   BEFORE=../before node bench/ab-ingest.ts
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import autocannon from 'autocannon';
+
+const before = process.env.BEFORE;
+if (before === undefined) throw new Error('BEFORE must name the other checkout (a worktree with its dependencies installed)');
+const trees: Record<string, string> = { before: resolve(before), after: process.cwd() };
+const ports: Record<string, number> = { before: 18180, after: 18181 };
+const procs: ReturnType<typeof spawn>[] = [];
+for (const [name, dir] of Object.entries(trees)) {
+  const p = spawn(process.execPath, ['--import', './command-api/src/register.ts', 'command-api/src/main.ts'], {
+    cwd: dir,
+    stdio: 'ignore',
+    env: {
+      ...process.env,
+      PORT: String(ports[name]),
+      HOST: '127.0.0.1',
+      KAFKA_BROKERS: '127.0.0.1:9092',
+      KAFKA_TOPIC: 'ab-ingest',
+      KAFKA_TOPIC_PARTITIONS: '12',
+      LOG_LEVEL: 'error',
+    },
+  });
+  procs.push(p);
+}
+const ready = async (port: number) => {
+  for (;;) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/ready`)).ok) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 300));
+  }
+};
+await Promise.all(Object.values(ports).map(ready));
+const body = JSON.stringify({
+  time: '2022-03-01T00:00:00.000Z',
+  cookie: 'ab-cookie',
+  country: 'PL',
+  device: 'PC',
+  action: 'VIEW',
+  origin: 'o',
+  product_info: { product_id: 1, brand_id: 'b', category_id: 'c', price: 5 },
+});
+const rows: Array<{ round: number; name: string; rps: number; p99: number; non2xx: number; errors: number }> = [];
+for (let round = 1; round <= 3; round++) {
+  for (const name of round % 2 ? ['before', 'after'] : ['after', 'before']) {
+    const r = await autocannon({
+      url: `http://127.0.0.1:${ports[name]}/user_tags`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      connections: 64,
+      duration: 15,
+    });
+    rows.push({ round, name, rps: Math.round(r.requests.average), p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors });
+    console.log(JSON.stringify(rows.at(-1)));
+  }
+}
+for (const p of procs) p.kill('SIGTERM');
+const mean = (n: string) => Math.round(rows.filter((r) => r.name === n).reduce((s, r) => s + r.rps, 0) / 3);
+console.log(JSON.stringify({ before: mean('before'), after: mean('after'), ratio: (mean('after') / mean('before')).toFixed(3) }));
