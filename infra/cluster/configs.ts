@@ -29,7 +29,8 @@ export function readPorts(path = join(repo, 'infra/cluster/ports.env')): Ports {
   return ports;
 }
 
-function port(ports: Ports, key: string): number {
+/** A port of ports.env by its key; a missing key is an error. */
+export function port(ports: Ports, key: string): number {
   const value = ports[key];
   if (value === undefined) throw new Error(`infra/cluster/ports.env has no ${key}`);
   return value;

@@ -6,7 +6,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Ports, readPorts, repo } from './configs.ts';
+import { type Ports, port, readPorts, repo } from './configs.ts';
 
 export const clusterDir = process.env.CLUSTER_DIR ?? join(repo, '.cluster');
 export const runDir = join(clusterDir, 'run');
@@ -47,26 +47,21 @@ export function replicaList(ports: Ports = readPorts()): Replica[] {
     KAFKA_TOPIC_PARTITIONS: process.env.CLUSTER_TOPIC_PARTITIONS ?? '12',
     KAFKA_TOPIC_REPLICATION: '3',
   };
-  const port = (key: string) => {
-    const value = ports[key];
-    if (value === undefined) throw new Error(`infra/cluster/ports.env has no ${key}`);
-    return value;
-  };
   const replicas: Replica[] = [];
   for (const i of [1, 2]) {
     replicas.push(
-      { name: `command-api-${i}`, program: 'command-api', port: port(`COMMAND_API_${i}_PORT`), env: topic },
-      { name: `query-api-${i}`, program: 'query-api', port: port(`QUERY_API_${i}_PORT`), env: {} },
+      { name: `command-api-${i}`, program: 'command-api', port: port(ports, `COMMAND_API_${i}_PORT`), env: topic },
+      { name: `query-api-${i}`, program: 'query-api', port: port(ports, `QUERY_API_${i}_PORT`), env: {} },
       {
         name: `projector-aggregates-${i}`,
         program: 'projector',
-        port: port(`PROJECTOR_AGGREGATES_${i}_PORT`),
+        port: port(ports, `PROJECTOR_AGGREGATES_${i}_PORT`),
         env: { PROJECTIONS: 'aggregates', AGGREGATES_GROUP_ID: 'projector-aggregates', KAFKA_CLIENT_ID: `projector-aggregates-${i}` },
       },
       {
         name: `projector-profiles-${i}`,
         program: 'projector',
-        port: port(`PROJECTOR_PROFILES_${i}_PORT`),
+        port: port(ports, `PROJECTOR_PROFILES_${i}_PORT`),
         env: { PROJECTIONS: 'profiles', PROFILES_GROUP_ID: 'projector-profiles', KAFKA_CLIENT_ID: `projector-profiles-${i}` },
       },
     );

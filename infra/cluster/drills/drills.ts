@@ -1,14 +1,19 @@
 // The faults, one drill each. A drill's `inject` runs the fault and its
 // repair and resolves when the repair is done (the fault's end); the runner
 // keeps the load on before, during and after it.
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import kafkajs from 'kafkajs';
+import type kafkajs from 'kafkajs';
 import pg from 'pg';
-import { type Ports, repo } from '../configs.ts';
-import { clusterDir } from '../replicas.ts';
-import { busiestLeader, etcdLeader, patroniLeader, patroniMembers, postmasterPid, signalMember, startMember } from './members.ts';
+import type { Ports } from '../configs.ts';
+import {
+  busiestLeader,
+  etcdLeader,
+  patroniLeader,
+  patroniMembers,
+  postmasterPid,
+  signalMember,
+  startMember,
+  startOtherKafka,
+} from './members.ts';
 
 export interface DrillContext {
   readonly admin: kafkajs.Admin;
@@ -243,7 +248,7 @@ export const DRILLS: readonly Drill[] = [
       ctx.note(`a tag dated 30 days back posted (answered ${late.status})`);
       // Another Kafka cluster with a topic of the same name: a replica deployed with another environment's brokers.
       // The aggregate store is bound to this cluster's topic (cluster id, topic id), so the replica must refuse.
-      const other = await startOtherKafka(ctx);
+      const other = await startOtherKafka(ctx.ports);
       ctx.note(`another Kafka cluster on :${other.port} with its own user-tags topic`);
       await ctx.stopReplica('projector-aggregates-2');
       await ctx.restart('projector-aggregates-2', { KAFKA_BROKERS: `127.0.0.1:${other.port}` }, false);
@@ -256,38 +261,6 @@ export const DRILLS: readonly Drill[] = [
     },
   },
 ];
-
-const run = promisify(execFile);
-
-/** A single-broker Kafka of its own (infra/kafka/kafka.sh) with a `user-tags` topic, for the wrong-cluster mistake. */
-async function startOtherKafka(ctx: DrillContext): Promise<{ port: number; stop(): Promise<void> }> {
-  const port = ctx.ports.KAFKA_OTHER_PORT as number;
-  const env = {
-    ...process.env,
-    KAFKA_PORT: String(port),
-    KAFKA_CTRL_PORT: String(ctx.ports.KAFKA_OTHER_CTRL_PORT),
-    KAFKA_DATA_DIR: join(clusterDir, 'kafka-other'),
-    KAFKA_NODE_ID: '1',
-    KAFKA_QUORUM_VOTERS: `1@127.0.0.1:${ctx.ports.KAFKA_OTHER_CTRL_PORT}`,
-    KAFKA_INTERNAL_RF: '1',
-    KAFKA_MIN_ISR: '1',
-    KAFKA_HEAP: '256m',
-  };
-  const script = join(repo, 'infra/kafka/kafka.sh');
-  await run('bash', [script, 'start'], { env, maxBuffer: 1 << 24 });
-  const admin = new kafkajs.Kafka({ clientId: 'drills-other', brokers: [`127.0.0.1:${port}`], logLevel: kafkajs.logLevel.NOTHING }).admin();
-  await admin.connect();
-  if (!(await admin.listTopics()).includes('user-tags')) {
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: 'user-tags', numPartitions: 12, replicationFactor: 1 }] });
-  }
-  await admin.disconnect();
-  return {
-    port,
-    stop: async () => {
-      await run('bash', [script, 'stop'], { env, maxBuffer: 1 << 24 });
-    },
-  };
-}
 
 /** Polls `done` every 500 ms; throws `what` when it is not true within `timeoutMs`. */
 async function until(ctx: DrillContext, timeoutMs: number, what: string, done: () => Promise<boolean>): Promise<void> {

@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type kafkajs from 'kafkajs';
+import kafkajs from 'kafkajs';
 import { type Ports, repo } from '../configs.ts';
 import { clusterDir, runDir, TAG_TOPIC } from '../replicas.ts';
 
@@ -108,4 +108,34 @@ export async function etcdLeader(ports: Ports): Promise<string> {
     }
   }
   return 'etcd-1';
+}
+
+/** A single-broker Kafka of its own (infra/kafka/kafka.sh) with a `user-tags` topic, for the wrong-cluster mistake. */
+export async function startOtherKafka(ports: Ports): Promise<{ port: number; stop(): Promise<void> }> {
+  const port = ports.KAFKA_OTHER_PORT as number;
+  const env = {
+    ...process.env,
+    KAFKA_PORT: String(port),
+    KAFKA_CTRL_PORT: String(ports.KAFKA_OTHER_CTRL_PORT),
+    KAFKA_DATA_DIR: join(clusterDir, 'kafka-other'),
+    KAFKA_NODE_ID: '1',
+    KAFKA_QUORUM_VOTERS: `1@127.0.0.1:${ports.KAFKA_OTHER_CTRL_PORT}`,
+    KAFKA_INTERNAL_RF: '1',
+    KAFKA_MIN_ISR: '1',
+    KAFKA_HEAP: '256m',
+  };
+  const script = join(repo, 'infra/kafka/kafka.sh');
+  await run('bash', [script, 'start'], { env, maxBuffer: 1 << 24 });
+  const admin = new kafkajs.Kafka({ clientId: 'drills-other', brokers: [`127.0.0.1:${port}`], logLevel: kafkajs.logLevel.NOTHING }).admin();
+  await admin.connect();
+  if (!(await admin.listTopics()).includes('user-tags')) {
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: 'user-tags', numPartitions: 12, replicationFactor: 1 }] });
+  }
+  await admin.disconnect();
+  return {
+    port,
+    stop: async () => {
+      await run('bash', [script, 'stop'], { env, maxBuffer: 1 << 24 });
+    },
+  };
 }
