@@ -42,7 +42,14 @@ export function throttlePositionCommits(
   };
   const arm = (ms: number) => {
     if (timer !== undefined || closed) return;
-    timer = setTimeout(() => void commitNoted(), ms);
+    timer = setTimeout(() => {
+      timer = undefined;
+      // Node starts a timer from the time its loop iteration began, so after a
+      // long iteration it can fire before `ms` has passed: wait out the rest.
+      const rest = lastCommit + intervalMs - performance.now();
+      if (rest > 0 && noted.size > 0) arm(rest);
+      else void commitNoted();
+    }, ms);
     timer.unref();
   };
   const disarm = () => {
@@ -52,7 +59,7 @@ export function throttlePositionCommits(
 
   function commitNoted(): Promise<void> {
     disarm();
-    lastCommit = Date.now();
+    lastCommit = performance.now();
     const batch = [...noted].map(([topic, partitions]) => {
       const progress: Progress = [...partitions].map(([partition, nextOffset]) => ({ partition, nextOffset }));
       return { topic, progress };
@@ -78,7 +85,7 @@ export function throttlePositionCommits(
     note(topic, partition, nextOffset) {
       if (closed) return;
       notedOf(topic).set(partition, nextOffset);
-      const wait = lastCommit + intervalMs - Date.now();
+      const wait = lastCommit + intervalMs - performance.now();
       if (wait <= 0) void commitNoted();
       else arm(wait);
     },
