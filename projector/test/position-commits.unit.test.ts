@@ -35,8 +35,11 @@ describe('position commits at most once per interval', () => {
     positions.note('t', 1, 5n);
     positions.note('t', 0, 30n);
     await until(() => r.commits.length === 2);
-    // Timers never fire early: the second commit waited out the interval after the first.
-    assert.ok((r.times[1] as number) - (r.times[0] as number) >= 495, 'nothing more inside the interval');
+    // The second commit waited out the interval after the first. The margin is
+    // for the scheduler: on a loaded machine the process can be descheduled
+    // between the throttle taking its time and the recorder taking its own.
+    const gap = (r.times[1] as number) - (r.times[0] as number);
+    assert.ok(gap >= 450, `a second commit ${gap.toFixed(1)} ms after the first, inside the 500 ms interval`);
     assert.deepEqual(r.commits[1], {
       topic: 't',
       progress: [
