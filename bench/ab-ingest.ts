@@ -1,9 +1,11 @@
 // bench/ab-ingest.ts — same-invocation A/B of the command API of two checkouts: both against the same
-// Kafka topic (./run.sh stack:up), closed loop, 64 connections, 15 s rounds alternating, 3 rounds each.
+// Kafka topic (./run.sh stack:up), closed loop (or RATE requests/s), 64 connections, 15 s rounds alternating,
+// ROUNDS (3) each; requests/s, p99 and the command API's CPU µs per tag.
 //
 //   git worktree add ../before <commit> && (cd ../before && pnpm install --frozen-lockfile)
 //   BEFORE=../before node bench/ab-ingest.ts
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import autocannon from 'autocannon';
 
@@ -12,6 +14,12 @@ if (before === undefined) throw new Error('BEFORE must name the other checkout (
 const trees: Record<string, string> = { before: resolve(before), after: process.cwd() };
 const ports: Record<string, number> = { before: 18180, after: 18181 };
 const procs: ReturnType<typeof spawn>[] = [];
+const pids: Record<string, number> = {};
+/** CPU time a process has used so far, in µs (utime + stime from /proc, clock ticks of 10 ms). */
+const cpuMicros = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+};
 for (const [name, dir] of Object.entries(trees)) {
   const p = spawn(process.execPath, ['--import', './command-api/src/register.ts', 'command-api/src/main.ts'], {
     cwd: dir,
@@ -27,6 +35,7 @@ for (const [name, dir] of Object.entries(trees)) {
     },
   });
   procs.push(p);
+  pids[name] = p.pid as number;
 }
 const ready = async (port: number) => {
   for (;;) {
@@ -46,9 +55,11 @@ const body = JSON.stringify({
   origin: 'o',
   product_info: { product_id: 1, brand_id: 'b', category_id: 'c', price: 5 },
 });
-const rows: Array<{ round: number; name: string; rps: number; p99: number; non2xx: number; errors: number }> = [];
-for (let round = 1; round <= 3; round++) {
+const rounds = Number(process.env.ROUNDS ?? 3);
+const rows: Array<{ round: number; name: string; rps: number; p99: number; cpuUsPerTag: number; non2xx: number; errors: number }> = [];
+for (let round = 1; round <= rounds; round++) {
   for (const name of round % 2 ? ['before', 'after'] : ['after', 'before']) {
+    const cpuBefore = cpuMicros(pids[name] as number);
     const r = await autocannon({
       url: `http://127.0.0.1:${ports[name]}/user_tags`,
       method: 'POST',
@@ -56,11 +67,24 @@ for (let round = 1; round <= 3; round++) {
       body,
       connections: 64,
       duration: 15,
+      // RATE: an open loop at that many requests/s in all (the CPU per tag of both at the same batching).
+      ...(process.env.RATE === undefined ? {} : { overallRate: Number(process.env.RATE) }),
     });
-    rows.push({ round, name, rps: Math.round(r.requests.average), p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors });
+    const cpuUsPerTag = Math.round((cpuMicros(pids[name] as number) - cpuBefore) / r.requests.total);
+    rows.push({ round, name, rps: Math.round(r.requests.average), p99: r.latency.p99, cpuUsPerTag, non2xx: r.non2xx, errors: r.errors });
     console.log(JSON.stringify(rows.at(-1)));
   }
 }
 for (const p of procs) p.kill('SIGTERM');
-const mean = (n: string) => Math.round(rows.filter((r) => r.name === n).reduce((s, r) => s + r.rps, 0) / 3);
-console.log(JSON.stringify({ before: mean('before'), after: mean('after'), ratio: (mean('after') / mean('before')).toFixed(3) }));
+const mean = (n: string, of: (r: (typeof rows)[number]) => number) =>
+  Math.round(rows.filter((r) => r.name === n).reduce((s, r) => s + of(r), 0) / rounds);
+const rps = { before: mean('before', (r) => r.rps), after: mean('after', (r) => r.rps) };
+const cpu = { before: mean('before', (r) => r.cpuUsPerTag), after: mean('after', (r) => r.cpuUsPerTag) };
+console.log(
+  JSON.stringify({
+    rps,
+    rpsRatio: (rps.after / rps.before).toFixed(3),
+    cpuUsPerTag: cpu,
+    cpuRatio: (cpu.after / cpu.before).toFixed(3),
+  }),
+);

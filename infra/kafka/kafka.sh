@@ -17,6 +17,8 @@
 #   KAFKA_CLUSTER_ID       the cluster id every node is formatted with (default a random one)
 #   KAFKA_INTERNAL_RF      replication of the internal topics   (default 1)
 #   KAFKA_MIN_ISR          min.insync.replicas default          (default 1)
+#   KAFKA_BROKER_SESSION_MS   a broker silent this long is fenced  (default 9000, Kafka's)
+#   KAFKA_BROKER_HEARTBEAT_MS how often a broker heartbeats        (default 2000, Kafka's)
 # `launch` starts without waiting (a node of a quorum cannot be ready alone);
 # `wait` then waits for it.
 set -euo pipefail
@@ -33,6 +35,8 @@ KAFKA_NODE_ID="${KAFKA_NODE_ID:-1}"
 KAFKA_QUORUM_VOTERS="${KAFKA_QUORUM_VOTERS:-$KAFKA_NODE_ID@127.0.0.1:$KAFKA_CTRL_PORT}"
 KAFKA_INTERNAL_RF="${KAFKA_INTERNAL_RF:-1}"
 KAFKA_MIN_ISR="${KAFKA_MIN_ISR:-1}"
+KAFKA_BROKER_SESSION_MS="${KAFKA_BROKER_SESSION_MS:-9000}"
+KAFKA_BROKER_HEARTBEAT_MS="${KAFKA_BROKER_HEARTBEAT_MS:-2000}"
 libs="$KAFKA_CACHE_DIR/kafka-$KAFKA_VERSION/libs"
 pidfile="$KAFKA_DATA_DIR/kafka.pid"
 
@@ -85,6 +89,8 @@ group.initial.rebalance.delay.ms=0
 min.insync.replicas=$KAFKA_MIN_ISR
 default.replication.factor=$KAFKA_INTERNAL_RF
 unclean.leader.election.enable=false
+broker.session.timeout.ms=$KAFKA_BROKER_SESSION_MS
+broker.heartbeat.interval.ms=$KAFKA_BROKER_HEARTBEAT_MS
 PROPS
 }
 
