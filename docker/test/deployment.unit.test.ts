@@ -270,11 +270,11 @@ describe('the swarm stacks', () => {
     }
   });
 
-  it('runs two Kafka brokers and an odd KRaft quorum whose voters are the controller services', () => {
+  it('runs three Kafka brokers and an odd KRaft quorum whose voters are the controller services', () => {
     const roles = databases.kafka.map(([name, s]) => ({ name, env: environmentOf(s) }));
     const brokers = roles.filter((r) => r.env.KAFKA_PROCESS_ROLES?.split(',').includes('broker'));
     const controllers = roles.filter((r) => r.env.KAFKA_PROCESS_ROLES?.split(',').includes('controller'));
-    assert.equal(brokers.length, 2);
+    assert.equal(brokers.length, 3);
     assert.equal(controllers.length % 2, 1);
     const voters = controllers.map((c) => `${c.env.KAFKA_NODE_ID}@${c.name}:9093`).sort();
     for (const r of roles) {
@@ -294,6 +294,8 @@ describe('the swarm stacks', () => {
         Number(b.env.KAFKA_MIN_INSYNC_REPLICAS) < Number(b.env.KAFKA_DEFAULT_REPLICATION_FACTOR),
         'one broker down must not stop writes',
       );
+      assert.ok(Number(b.env.KAFKA_MIN_INSYNC_REPLICAS) >= 2, 'an acknowledged tag must be on two brokers');
+      assert.ok(Number(b.env.KAFKA_BROKER_SESSION_TIMEOUT_MS) <= 6000, 'a hung broker must be fenced within 6 s');
     }
   });
 
@@ -309,15 +311,19 @@ describe('the swarm stacks', () => {
     };
   };
 
-  it('creates the topics the programs use, replicated on both brokers, writable with one broker down', () => {
+  it('creates the topics the programs use, each acknowledged tag on two brokers, writable with one broker down', () => {
     const commandApi = environmentOf(stateless.services['command-api'] as Service);
     const userTags = topic(commandApi.KAFKA_TOPIC as string);
-    assert.equal(userTags.replication, 2);
-    assert.equal(userTags.minInsync, 1);
+    assert.equal(userTags.replication, 3);
+    assert.equal(userTags.minInsync, 2);
     assert.equal(String(userTags.partitions), commandApi.KAFKA_TOPIC_PARTITIONS);
     assert.equal(String(userTags.replication), commandApi.KAFKA_TOPIC_REPLICATION);
     for (const [, s, program] of programServices(stateless)) {
-      if (program === 'projector') assert.equal(topic(environmentOf(s).KAFKA_DEAD_LETTER_TOPIC as string).replication, 2);
+      if (program === 'projector') {
+        const deadLetters = topic(environmentOf(s).KAFKA_DEAD_LETTER_TOPIC as string);
+        assert.equal(deadLetters.replication, 3);
+        assert.equal(deadLetters.minInsync, 2);
+      }
     }
   });
 
@@ -377,6 +383,10 @@ describe('the swarm stacks', () => {
     for (const [name, s] of databases.patroni) {
       const hosts = (environmentOf(s).ETCD3_HOSTS ?? '').split(',').map((h) => h.replace(/"/g, '').split(':')[0]);
       assert.deepEqual(hosts.sort(), etcdNames, name);
+      // A committed projector transaction is on both nodes, and only that standby is promoted.
+      const patroni = environmentOf(s).SPILO_CONFIGURATION ?? '';
+      assert.match(patroni, /^\s+synchronous_mode: true$/m, name);
+      assert.match(patroni, /^\s+synchronous_commit: "on"$/m, name);
     }
     const haproxy = readText('infra/haproxy/haproxy.cfg');
     const primary = haproxy.slice(haproxy.indexOf('listen primary'), haproxy.indexOf('listen replicas'));
