@@ -249,6 +249,7 @@ function buildReport(o: ResolvedOptions, s: RunState): Report {
       errors: st.errors,
       sentPerSecond: s.sendingSeconds > 0 ? Math.round((st.sent / s.sendingSeconds) * 10) / 10 : 0,
       latencyMs: st.latency.summary(),
+      over200Ms: st.latency.countAbove(200),
       series: st.series,
     };
   };

@@ -55,6 +55,13 @@ describe('scoring', () => {
     assert.deepEqual(summarize([]), { count: 0, p50: 0, p90: 0, p99: 0, max: 0, mean: 0 });
   });
 
+  it('counts the answers slower than a threshold, not those exactly at it', () => {
+    const stats = new EndpointStats();
+    for (const ms of [5, 200, 200.5, 1500]) stats.onOutcome({ kind: 'answered', status: 204, body: '', latencyMs: ms });
+    assert.equal(stats.latency.countAbove(200), 2);
+    assert.equal(stats.latency.countAbove(2000), 0);
+  });
+
   it('counts an endpoint’s answers, failures and drops, per second too', () => {
     const stats = new EndpointStats();
     stats.onSent();

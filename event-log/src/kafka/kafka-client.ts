@@ -28,12 +28,33 @@ function kafkaLogCreator(logger: Logger) {
     };
 }
 
+/**
+ * The brokers in a new random order on every call. kafkajs takes the first
+ * broker of a new client as its seed and moves to the next only when the
+ * connection itself fails; a broker that accepts connections but does not
+ * answer (a hung process: the kernel still completes the handshake) times out
+ * every request instead, so with a fixed list every client made during that
+ * time asked the same hung broker first. The command API makes a new
+ * producer after a failed append, and in the broker-pause drill each one
+ * waited on the paused broker for the whole 30 s.
+ */
+export function shuffledBrokers(brokers: readonly string[], random: () => number = Math.random): () => string[] {
+  return () => {
+    const order = [...brokers];
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [order[i], order[j]] = [order[j] as string, order[i] as string];
+    }
+    return order;
+  };
+}
+
 /** The one place a kafkajs client is made: the appender, the event source, the dead-letter sink and replay's reachability check all come here. */
 export function createKafkaClient(options: KafkaClientOptions): Kafka {
   const { logger } = options;
   return new Kafka({
     clientId: options.clientId,
-    brokers: [...options.brokers],
+    brokers: shuffledBrokers(options.brokers),
     ...(options.connectionTimeoutMs === undefined ? {} : { connectionTimeout: options.connectionTimeoutMs }),
     ...(options.requestTimeoutMs === undefined ? {} : { requestTimeout: options.requestTimeoutMs }),
     retry: options.retry,

@@ -39,6 +39,13 @@ export class LatencyLog {
     return this.n;
   }
 
+  /** How many took longer than `ms`. */
+  countAbove(ms: number): number {
+    let n = 0;
+    for (let i = 0; i < this.n; i++) if ((this.values[i] as number) > ms) n++;
+    return n;
+  }
+
   summary(): LatencySummary {
     return summarize(this.values.subarray(0, this.n));
   }

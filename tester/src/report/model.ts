@@ -27,6 +27,8 @@ export interface EndpointReport {
   readonly sentPerSecond: number;
   /** Latency of the answered requests (timeouts and failures excluded). */
   readonly latencyMs: LatencySummary;
+  /** Answered requests that took longer than 200 ms (the reference workload's budget), whatever the run's own budget. */
+  readonly over200Ms: number;
   /** One point per second of the run. */
   readonly series: readonly SecondPoint[];
 }
