@@ -10,7 +10,7 @@ export {
 export { DEFAULT_SAMPLING_RATIO, env, httpTimeoutsInOrder, loadConfigOrExit, loadEnvConfig } from './config.ts';
 export { createHttpServer, type HttpServerOptions } from './http-server.ts';
 export { isJsonContentType, readJsonBody, readTextBody } from './json-body.ts';
-export { createLogger, errorFields, type Logger, type LogLevel } from './logger.ts';
+export { createLogger, errorFields, type Logger, type LogLevel, limitRepeats } from './logger.ts';
 export { mountFallbacks, mountOperational, type OperationalDeps, refuseOtherMethods } from './operational.ts';
 export { sendProblem } from './problem.ts';
 export { splitTarget, type TargetParts } from './request-target.ts';

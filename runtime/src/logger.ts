@@ -28,3 +28,28 @@ export function errorFields(error: unknown): Record<string, unknown> {
   if (error instanceof Error) return { error: error.message, errorName: error.name };
   return { error: String(error) };
 }
+
+/**
+ * A warning that can come once per request during an outage (a tag not stored
+ * while the log is down: a thousand lines a second), written at most once per
+ * `intervalMs` for each key: the first at once, the next ones inside the
+ * interval only counted, and their number given as `repeated` on the next line
+ * written for that key. The metrics count every one; the log says that and why.
+ */
+export function limitRepeats(
+  logger: Logger,
+  intervalMs = 1000,
+  now: () => number = () => performance.now(),
+): (key: string, msg: string, fields?: Record<string, unknown>) => void {
+  const last = new Map<string, { at: number; repeated: number }>();
+  return (key, msg, fields) => {
+    const t = now();
+    const entry = last.get(key);
+    if (entry !== undefined && t - entry.at < intervalMs) {
+      entry.repeated++;
+      return;
+    }
+    logger.warn(msg, entry !== undefined && entry.repeated > 0 ? { ...fields, repeated: entry.repeated } : fields);
+    last.set(key, { at: t, repeated: 0 });
+  };
+}

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ContractError, errorMessage } from '@usertags/contracts';
 import type { Logger } from '@usertags/runtime';
-import { readJsonBody, sendProblem } from '@usertags/runtime';
+import { limitRepeats, readJsonBody, sendProblem } from '@usertags/runtime';
 import type { Ingest } from '../core/ingest.ts';
 import type { CommandApiMetrics } from '../metrics.ts';
 
@@ -23,6 +23,8 @@ export const INGEST_PATH = '/user_tags';
 /** `POST /user_tags`: read the JSON body, ingest it, answer 204 or a problem. */
 export function createIngestRoute(deps: IngestRouteDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const { ingest, metrics, logger } = deps;
+  // During an outage every request fails alike: one line a second per reason, with the count left out.
+  const notStored = limitRepeats(logger);
   const observe = (status: number, started: number) =>
     metrics.requestDuration.observe({ route: INGEST_PATH, method: 'POST', status }, (performance.now() - started) / 1000);
   // The 204 series is resolved once: hashing its labels on every request showed up in profiles.
@@ -56,7 +58,7 @@ export function createIngestRoute(deps: IngestRouteDeps): (req: IncomingMessage,
       if (code === 'PAYLOAD_TOO_LARGE' || code === 'UNSUPPORTED_MEDIA_TYPE') res.setHeader('connection', 'close');
       status = sendProblem(res, error);
       metrics.tagsRejected.inc({ reason: code });
-      if (status >= 500) logger.warn('tag not stored', { code, status, detail: errorMessage(error) });
+      if (status >= 500) notStored(code, 'tag not stored', { code, status, detail: errorMessage(error) });
       else logger.debug('tag rejected', { code, status });
     }
     observe(status, started);
