@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ContractError, type EventAppender, type LogRecord } from '@usertags/contracts';
+import { ContractError, type EventAppender, type LogRecord, PartlyAppended } from '@usertags/contracts';
 import { createBatchingAppender } from '../src/core/batching-appender.ts';
 
 /** An in-memory log whose appends complete when the test says so. */
@@ -81,6 +81,23 @@ describe('the batching appender', () => {
     await tick();
     appends[0]?.settle(new ContractError('LOG_UNAVAILABLE', 'down'));
     await assert.rejects(p, { code: 'LOG_UNAVAILABLE' });
+  });
+
+  it('answers the records a partly failed append stored as stored, and only the others with the error', async () => {
+    const { log, appends } = controlledLog();
+    const appender = createBatchingAppender(log, options);
+    const first = appender.append(record('a'));
+    await tick();
+    appends[0]?.settle();
+    await first;
+    const calls = ['b', 'c', 'd'].map((k) => appender.append(record(k)));
+    await tick();
+    appends[1]?.settle(new PartlyAppended([true, false, true], 'one broker did not answer'));
+    const outcomes = await Promise.allSettled(calls);
+    assert.deepEqual(
+      outcomes.map((o) => (o.status === 'fulfilled' ? 'stored' : (o.reason as ContractError).code)),
+      ['stored', 'LOG_UNAVAILABLE', 'stored'],
+    );
   });
 
   it('rejects a record still queued when its time is up, and never sends it afterwards', async () => {

@@ -1,3 +1,5 @@
+import { ContractError } from './errors.ts';
+
 /**
  * The event log as the command side sees it: an append-only, partitioned log
  * in which records with the same key keep their order. Kafka is the production
@@ -24,7 +26,8 @@ export interface EventAppender {
    * durable (for Kafka: acknowledged by all in-sync replicas). The order of
    * records with the same key is kept. Rejects with a retryable
    * `ContractError('LOG_UNAVAILABLE')` when the log cannot be reached; in that
-   * case none of the records should be assumed stored.
+   * case none of the records should be assumed stored — unless the error is a
+   * `PartlyAppended`, which says which of them are.
    *
    * @example await log.append([{ key: tag.cookie, value: codec.encode(tag), headers: {} }])
    */
@@ -33,4 +36,21 @@ export interface EventAppender {
   checkReady(): Promise<void>;
   /** Flushes nothing further and releases connections. Idempotent. */
   close(): Promise<void>;
+}
+
+/**
+ * An append that failed after the log had made some of its records durable:
+ * a batch spans partitions led by several brokers, and one of them did not
+ * answer while the others did. `stored[i]` tells whether `records[i]` is
+ * durable; the rest are not. Answering 503 for a stored record would make its
+ * client send it again, a duplicate the server could have avoided.
+ */
+export class PartlyAppended extends ContractError {
+  readonly stored: readonly boolean[];
+
+  constructor(stored: readonly boolean[], message: string, options: { cause?: unknown } = {}) {
+    super('LOG_UNAVAILABLE', message, options);
+    this.name = 'PartlyAppended';
+    this.stored = stored;
+  }
 }

@@ -1,4 +1,4 @@
-import { ContractError, type EventAppender, type LogRecord } from '@usertags/contracts';
+import { ContractError, type EventAppender, type LogRecord, PartlyAppended } from '@usertags/contracts';
 
 export interface BatchingOptions {
   /** Longest a batch's oldest record waits for company while more keep coming (a batch that stops growing or is full leaves at once). */
@@ -216,7 +216,9 @@ export function createBatchingAppender(
       },
       (error: unknown) => {
         observer.onBatch(batch.length, (now() - started) / 1000, false);
-        for (const e of batch) e.reject(error);
+        // A record the log made durable is answered as stored even when others of its batch were not.
+        const stored = error instanceof PartlyAppended ? error.stored : [];
+        batch.forEach((e, i) => (stored[i] === true ? e.resolve() : e.reject(error)));
         finish();
       },
     );

@@ -1,4 +1,4 @@
-import { ContractError, type EventAppender, errorMessage, type LogRecord } from '@usertags/contracts';
+import { ContractError, type EventAppender, errorMessage, type LogRecord, PartlyAppended } from '@usertags/contracts';
 import { type Logger, lazyConnection } from '@usertags/runtime';
 import { type Admin, Partitioners, type Producer } from 'kafkajs';
 import { createKafkaClient } from './kafka-client.ts';
@@ -83,19 +83,26 @@ export function createKafkaEventLog(config: KafkaEventLogConfig, logger: Logger)
       } catch (error) {
         throw unavailable(error);
       }
+      const messages = records.map((r) => ({ key: r.key, value: r.value, headers: { ...r.headers } }));
       try {
-        await p.send({
-          topic: config.topic,
-          acks: -1,
-          timeout: config.requestTimeoutMs,
-          messages: records.map((r) => ({ key: r.key, value: r.value, headers: { ...r.headers } })),
-        });
+        await p.send({ topic: config.topic, acks: -1, timeout: config.requestTimeoutMs, messages });
       } catch (error) {
         // A producer that failed may hold a stale connection or sequence state; start afresh next time.
         if (producer === p) {
           producerConnection.forget();
           producer = undefined;
           void p.disconnect().catch(() => {});
+        }
+        // The brokers that answered made their partitions' records durable (patches/kafkajs@2.2.4.patch
+        // hands back those message objects); only the others failed.
+        const written = (error as { writtenMessages?: ReadonlySet<unknown> }).writtenMessages;
+        if (written !== undefined && written.size > 0) {
+          const { message } = unavailable(error);
+          throw new PartlyAppended(
+            messages.map((m) => written.has(m)),
+            `${message} (${written.size} of ${messages.length} records in the batch were stored)`,
+            { cause: error },
+          );
         }
         throw unavailable(error);
       }

@@ -27,6 +27,15 @@ export interface KafkaSourceConfig {
 
 /** Patient retries: a projector waits out a broker that comes back rather than stopping. */
 const READER_RETRY = { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 };
+/**
+ * How long one request of a reader may go unanswered (kafkajs waits 30 s by
+ * default). A broker that hangs without closing its connections (the
+ * broker-pause drill) held the profile projection's heartbeat to its group
+ * coordinator for those 30 s; with 5 s the reader gives up, asks another broker
+ * where the coordinator and the leaders are now, and goes on once the hung one
+ * has been fenced. Fetches wait at most FETCH_MAX_WAIT_MS on the broker, far less.
+ */
+const READER_REQUEST_TIMEOUT_MS = 5000;
 
 /**
  * A kafkajs consumer group over one topic. Offsets are not auto-committed:
@@ -34,7 +43,7 @@ const READER_RETRY = { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 };
  * durable; the store's own offsets are the truth.
  */
 export function createKafkaEventSource(config: KafkaSourceConfig, logger: Logger): EventSource & { assigned(): ReadonlySet<number> } {
-  const kafka = createKafkaClient({ brokers: config.brokers, clientId: config.clientId, retry: READER_RETRY, logger });
+  const kafka = createKafkaClient({ brokers: config.brokers, clientId: config.clientId, retry: READER_RETRY, requestTimeoutMs: READER_REQUEST_TIMEOUT_MS, logger });
   const consumer: Consumer = kafka.consumer({
     groupId: config.groupId,
     maxWaitTimeInMs: config.maxWaitMs,
@@ -147,7 +156,7 @@ export function createKafkaDeadLetterSink(
   config: { brokers: readonly string[]; clientId: string; topic: string; partitions: number },
   logger: Logger,
 ): DeadLetterSink {
-  const kafka = createKafkaClient({ brokers: config.brokers, clientId: config.clientId, retry: READER_RETRY, logger });
+  const kafka = createKafkaClient({ brokers: config.brokers, clientId: config.clientId, retry: READER_RETRY, requestTimeoutMs: READER_REQUEST_TIMEOUT_MS, logger });
   const connection = lazyConnection(async () => {
     const admin = kafka.admin();
     await admin.connect();
