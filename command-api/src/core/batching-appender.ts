@@ -218,7 +218,10 @@ export function createBatchingAppender(
         observer.onBatch(batch.length, (now() - started) / 1000, false);
         // A record the log made durable is answered as stored even when others of its batch were not.
         const stored = error instanceof PartlyAppended ? error.stored : [];
-        batch.forEach((e, i) => (stored[i] === true ? e.resolve() : e.reject(error)));
+        for (const [i, e] of batch.entries()) {
+          if (stored[i] === true) e.resolve();
+          else e.reject(error);
+        }
         finish();
       },
     );

@@ -43,7 +43,13 @@ const READER_REQUEST_TIMEOUT_MS = 5000;
  * durable; the store's own offsets are the truth.
  */
 export function createKafkaEventSource(config: KafkaSourceConfig, logger: Logger): EventSource & { assigned(): ReadonlySet<number> } {
-  const kafka = createKafkaClient({ brokers: config.brokers, clientId: config.clientId, retry: READER_RETRY, requestTimeoutMs: READER_REQUEST_TIMEOUT_MS, logger });
+  const kafka = createKafkaClient({
+    brokers: config.brokers,
+    clientId: config.clientId,
+    retry: READER_RETRY,
+    requestTimeoutMs: READER_REQUEST_TIMEOUT_MS,
+    logger,
+  });
   const consumer: Consumer = kafka.consumer({
     groupId: config.groupId,
     maxWaitTimeInMs: config.maxWaitMs,
@@ -156,7 +162,13 @@ export function createKafkaDeadLetterSink(
   config: { brokers: readonly string[]; clientId: string; topic: string; partitions: number },
   logger: Logger,
 ): DeadLetterSink {
-  const kafka = createKafkaClient({ brokers: config.brokers, clientId: config.clientId, retry: READER_RETRY, requestTimeoutMs: READER_REQUEST_TIMEOUT_MS, logger });
+  const kafka = createKafkaClient({
+    brokers: config.brokers,
+    clientId: config.clientId,
+    retry: READER_RETRY,
+    requestTimeoutMs: READER_REQUEST_TIMEOUT_MS,
+    logger,
+  });
   const connection = lazyConnection(async () => {
     const admin = kafka.admin();
     await admin.connect();
