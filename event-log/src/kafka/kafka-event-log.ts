@@ -1,5 +1,5 @@
 import { ContractError, type EventAppender, errorMessage, type LogRecord, PartlyAppended } from '@usertags/contracts';
-import { type Logger, lazyConnection, sleep } from '@usertags/runtime';
+import { type Logger, lazyConnection } from '@usertags/runtime';
 import { type Admin, Partitioners, type Producer } from 'kafkajs';
 import { createKafkaClient } from './kafka-client.ts';
 
@@ -12,12 +12,6 @@ export interface KafkaEventLogConfig {
   readonly replicationFactor: number;
   /** Bound on one produce request (and on connecting), so an unreachable broker fails an append in bounded time. */
   readonly requestTimeoutMs: number;
-  /**
-   * How long a batch that was sent but not acknowledged is sent again, by the
-   * same producer with the same sequence numbers, before it is given up
-   * (15 s by default; see `append`).
-   */
-  readonly inDoubtMs?: number;
 }
 
 export interface KafkaEventLog extends EventAppender {
@@ -90,41 +84,27 @@ export function createKafkaEventLog(config: KafkaEventLogConfig, logger: Logger)
         throw unavailable(error);
       }
       const messages = records.map((r) => ({ key: r.key, value: r.value, headers: { ...r.headers } }));
-      // A produce request that failed may still have been stored: the leader wrote it and died before
-      // answering, or answered too late. Answering 503 then would tell the client "not stored" for a
-      // tag that is. So a batch is sent again by the same producer, with the same sequence numbers,
-      // for up to `inDoubtMs`: once a leader answers, the broker either takes the records or
-      // recognises them as a duplicate, and either way they are known to be stored. Each try sends
-      // exactly the records of the partitions not yet acknowledged (all of a partition's or none),
-      // so their sequence ranges are the ones the broker may already hold.
-      const stored = new Set<unknown>();
-      const giveUpAt = performance.now() + (config.inDoubtMs ?? 15_000);
-      for (let left = messages; ; ) {
-        try {
-          await p.send({ topic: config.topic, acks: -1, timeout: config.requestTimeoutMs, messages: left });
-          return;
-        } catch (error) {
-          // The brokers that answered made their partitions' records durable (patches/kafkajs@2.2.4.patch
-          // hands back those message objects); only the others are in doubt.
-          for (const m of (error as { writtenMessages?: ReadonlySet<unknown> }).writtenMessages ?? []) stored.add(m);
-          left = left.filter((m) => !stored.has(m));
-          if (closed || performance.now() >= giveUpAt) {
-            // A producer that failed may hold a stale connection or sequence state; start afresh next time.
-            if (producer === p) {
-              producerConnection.forget();
-              producer = undefined;
-              void p.disconnect().catch(() => {});
-            }
-            if (stored.size === 0) throw unavailable(error);
-            const { message } = unavailable(error);
-            throw new PartlyAppended(
-              messages.map((m) => stored.has(m)),
-              `${message} (${stored.size} of ${messages.length} records in the batch were stored)`,
-              { cause: error },
-            );
-          }
-          await sleep(200);
+      try {
+        await p.send({ topic: config.topic, acks: -1, timeout: config.requestTimeoutMs, messages });
+      } catch (error) {
+        // A producer that failed may hold a stale connection or sequence state; start afresh next time.
+        if (producer === p) {
+          producerConnection.forget();
+          producer = undefined;
+          void p.disconnect().catch(() => {});
         }
+        // The brokers that answered made their partitions' records durable (patches/kafkajs@2.2.4.patch
+        // hands back those message objects); only the others failed.
+        const written = (error as { writtenMessages?: ReadonlySet<unknown> }).writtenMessages;
+        if (written !== undefined && written.size > 0) {
+          const { message } = unavailable(error);
+          throw new PartlyAppended(
+            messages.map((m) => written.has(m)),
+            `${message} (${written.size} of ${messages.length} records in the batch were stored)`,
+            { cause: error },
+          );
+        }
+        throw unavailable(error);
       }
     },
 
