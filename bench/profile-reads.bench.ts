@@ -58,14 +58,15 @@ const storePath = join(dir, 'profiles.sqlite');
 
 const range = `${new Date(START).toISOString().slice(0, 23)}_${new Date(START + COOKIES * TAGS + 1000).toISOString().slice(0, 23)}`;
 const paths = Array.from({ length: COOKIES }, (_, i) => `/user_profiles/cookie-${i}?time_range=${range}`);
-const env = { PORT: '0', PROFILES: `sqlite:${storePath}`, AGGREGATES: `sqlite:${join(dir, 'aggregates.sqlite')}`, LOG_LEVEL: 'warn' };
-const withProfile = (name: string) =>
-  CPU_PROF === undefined ? env : { ...env, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${CPU_PROF} --cpu-prof-name=${name}.cpuprofile` };
+const env = { PORT: '0', PROFILES: `sqlite:${storePath}`, AGGREGATES: `sqlite:${join(dir, 'aggregates.sqlite')}` };
+const profiling = (name: string): Record<string, string> =>
+  CPU_PROF === undefined ? {} : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${CPU_PROF} --cpu-prof-name=${name}.cpuprofile` };
+const withProfile = (name: string) => ({ ...env, ...profiling(name) });
 const api = await startProgram('query-api/src/main.ts', withProfile('query-api'));
 const base = BASE_ROOT === undefined ? undefined : await startProgram('query-api/src/main.ts', withProfile('query-api-base'), BASE_ROOT);
 
 // --- the answers: the bare server's bodies, and the base's answers compared byte for byte -----------
-const { server: bare, answers } = await startBareCopy(api.url, paths, join(dir, 'answers.json'));
+const { server: bare, answers } = await startBareCopy(api.url, paths, join(dir, 'answers.json'), profiling('bare'));
 let tagsAnswered = 0;
 let bytesAnswered = 0;
 for (const [path, body] of answers) {

@@ -181,6 +181,7 @@ export async function startBareCopy(
   url: string,
   paths: readonly string[],
   file: string,
+  env: Record<string, string> = {},
 ): Promise<{ server: Awaited<ReturnType<typeof startProgram>>; answers: Map<string, Buffer> }> {
   const answers = new Map<string, Buffer>();
   for (const path of paths) {
@@ -190,7 +191,7 @@ export async function startBareCopy(
     answers.set(path, body);
   }
   writeFileSync(file, JSON.stringify([...answers].map(([path, body]) => [path, body.toString()])));
-  return { server: await startProgram('bench/bare-server.ts', { PORT: '0', BARE_ANSWERS: file }), answers };
+  return { server: await startProgram('bench/bare-server.ts', { ...env, PORT: '0', BARE_ANSWERS: file }), answers };
 }
 
 /** Replaces the section between `<!-- name:start -->` and `<!-- name:end -->` in docs/benchmarks.md. */
