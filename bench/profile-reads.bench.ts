@@ -9,7 +9,8 @@
 //  - open loop at BENCH_RATE requests/s (bench/probe.ts: latency from each request's scheduled send time, sub-millisecond).
 //
 //   node bench/profile-reads.bench.ts   (BENCH_COOKIES=200 BENCH_TAGS=200 BENCH_CONNECTIONS=32 BENCH_SECONDS=10 BENCH_ROUNDS=2
-//                                        BENCH_RATE=100 BENCH_RATE_SECONDS=20 [BENCH_BASE_ROOT=<checkout>] [BENCH_CPU_PROF=<dir>])
+//                                        BENCH_RATE=100 BENCH_RATE_SECONDS=20 [BENCH_BASE_ROOT=<checkout>] [BENCH_CPU_PROF=<dir>]
+//                                        [BENCH_NODE_OPTIONS=<options for the programs measured>])
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +30,8 @@ const RATE = Number(process.env.BENCH_RATE ?? 100);
 const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 20);
 const BASE_ROOT = process.env.BENCH_BASE_ROOT;
 const CPU_PROF = process.env.BENCH_CPU_PROF;
+/** Node options for the programs measured (the query APIs, the bare server), e.g. a preload that reports stalls. */
+const NODE_OPTIONS = process.env.BENCH_NODE_OPTIONS;
 const START = Date.UTC(2022, 2, 1, 0, 0);
 const round = (n: number, d = 1) => Number(n.toFixed(d));
 
@@ -59,8 +62,13 @@ const storePath = join(dir, 'profiles.sqlite');
 const range = `${new Date(START).toISOString().slice(0, 23)}_${new Date(START + COOKIES * TAGS + 1000).toISOString().slice(0, 23)}`;
 const paths = Array.from({ length: COOKIES }, (_, i) => `/user_profiles/cookie-${i}?time_range=${range}`);
 const env = { PORT: '0', PROFILES: `sqlite:${storePath}`, AGGREGATES: `sqlite:${join(dir, 'aggregates.sqlite')}` };
-const profiling = (name: string): Record<string, string> =>
-  CPU_PROF === undefined ? {} : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${CPU_PROF} --cpu-prof-name=${name}.cpuprofile` };
+const profiling = (name: string): Record<string, string> => {
+  const options = [
+    ...(CPU_PROF === undefined ? [] : [`--cpu-prof --cpu-prof-dir=${CPU_PROF} --cpu-prof-name=${name}.cpuprofile`]),
+    ...(NODE_OPTIONS === undefined ? [] : [NODE_OPTIONS]),
+  ];
+  return options.length === 0 ? {} : { NODE_OPTIONS: options.join(' ') };
+};
 const withProfile = (name: string) => ({ ...env, ...profiling(name) });
 const api = await startProgram('query-api/src/main.ts', withProfile('query-api'));
 const base = BASE_ROOT === undefined ? undefined : await startProgram('query-api/src/main.ts', withProfile('query-api-base'), BASE_ROOT);

@@ -115,11 +115,8 @@ export function createSqliteProfileStore(path: string): ProfileStore {
     async read(cookie, action, fromMs, toMs, limit) {
       const { statements: s } = open();
       const rows = s.read.all(cookie, actionCode(action), fromMs, toMs, limit) as unknown as Array<[Uint8Array]>;
-      const payloads = new Array<Buffer>(rows.length);
-      for (let i = 0; i < rows.length; i++) {
-        const payload = (rows[i] as [Uint8Array])[0];
-        payloads[i] = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-      }
+      const payloads = new Array<Uint8Array>(rows.length);
+      for (let i = 0; i < rows.length; i++) payloads[i] = (rows[i] as [Uint8Array])[0];
       return payloads;
     },
 
