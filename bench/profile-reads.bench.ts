@@ -2,8 +2,8 @@
 // No Kafka or PostgreSQL: an embedded profile store is filled directly through the projector's entries and the
 // store's apply(), then, on the same machine and with the same load generator:
 //  - the query API (this checkout) and a bare node:http server sending exactly the bytes the query API answered
-//    (bench/bare-server.ts), and, when BENCH_BASE_ROOT names another checkout of the repository (e.g. the base
-//    commit, with its dependencies), that checkout's query API over the same store;
+//    (bench/bare-server.ts), and, when BENCH_BASE_ROOT names another tree of the repository (the base commit,
+//    made by bench/base-tree.sh), that tree's query API over the same store, checked to answer the same bytes;
 //  - closed loop at max rate (autocannon, BENCH_CONNECTIONS connections, BENCH_SECONDS per run), the arms taking turns,
 //    BENCH_ROUNDS rounds, order reversed every other round;
 //  - open loop at BENCH_RATE requests/s (bench/probe.ts: latency from each request's scheduled send time, sub-millisecond).
@@ -19,7 +19,17 @@ import { toProfileEntry } from '@usertags/projector';
 import { createSqliteProfileStore } from '@usertags/read-models';
 import { referenceTags } from '@usertags/testkit';
 import { probe } from './probe.ts';
-import { driveGets, type GetLoadResult, machineLine, startBareCopy, startProgram, writeReport } from './support.ts';
+import {
+  cpuBetween,
+  cpuSeconds,
+  cpuSnapshot,
+  driveGets,
+  type GetLoadResult,
+  machineLine,
+  startBareCopy,
+  startProgram,
+  writeReport,
+} from './support.ts';
 
 const COOKIES = Number(process.env.BENCH_COOKIES ?? 200);
 const TAGS = Number(process.env.BENCH_TAGS ?? 200);
@@ -102,8 +112,17 @@ const arms: Arm[] = [
 interface Run extends GetLoadResult {
   arm: string;
   round: number;
+  /** Cores the rest of the machine kept busy meanwhile: everything but the programs measured and this process (the load). */
+  othersCores: number;
 }
-const closedLoop = (arm: Arm, seconds: number) => driveGets(arm.url, paths, seconds, CONNECTIONS, arm.pid);
+const ours = () => [api, base, bare].reduce((n, p) => n + cpuSeconds(p?.child.pid), 0) + cpuSeconds(process.pid);
+async function closedLoop(arm: Arm, seconds: number): Promise<GetLoadResult & { othersCores: number }> {
+  const machine0 = cpuSnapshot();
+  const ours0 = ours();
+  const result = await driveGets(arm.url, paths, seconds, CONNECTIONS, arm.pid);
+  const machine = cpuBetween(machine0, cpuSnapshot());
+  return { ...result, othersCores: round(Math.max(0, machine.machineCores - (ours() - ours0) / machine.seconds), 2) };
+}
 
 // A short warm-up for each (JIT, page cache), then the rounds.
 for (const arm of arms) await closedLoop(arm, 2);
@@ -114,7 +133,7 @@ for (let r = 1; r <= ROUNDS; r++) {
     const run = { arm: arm.label, round: r, ...(await closedLoop(arm, SECONDS)) };
     runs.push(run);
     console.log(
-      `#${r} ${arm.label.padEnd(38)} ${String(run.perSecond).padStart(6)}/s  p50 ${run.p50} ms  p99 ${run.p99} ms  max ${run.max} ms  failed ${run.failed}  CPU ${run.cpuMsPerAnswer} ms/answer`,
+      `#${r} ${arm.label.padEnd(38)} ${String(run.perSecond).padStart(6)}/s  p50 ${run.p50} ms  p99 ${run.p99} ms  max ${run.max} ms  failed ${run.failed}  CPU ${run.cpuMsPerAnswer} ms/answer  others ${run.othersCores} cores`,
     );
   }
 }
@@ -133,7 +152,7 @@ for (const arm of arms) {
 await Promise.all([api.stop(), bare.stop(), base?.stop()]);
 rmSync(dir, { recursive: true, force: true });
 
-const mean = (label: string, key: 'perSecond' | 'p50' | 'p99' | 'max' | 'cpuMsPerAnswer') => {
+const mean = (label: string, key: 'perSecond' | 'p50' | 'p99' | 'max' | 'cpuMsPerAnswer' | 'othersCores') => {
   const xs = runs.filter((r) => r.arm === label).map((r) => r[key]);
   return xs.reduce((a, b) => a + b, 0) / xs.length;
 };
@@ -146,6 +165,7 @@ const summary = arms.map((arm) => ({
   p99: round(mean(arm.label, 'p99')),
   max: Math.max(...runs.filter((r) => r.arm === arm.label).map((r) => r.max)),
   cpuMsPerAnswer: round(mean(arm.label, 'cpuMsPerAnswer'), 3),
+  othersCores: round(mean(arm.label, 'othersCores'), 2),
 }));
 for (const s of summary)
   console.log(`${s.arm.padEnd(38)} ${s.perSecond}/s = ${s.ofCeiling} % of the ceiling, p99 ${s.p99} ms, max ${s.max} ms`);
@@ -154,7 +174,7 @@ const settings = `BENCH_COOKIES=${COOKIES}, BENCH_TAGS=${TAGS}, BENCH_CONNECTION
 const markdown = `
 ## Profile reads against the bare ceiling (\`bench:profile-reads\`)
 
-Reproduce: \`./run.sh bench:profile-reads\` (${settings}${BASE_ROOT === undefined ? '' : '; BENCH_BASE_ROOT=<a checkout of the base commit>'}).
+Reproduce: \`./run.sh bench:profile-reads\` (${settings}${BASE_ROOT === undefined ? '' : '; BENCH_BASE_ROOT=<dir>, made by `bash bench/base-tree.sh <base commit> <dir>`'}).
 Machine: ${machineLine()}; the programs and the load generator share it, no Kafka or PostgreSQL. Run at ${new Date().toISOString()}.
 Store: the reference stream over ${COOKIES} cookies, ${TAGS} tags each, applied to an embedded SQLite profile store through the
 projector's entries; answers hold ${meanTags} tags (${meanKiB} KiB) on average. The ceiling is a bare node:http server sending
@@ -162,9 +182,15 @@ the very bytes the query API answered for each path${BASE_ROOT === undefined ? '
 
 Max rate: autocannon, closed loop, ${CONNECTIONS} connections, ${SECONDS} s per run, the arms taking turns, ${ROUNDS} rounds (means; max is the largest).
 
-| arm | answers/s | of the ceiling | p50 ms | p99 ms | max ms | server CPU ms / answer |
-|---|---:|---:|---:|---:|---:|---:|
-${summary.map((s) => `| ${s.arm} | ${s.perSecond.toLocaleString('en')} | ${s.ofCeiling} % | ${s.p50} | ${s.p99} | ${s.max} | ${s.cpuMsPerAnswer} |`).join('\n')}
+| arm | answers/s | of the ceiling | p50 ms | p99 ms | max ms | server CPU ms / answer | other processes, cores busy |
+|---|---:|---:|---:|---:|---:|---:|---:|
+${summary.map((s) => `| ${s.arm} | ${s.perSecond.toLocaleString('en')} | ${s.ofCeiling} % | ${s.p50} | ${s.p99} | ${s.max} | ${s.cpuMsPerAnswer} | ${s.othersCores} |`).join('\n')}
+
+Every run (the order of the arms reverses every other round):
+
+| round | arm | answers/s | p99 ms | max ms | server CPU ms / answer | other processes, cores busy |
+|---:|---|---:|---:|---:|---:|---:|
+${runs.map((r) => `| ${r.round} | ${r.arm} | ${r.perSecond.toLocaleString('en')} | ${r.p99} | ${r.max} | ${r.cpuMsPerAnswer} | ${r.othersCores} |`).join('\n')}
 
 At ${RATE} answers/s offered (\`bench/probe.ts\`, open loop, ${RATE_SECONDS} s each, latency from the scheduled send time):
 
