@@ -21,14 +21,18 @@ export function ensureStack(): void {
   }
 }
 
-/** A program under test in its own process (a platform program with its register module); resolves once it logs its URL. */
+/**
+ * A program under test in its own process (a platform program with its register module); resolves once it logs its URL.
+ * `root` is the checkout it runs from: this one, or another tree of the repository (a base commit to compare with).
+ */
 export async function startProgram(
   script: string,
   env: Record<string, string>,
+  root: string = repo,
 ): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
   const program = /^(command-api|projector|query-api)\/src\/main\.ts$/.exec(script)?.[1];
-  const preload = program === undefined ? [] : ['--import', join(repo, `${program}/src/register.ts`)];
-  const child = spawn(process.execPath, [...preload, join(repo, script)], {
+  const preload = program === undefined ? [] : ['--import', join(root, `${program}/src/register.ts`)];
+  const child = spawn(process.execPath, [...preload, join(root, script)], {
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -116,6 +120,78 @@ export async function drive(
     `${label.padEnd(44)} ${String(out.okPerSecond).padStart(7)} ok/s  p50 ${out.p50} ms  p99 ${out.p99} ms  p99.9 ${out.p999} ms  non-2xx ${out.non2xx}  errors ${out.errors}`,
   );
   return out;
+}
+
+export interface GetLoadResult {
+  /** 2xx answers per second. */
+  perSecond: number;
+  p50: number;
+  p99: number;
+  max: number;
+  /** Answers not 2xx, errors and timeouts (10 s). */
+  failed: number;
+  /** CPU (user + system) the server process spent per 2xx answer, ms; NaN without a pid. */
+  cpuMsPerAnswer: number;
+}
+
+/**
+ * GETs `paths` in turn on `url` with autocannon, closed loop at `connections` for `seconds` (latencies in whole
+ * milliseconds, from each send), and the CPU the server process `pid` spent meanwhile.
+ */
+export async function driveGets(
+  url: string,
+  paths: readonly string[],
+  seconds: number,
+  connections: number,
+  pid?: number,
+): Promise<GetLoadResult> {
+  let i = 0;
+  const cpu0 = cpuSeconds(pid);
+  const result = await autocannon({
+    url,
+    connections,
+    duration: seconds,
+    timeout: 10,
+    requests: [
+      {
+        setupRequest: (req) => {
+          req.path = paths[i++ % paths.length] as string;
+          return req;
+        },
+      },
+    ],
+  });
+  const cpu = cpuSeconds(pid) - cpu0;
+  const ok = result['2xx'];
+  return {
+    perSecond: Math.round(ok / seconds),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    max: result.latency.max,
+    failed: result.non2xx + result.errors + result.timeouts,
+    cpuMsPerAnswer: pid === undefined || ok === 0 ? Number.NaN : Number(((cpu * 1000) / ok).toFixed(3)),
+  };
+}
+
+/**
+ * The bare ceiling of a GET endpoint (bench/bare-server.ts): fetches each of `paths` from `url` once and starts a bare
+ * node:http server that answers each path with exactly those bytes. `file` is where the answers are kept for it.
+ */
+export async function startBareCopy(
+  url: string,
+  paths: readonly string[],
+  file: string,
+  env: Record<string, string> = {},
+): Promise<{ server: Awaited<ReturnType<typeof startProgram>>; answers: Map<string, Buffer> }> {
+  const answers = new Map<string, Buffer>();
+  for (const path of paths) {
+    const res = await fetch(`${url}${path}`);
+    const body = Buffer.from(await res.arrayBuffer());
+    if (res.status !== 200) throw new Error(`${path}: ${res.status} ${body}`);
+    answers.set(path, body);
+  }
+  writeFileSync(file, JSON.stringify([...answers].map(([path, body]) => [path, body.toString()])));
+  return { server: await startProgram('bench/bare-server.ts', { ...env, PORT: '0', BARE_ANSWERS: file }), answers };
 }
 
 /** Replaces the section between `<!-- name:start -->` and `<!-- name:end -->` in docs/benchmarks.md. */

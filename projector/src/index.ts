@@ -1,2 +1,3 @@
-// What other packages use from the projector: the aggregate projection (the benchmarks measure it).
+// What other packages use from the projector: the projections (the benchmarks measure them, or fill stores with them).
 export { AggregateBatch } from './core/aggregate-projection.ts';
+export { toProfileEntry } from './core/profile-projection.ts';

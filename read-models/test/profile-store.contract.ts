@@ -13,7 +13,7 @@ function entry(cookie: string, action: Action, timeMs: number, seq: number): Pro
   return { cookie, action, timeMs, digest, payload: Buffer.from(`${cookie}/${action}/${timeMs - T0}/${seq}`) };
 }
 
-const labels = (payloads: Buffer[]) => payloads.map((p) => p.toString());
+const labels = (payloads: Uint8Array[]) => payloads.map((p) => Buffer.from(p).toString());
 
 /** The behaviour every ProfileStore adapter must have; each adapter's test calls this with a way to open a fresh store. */
 export function describeProfileStoreContract(

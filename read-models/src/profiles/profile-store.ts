@@ -41,7 +41,7 @@ export interface ProfileStore {
   /** The recorded next offset of each partition of `topic` (empty for a store written before positions were kept). */
   positions(topic: string): Promise<Map<number, bigint>>;
   /** Payloads of `cookie`'s `action` tags with time in `[fromMs, toMs)`, newest first, at most `limit`. */
-  read(cookie: string, action: Action, fromMs: number, toMs: number, limit: number): Promise<Buffer[]>;
+  read(cookie: string, action: Action, fromMs: number, toMs: number, limit: number): Promise<Uint8Array[]>;
   checkReady(): Promise<void>;
   close(): Promise<void>;
 }

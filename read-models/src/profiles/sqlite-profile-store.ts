@@ -68,6 +68,8 @@ export function createSqliteProfileStore(path: string): ProfileStore {
       positions: opened.prepare('SELECT partition, next_offset FROM profile_positions WHERE topic = ?'),
     };
     prepared.positions.setReadBigInts(true);
+    // Rows as arrays, not objects: half the cost of a read of a full profile (node:sqlite builds each row's object key by key).
+    prepared.read.setReturnArrays(true);
     db = opened;
     statements = prepared;
     return { db: opened, statements: prepared };
@@ -112,8 +114,10 @@ export function createSqliteProfileStore(path: string): ProfileStore {
 
     async read(cookie, action, fromMs, toMs, limit) {
       const { statements: s } = open();
-      const rows = s.read.all(cookie, actionCode(action), fromMs, toMs, limit) as Array<{ payload: Uint8Array }>;
-      return rows.map((r) => Buffer.from(r.payload.buffer, r.payload.byteOffset, r.payload.byteLength));
+      const rows = s.read.all(cookie, actionCode(action), fromMs, toMs, limit) as unknown as Array<[Uint8Array]>;
+      const payloads = new Array<Uint8Array>(rows.length);
+      for (let i = 0; i < rows.length; i++) payloads[i] = (rows[i] as [Uint8Array])[0];
+      return payloads;
     },
 
     async checkReady() {

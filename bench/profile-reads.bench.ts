@@ -1,0 +1,205 @@
+// bench:profile-reads — what a /user_profiles answer costs the query API, against the bare ceiling for the same bytes.
+// No Kafka or PostgreSQL: an embedded profile store is filled directly through the projector's entries and the
+// store's apply(), then, on the same machine and with the same load generator:
+//  - the query API (this checkout) and a bare node:http server sending exactly the bytes the query API answered
+//    (bench/bare-server.ts), and, when BENCH_BASE_ROOT names another tree of the repository (the base commit,
+//    made by bench/base-tree.sh), that tree's query API over the same store, checked to answer the same bytes;
+//  - closed loop at max rate (autocannon, BENCH_CONNECTIONS connections, BENCH_SECONDS per run), the arms taking turns,
+//    BENCH_ROUNDS rounds, order reversed every other round;
+//  - open loop at BENCH_RATE requests/s (bench/probe.ts: latency from each request's scheduled send time, sub-millisecond).
+//
+//   node bench/profile-reads.bench.ts   (BENCH_COOKIES=200 BENCH_TAGS=200 BENCH_CONNECTIONS=32 BENCH_SECONDS=10 BENCH_ROUNDS=2
+//                                        BENCH_RATE=100 BENCH_RATE_SECONDS=20 [BENCH_BASE_ROOT=<checkout>] [BENCH_CPU_PROF=<dir>]
+//                                        [BENCH_NODE_OPTIONS=<options for the programs measured>])
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createEventCodec, parseUserTag } from '@usertags/contracts';
+import { toProfileEntry } from '@usertags/projector';
+import { createSqliteProfileStore } from '@usertags/read-models';
+import { referenceTags } from '@usertags/testkit';
+import { probe } from './probe.ts';
+import {
+  cpuBetween,
+  cpuSeconds,
+  cpuSnapshot,
+  driveGets,
+  type GetLoadResult,
+  machineLine,
+  startBareCopy,
+  startProgram,
+  writeReport,
+} from './support.ts';
+
+const COOKIES = Number(process.env.BENCH_COOKIES ?? 200);
+const TAGS = Number(process.env.BENCH_TAGS ?? 200);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const RATE = Number(process.env.BENCH_RATE ?? 100);
+const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 20);
+const BASE_ROOT = process.env.BENCH_BASE_ROOT;
+const CPU_PROF = process.env.BENCH_CPU_PROF;
+/** Node options for the programs measured (the query APIs, the bare server), e.g. a preload that reports stalls. */
+const NODE_OPTIONS = process.env.BENCH_NODE_OPTIONS;
+const START = Date.UTC(2022, 2, 1, 0, 0);
+const round = (n: number, d = 1) => Number(n.toFixed(d));
+
+console.log(`bench:profile-reads on ${machineLine()}: ${COOKIES} cookies × ${TAGS} tags`);
+const dir = mkdtempSync(join(tmpdir(), 'bench-profile-reads-'));
+const storePath = join(dir, 'profiles.sqlite');
+
+// --- the store: the reference stream over few cookies, as the projector would apply it -------------
+{
+  const codec = createEventCodec();
+  const store = createSqliteProfileStore(storePath);
+  await store.migrate();
+  let batch = [];
+  let offset = 0n;
+  for (const input of referenceTags(3, START, COOKIES * TAGS, COOKIES)) {
+    const parsed = parseUserTag(input);
+    if (!parsed.ok) throw parsed.error;
+    batch.push(toProfileEntry(parsed.value, codec.encode(parsed.value), 0, offset++));
+    if (batch.length === 5000) {
+      await store.apply(batch);
+      batch = [];
+    }
+  }
+  await store.apply(batch);
+  await store.close();
+}
+
+const range = `${new Date(START).toISOString().slice(0, 23)}_${new Date(START + COOKIES * TAGS + 1000).toISOString().slice(0, 23)}`;
+const paths = Array.from({ length: COOKIES }, (_, i) => `/user_profiles/cookie-${i}?time_range=${range}`);
+const env = { PORT: '0', PROFILES: `sqlite:${storePath}`, AGGREGATES: `sqlite:${join(dir, 'aggregates.sqlite')}` };
+const profiling = (name: string): Record<string, string> => {
+  const options = [
+    ...(CPU_PROF === undefined ? [] : [`--cpu-prof --cpu-prof-dir=${CPU_PROF} --cpu-prof-name=${name}.cpuprofile`]),
+    ...(NODE_OPTIONS === undefined ? [] : [NODE_OPTIONS]),
+  ];
+  return options.length === 0 ? {} : { NODE_OPTIONS: options.join(' ') };
+};
+const withProfile = (name: string) => ({ ...env, ...profiling(name) });
+const api = await startProgram('query-api/src/main.ts', withProfile('query-api'));
+const base = BASE_ROOT === undefined ? undefined : await startProgram('query-api/src/main.ts', withProfile('query-api-base'), BASE_ROOT);
+
+// --- the answers: the bare server's bodies, and the base's answers compared byte for byte -----------
+const { server: bare, answers } = await startBareCopy(api.url, paths, join(dir, 'answers.json'), profiling('bare'));
+let tagsAnswered = 0;
+let bytesAnswered = 0;
+for (const [path, body] of answers) {
+  const parsed = JSON.parse(body.toString()) as { views: unknown[]; buys: unknown[] };
+  tagsAnswered += parsed.views.length + parsed.buys.length;
+  bytesAnswered += body.length;
+  if (base !== undefined) {
+    const other = Buffer.from(await (await fetch(`${base.url}${path}`)).arrayBuffer());
+    if (!other.equals(body)) throw new Error(`${path}: the base checkout answers other bytes`);
+  }
+}
+const meanTags = round(tagsAnswered / COOKIES, 0);
+const meanKiB = round(bytesAnswered / COOKIES / 1024);
+console.log(
+  `answers: ${meanTags} tags, ${meanKiB} KiB on average${base === undefined ? '' : '; the base checkout answers the same bytes'}`,
+);
+
+type Arm = { label: string; url: string; pid: number | undefined };
+const arms: Arm[] = [
+  { label: 'bare node:http, same bytes (ceiling)', url: bare.url, pid: bare.child.pid },
+  { label: 'query API', url: api.url, pid: api.child.pid },
+  ...(base === undefined ? [] : [{ label: 'query API, base checkout', url: base.url, pid: base.child.pid }]),
+];
+
+interface Run extends GetLoadResult {
+  arm: string;
+  round: number;
+  /** Cores the rest of the machine kept busy meanwhile: everything but the programs measured and this process (the load). */
+  othersCores: number;
+}
+const ours = () => [api, base, bare].reduce((n, p) => n + cpuSeconds(p?.child.pid), 0) + cpuSeconds(process.pid);
+async function closedLoop(arm: Arm, seconds: number): Promise<GetLoadResult & { othersCores: number }> {
+  const machine0 = cpuSnapshot();
+  const ours0 = ours();
+  const result = await driveGets(arm.url, paths, seconds, CONNECTIONS, arm.pid);
+  const machine = cpuBetween(machine0, cpuSnapshot());
+  return { ...result, othersCores: round(Math.max(0, machine.machineCores - (ours() - ours0) / machine.seconds), 2) };
+}
+
+// A short warm-up for each (JIT, page cache), then the rounds.
+for (const arm of arms) await closedLoop(arm, 2);
+const runs: Run[] = [];
+for (let r = 1; r <= ROUNDS; r++) {
+  const order = r % 2 === 1 ? arms : [...arms].reverse();
+  for (const arm of order) {
+    const run = { arm: arm.label, round: r, ...(await closedLoop(arm, SECONDS)) };
+    runs.push(run);
+    console.log(
+      `#${r} ${arm.label.padEnd(38)} ${String(run.perSecond).padStart(6)}/s  p50 ${run.p50} ms  p99 ${run.p99} ms  max ${run.max} ms  failed ${run.failed}  CPU ${run.cpuMsPerAnswer} ms/answer  others ${run.othersCores} cores`,
+    );
+  }
+}
+
+const atRate = [];
+for (const arm of arms) {
+  const [result] = await probe({
+    url: arm.url,
+    rate: RATE,
+    seconds: RATE_SECONDS,
+    targets: [{ label: arm.label, path: (i) => paths[i % paths.length] as string }],
+  });
+  atRate.push(result as NonNullable<typeof result>);
+}
+
+await Promise.all([api.stop(), bare.stop(), base?.stop()]);
+rmSync(dir, { recursive: true, force: true });
+
+const mean = (label: string, key: 'perSecond' | 'p50' | 'p99' | 'max' | 'cpuMsPerAnswer' | 'othersCores') => {
+  const xs = runs.filter((r) => r.arm === label).map((r) => r[key]);
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+};
+const ceiling = mean(arms[0]?.label as string, 'perSecond');
+const summary = arms.map((arm) => ({
+  arm: arm.label,
+  perSecond: Math.round(mean(arm.label, 'perSecond')),
+  ofCeiling: round((100 * mean(arm.label, 'perSecond')) / ceiling),
+  p50: round(mean(arm.label, 'p50')),
+  p99: round(mean(arm.label, 'p99')),
+  max: Math.max(...runs.filter((r) => r.arm === arm.label).map((r) => r.max)),
+  cpuMsPerAnswer: round(mean(arm.label, 'cpuMsPerAnswer'), 3),
+  othersCores: round(mean(arm.label, 'othersCores'), 2),
+}));
+for (const s of summary)
+  console.log(`${s.arm.padEnd(38)} ${s.perSecond}/s = ${s.ofCeiling} % of the ceiling, p99 ${s.p99} ms, max ${s.max} ms`);
+
+const settings = `BENCH_COOKIES=${COOKIES}, BENCH_TAGS=${TAGS}, BENCH_CONNECTIONS=${CONNECTIONS}, BENCH_SECONDS=${SECONDS}, BENCH_ROUNDS=${ROUNDS}, BENCH_RATE=${RATE}, BENCH_RATE_SECONDS=${RATE_SECONDS}`;
+const markdown = `
+## Profile reads against the bare ceiling (\`bench:profile-reads\`)
+
+Reproduce: \`./run.sh bench:profile-reads\` (${settings}${BASE_ROOT === undefined ? '' : '; BENCH_BASE_ROOT=<dir>, made by `bash bench/base-tree.sh <base commit> <dir>`'}).
+Machine: ${machineLine()}; the programs and the load generator share it, no Kafka or PostgreSQL. Run at ${new Date().toISOString()}.
+Store: the reference stream over ${COOKIES} cookies, ${TAGS} tags each, applied to an embedded SQLite profile store through the
+projector's entries; answers hold ${meanTags} tags (${meanKiB} KiB) on average. The ceiling is a bare node:http server sending
+the very bytes the query API answered for each path${BASE_ROOT === undefined ? '' : '; the base checkout answered the same bytes'}.
+
+Max rate: autocannon, closed loop, ${CONNECTIONS} connections, ${SECONDS} s per run, the arms taking turns, ${ROUNDS} rounds (means; max is the largest).
+
+| arm | answers/s | of the ceiling | p50 ms | p99 ms | max ms | server CPU ms / answer | other processes, cores busy |
+|---|---:|---:|---:|---:|---:|---:|---:|
+${summary.map((s) => `| ${s.arm} | ${s.perSecond.toLocaleString('en')} | ${s.ofCeiling} % | ${s.p50} | ${s.p99} | ${s.max} | ${s.cpuMsPerAnswer} | ${s.othersCores} |`).join('\n')}
+
+Every run (the order of the arms reverses every other round):
+
+| round | arm | answers/s | p99 ms | max ms | server CPU ms / answer | other processes, cores busy |
+|---:|---|---:|---:|---:|---:|---:|
+${runs.map((r) => `| ${r.round} | ${r.arm} | ${r.perSecond.toLocaleString('en')} | ${r.p99} | ${r.max} | ${r.cpuMsPerAnswer} | ${r.othersCores} |`).join('\n')}
+
+At ${RATE} answers/s offered (\`bench/probe.ts\`, open loop, ${RATE_SECONDS} s each, latency from the scheduled send time):
+
+| arm | p50 ms | p99 ms | p99.9 ms | max ms | failed |
+|---|---:|---:|---:|---:|---:|
+${atRate.map((a) => `| ${a.label} | ${a.p50} | ${a.p99} | ${a.p999} | ${a.max} | ${a.failed} |`).join('\n')}
+
+Goals (issue 20): at max rate ≥ 10 % of the ceiling, p99 < 30 ms, nothing over 100 ms; at 100/s p99 < 3 ms.
+`;
+writeReport('profile-reads', markdown, { machine: machineLine(), settings, meanTags, meanKiB, runs, summary, atRate });
+console.log(markdown);
+process.exit(0);
