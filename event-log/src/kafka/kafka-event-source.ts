@@ -37,19 +37,24 @@ const READER_RETRY = { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 };
  */
 const READER_REQUEST_TIMEOUT_MS = 5000;
 
-/**
- * A kafkajs consumer group over one topic. Offsets are not auto-committed:
- * the projector commits them (as a hint) after its store has made them
- * durable; the store's own offsets are the truth.
- */
-export function createKafkaEventSource(config: KafkaSourceConfig, logger: Logger): EventSource & { assigned(): ReadonlySet<number> } {
-  const kafka = createKafkaClient({
+/** The kafkajs client of a reader or a dead-letter sink: patient retries, and no request left unanswered longer than 5 s. */
+function readerClient(config: { brokers: readonly string[]; clientId: string }, logger: Logger) {
+  return createKafkaClient({
     brokers: config.brokers,
     clientId: config.clientId,
     retry: READER_RETRY,
     requestTimeoutMs: READER_REQUEST_TIMEOUT_MS,
     logger,
   });
+}
+
+/**
+ * A kafkajs consumer group over one topic. Offsets are not auto-committed:
+ * the projector commits them (as a hint) after its store has made them
+ * durable; the store's own offsets are the truth.
+ */
+export function createKafkaEventSource(config: KafkaSourceConfig, logger: Logger): EventSource & { assigned(): ReadonlySet<number> } {
+  const kafka = readerClient(config, logger);
   const consumer: Consumer = kafka.consumer({
     groupId: config.groupId,
     maxWaitTimeInMs: config.maxWaitMs,
@@ -162,13 +167,7 @@ export function createKafkaDeadLetterSink(
   config: { brokers: readonly string[]; clientId: string; topic: string; partitions: number },
   logger: Logger,
 ): DeadLetterSink {
-  const kafka = createKafkaClient({
-    brokers: config.brokers,
-    clientId: config.clientId,
-    retry: READER_RETRY,
-    requestTimeoutMs: READER_REQUEST_TIMEOUT_MS,
-    logger,
-  });
+  const kafka = readerClient(config, logger);
   const connection = lazyConnection(async () => {
     const admin = kafka.admin();
     await admin.connect();
