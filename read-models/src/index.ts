@@ -16,4 +16,4 @@ export * from './ports.ts';
 export { createAerospikeProfileStore } from './profiles/aerospike-profile-store.ts';
 export { openProfileStore, openProfileVersioning, type ProfileStoreChoice } from './profiles/open-profile-store.ts';
 export { PROFILE_VERSION_CACHE_MS, type ProfileVersioning } from './profiles/profile-versions.ts';
-export { createSqliteProfileStore } from './profiles/sqlite-profile-store.ts';
+export { createSqliteProfileStore, TRIM_SLACK } from './profiles/sqlite-profile-store.ts';

@@ -31,11 +31,12 @@ export interface ProfileStore {
   migrate(): Promise<void>;
   /**
    * Applies entries durably and idempotently, then trims each touched
-   * (cookie, action) to its newest `PROFILE_KEEP` by event time. A late entry
-   * older than those is trimmed away at once. `position`, when given, is
-   * recorded with the entries — in the same transaction where the store has
-   * them (SQLite), right after them otherwise (Aerospike) — so the store's
-   * positions are never ahead of its data.
+   * (cookie, action) to its newest `PROFILE_KEEP` by event time: reads never
+   * see an older tag, a late entry older than those included (the embedded
+   * store deletes such tags a few tags later, sqlite-profile-store.ts).
+   * `position`, when given, is recorded with the entries — in the same
+   * transaction where the store has them (SQLite), right after them otherwise
+   * (Aerospike) — so the store's positions are never ahead of its data.
    */
   apply(entries: readonly ProfileEntry[], position?: StorePosition): Promise<void>;
   /** The recorded next offset of each partition of `topic` (empty for a store written before positions were kept). */

@@ -4,6 +4,17 @@ import { openSqlite } from '@usertags/runtime';
 import { PROFILE_KEEP, type ProfileStore } from './profile-store.ts';
 
 /**
+ * How many tags over PROFILE_KEEP a (cookie, action) may hold before a batch
+ * trims it back to PROFILE_KEEP. Once a pair is full its newest and oldest
+ * tags sit on different pages, so trimming at every batch had each new tag
+ * dirty two leaf pages, its own and the one it pushed a tag out of; with the
+ * slack the second page is written once per TRIM_SLACK tags
+ * (bench:profile-bytes, docs/embedded.md "Fewer bytes per tag"). It costs at
+ * most 5 % more rows.
+ */
+export const TRIM_SLACK = 10;
+
+/**
  * The embedded profile store: SQLite on local disk through Node's built-in
  * `node:sqlite`, no server. One row per kept tag, keyed so that a cookie's
  * tags of one action are contiguous and ordered by time:
@@ -15,18 +26,27 @@ import { PROFILE_KEEP, type ProfileStore } from './profile-store.ts';
  * transaction, so the store always knows where in the log its data ends —
  * after a crash, and as a copy restored from an older backup.
  *
+ * Reads see the newest PROFILE_KEEP tags of a (cookie, action), never older
+ * ones, but a batch trims a pair only once it holds TRIM_SLACK more than that.
+ *
  * WAL mode lets the query API read from another process while the projector
  * writes. `synchronous = NORMAL` (a derived store, runtime/src/sqlite.ts): a
  * committed batch survives a crash of the projector; a power cut may roll back
  * the last batches with their positions, and they are applied again.
  * This module owns the layout: the projector writes through it and the query
  * API reads through it.
+ *
+ * Files written before the slack are read and written as they are: the tables
+ * did not change. An older build reading a file written since may show a
+ * pair's untrimmed extra tags in a range below its newest PROFILE_KEEP;
+ * `projector replay profiles` rebuilds a version from the log for it.
  */
 export function createSqliteProfileStore(path: string): ProfileStore {
   let db: DatabaseSync | undefined;
   let statements:
     | {
         insert: StatementSync;
+        overFull: StatementSync;
         oldestKept: StatementSync;
         trim: StatementSync;
         read: StatementSync;
@@ -49,16 +69,22 @@ export function createSqliteProfileStore(path: string): ProfileStore {
       PRIMARY KEY (cookie, action, time_ms, digest)) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS profile_positions (topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
       PRIMARY KEY (topic, partition)) WITHOUT ROWID`);
+    /** The n-th newest tag of a cookie and action, if it has that many. */
+    const nth = (n: number) => `ORDER BY time_ms DESC, digest DESC LIMIT 1 OFFSET ${n - 1}`;
     const prepared = {
       insert: opened.prepare('INSERT OR IGNORE INTO profile_tags (cookie, action, time_ms, digest, payload) VALUES (?, ?, ?, ?, ?)'),
-      // The PROFILE_KEEP-th newest tag of this cookie and action, if it has that many: most have fewer,
-      // and then this one probe is all a trim costs (a DELETE with it as a subquery seeks twice).
-      oldestKept: opened.prepare(
-        `SELECT time_ms, digest FROM profile_tags WHERE cookie = ? AND action = ? ORDER BY time_ms DESC, digest DESC LIMIT 1 OFFSET ${PROFILE_KEEP - 1}`,
-      ),
+      // Whether this cookie and action hold PROFILE_KEEP + TRIM_SLACK tags: most hold fewer, and then
+      // this one index probe is all a trim costs.
+      overFull: opened.prepare(`SELECT 1 FROM profile_tags WHERE cookie = ? AND action = ? ${nth(PROFILE_KEEP + TRIM_SLACK)}`),
+      // The PROFILE_KEEP-th newest, the oldest a read sees: a trim deletes what is older.
+      oldestKept: opened.prepare(`SELECT time_ms, digest FROM profile_tags WHERE cookie = ? AND action = ? ${nth(PROFILE_KEEP)}`),
       trim: opened.prepare('DELETE FROM profile_tags WHERE cookie = ? AND action = ? AND (time_ms, digest) < (?, ?)'),
+      // Only the newest PROFILE_KEEP count, whatever waits untrimmed below them. The outer ORDER BY costs
+      // no sort: SQLite keeps the inner query's order.
       read: opened.prepare(
-        'SELECT payload FROM profile_tags WHERE cookie = ? AND action = ? AND time_ms >= ? AND time_ms < ? ORDER BY time_ms DESC, digest DESC LIMIT ?',
+        `SELECT payload FROM (SELECT time_ms, digest, payload FROM profile_tags WHERE cookie = ?1 AND action = ?2
+           ORDER BY time_ms DESC, digest DESC LIMIT ${PROFILE_KEEP})
+         WHERE time_ms >= ?3 AND time_ms < ?4 ORDER BY time_ms DESC, digest DESC LIMIT ?5`,
       ),
       begin: opened.prepare('BEGIN IMMEDIATE'),
       commit: opened.prepare('COMMIT'),
@@ -94,6 +120,7 @@ export function createSqliteProfileStore(path: string): ProfileStore {
           touched.set(`${action}${e.cookie}`, [e.cookie, action]);
         }
         for (const [cookie, action] of touched.values()) {
+          if (s.overFull.get(cookie, action) === undefined) continue;
           const oldest = s.oldestKept.get(cookie, action) as { time_ms: number; digest: Uint8Array } | undefined;
           if (oldest !== undefined) s.trim.run(cookie, action, oldest.time_ms, oldest.digest);
         }
