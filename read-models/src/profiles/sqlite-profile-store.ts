@@ -9,7 +9,7 @@ import { PROFILE_KEEP, type ProfileStore } from './profile-store.ts';
  * tags sit on different pages, so trimming at every batch had each new tag
  * dirty two leaf pages, its own and the one it pushed a tag out of; with the
  * slack the second page is written once per TRIM_SLACK tags
- * (bench:profile-bytes, docs/embedded.md "Fewer bytes per tag"). It costs at
+ * (bench:profile-bytes, docs/embedded.md "Fewer bytes per tag in the profile store"). It costs at
  * most 5 % more rows.
  */
 export const TRIM_SLACK = 10;
