@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ContractError, type EventAppender, type LogRecord, PartlyAppended } from '@usertags/contracts';
+import { AppendInDoubt, ContractError, type EventAppender, type LogRecord, PartlyAppended } from '@usertags/contracts';
 import { createBatchingAppender } from '../src/core/batching-appender.ts';
 
 /** An in-memory log whose appends complete when the test says so. */
@@ -98,6 +98,42 @@ describe('the batching appender', () => {
       outcomes.map((o) => (o.status === 'fulfilled' ? 'stored' : (o.reason as ContractError).code)),
       ['stored', 'LOG_UNAVAILABLE', 'stored'],
     );
+  });
+
+  it('holds the records of an append in doubt until the log tells their fate, while the next append goes ahead', async () => {
+    const { log, appends } = controlledLog();
+    const appender = createBatchingAppender(log, options);
+    const calls = ['a', 'b', 'c'].map((k) => appender.append(record(k)));
+    const outcome = (p: Promise<void>) =>
+      p.then(
+        () => 'stored',
+        (e: ContractError) => e.code,
+      );
+    const outcomes = calls.map(outcome);
+    await tick();
+    let verdict: (stored: readonly boolean[]) => void = () => {};
+    const settled = new Promise<readonly boolean[]>((resolve) => {
+      verdict = resolve;
+    });
+    appends[0]?.settle(new AppendInDoubt([true, false, false], settled, 'the leader did not answer'));
+    assert.equal(await outcomes[0], 'stored', 'a record known stored is answered at once');
+    let drained = false;
+    void appender.drain().then(() => {
+      drained = true;
+    });
+    const next = appender.append(record('d'));
+    await tick();
+    assert.equal(appends.length, 2, 'the next append does not wait for the verdict');
+    appends[1]?.settle();
+    await next;
+    assert.equal(appender.pending(), 2, 'the records in doubt are still pending');
+    await tick();
+    assert.equal(drained, false, 'drain waits for the records in doubt');
+    verdict([true, true, false]);
+    assert.deepEqual(await Promise.all(outcomes), ['stored', 'stored', 'LOG_UNAVAILABLE']);
+    await tick();
+    assert.equal(drained, true);
+    assert.equal(appender.pending(), 0);
   });
 
   it('rejects a record still queued when its time is up, and never sends it afterwards', async () => {

@@ -85,7 +85,9 @@ describe('the command API when its Kafka broker goes away and comes back', () =>
     [, queryUrl] = (await Promise.all(readSide.map((p) => p.ready()))) as [string, string];
 
     // Up: everything is acknowledged (after at most a few seconds of reconnecting).
-    driver = new TagDriver(base, { senders: 4, pauseMs: 5, tag: streamTag });
+    // A client that waits 2 s: the tags of a batch in doubt when the broker went away wait for the
+    // broker's return (up to 15 s) before they are answered, and their senders go on after 2 s.
+    driver = new TagDriver(base, { senders: 4, pauseMs: 5, timeoutMs: 2000, tag: streamTag });
     driver.start();
     await waitFor(
       () => driver.sent.some((s) => s.status === 204),
@@ -104,8 +106,9 @@ describe('the command API when its Kafka broker goes away and comes back', () =>
     await sleep(OUTAGE_MS);
     const downTo = Date.now();
     await broker.start();
-    const down = driver.within(downFrom, downTo);
-    assert.ok(down.length > 20);
+    // Answered ones: a request the client gave up on (status 0) has no answer to judge.
+    const down = driver.within(downFrom, downTo).filter((s) => s.status !== 0);
+    assert.ok(down.length > 20, `${down.length} answers during the outage`);
     assert.deepEqual([...new Set(down.map((s) => s.status))], [503], 'all 503 while the broker is down');
     for (const s of down) {
       assert.equal(s.retryAfter, '1');
@@ -125,6 +128,9 @@ describe('the command API when its Kafka broker goes away and comes back', () =>
   });
 
   it('has every acknowledged tag in the log, exactly once', async () => {
+    // Stopped here too: if the test before failed half-way its driver still runs, and a tag
+    // acknowledged after the log was read would look lost.
+    await driver.stop();
     const stored = await tagsInLog(TOPIC, broker.brokers);
     assertAcknowledgedStored(driver.acknowledged(), stored);
     assert.equal(new Set(stored.map((s) => s.time)).size, stored.length, 'no tag is stored twice');

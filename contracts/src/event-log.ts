@@ -27,7 +27,8 @@ export interface EventAppender {
    * records with the same key is kept. Rejects with a retryable
    * `ContractError('LOG_UNAVAILABLE')` when the log cannot be reached; in that
    * case none of the records should be assumed stored — unless the error is a
-   * `PartlyAppended`, which says which of them are.
+   * `PartlyAppended`, which says which of them are, or an `AppendInDoubt`,
+   * which says so later for the records whose fate the log could not tell yet.
    *
    * @example await log.append([{ key: tag.cookie, value: codec.encode(tag), headers: {} }])
    */
@@ -52,5 +53,27 @@ export class PartlyAppended extends ContractError {
     super('LOG_UNAVAILABLE', message, options);
     this.name = 'PartlyAppended';
     this.stored = stored;
+  }
+}
+
+/**
+ * An append that failed in a way that leaves open whether some of its records
+ * were made durable: a produce request timed out, or its connection broke, with
+ * the request already sent (a leader that wrote the batch and died before it
+ * answered). `stored` says which records are known durable now; `settled`
+ * resolves (never rejects) with the final answer for every record, once the
+ * adapter has found out — for Kafka by sending exactly the records in doubt
+ * again with the same producer and sequence numbers, which the broker either
+ * writes or recognises as the duplicates they are. A record still in doubt when
+ * the adapter gives up is reported not stored. The caller need not hold up its
+ * next append while this settles.
+ */
+export class AppendInDoubt extends PartlyAppended {
+  readonly settled: Promise<readonly boolean[]>;
+
+  constructor(stored: readonly boolean[], settled: Promise<readonly boolean[]>, message: string, options: { cause?: unknown } = {}) {
+    super(stored, message, options);
+    this.name = 'AppendInDoubt';
+    this.settled = settled;
   }
 }

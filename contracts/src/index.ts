@@ -3,7 +3,7 @@ export { type AggregateFields, aggregateFieldsOf, createEventCodec, type EventCo
 export { CURRENT_SCHEMA, USER_TAG_V1, WRITER_SCHEMAS } from './avro-schemas.ts';
 export { ContractError, ERROR_CODES, type ErrorCode, errorMessage, type FieldIssue, type Problem, toProblem } from './errors.ts';
 export type { AppendedRecord, EventAppender, LogRecord } from './event-log.ts';
-export { PartlyAppended } from './event-log.ts';
+export { AppendInDoubt, PartlyAppended } from './event-log.ts';
 export {
   type DeadLetterSink,
   deadLetterHeaders,

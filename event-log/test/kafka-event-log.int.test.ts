@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
+import { AppendInDoubt } from '@usertags/contracts';
 import { createLogger } from '@usertags/runtime';
-import { createTopic, deleteTopic, readTopic, TEST_BROKERS, uniqueName } from '@usertags/testkit';
+import { createTopic, deleteTopic, PrivateBroker, readTopic, TEST_BROKERS, testPort, uniqueName } from '@usertags/testkit';
 import { createKafkaEventLog, type KafkaEventLog } from '../src/kafka/kafka-event-log.ts';
 import { describeEventLogContract } from './event-log.contract.ts';
 
@@ -81,6 +82,58 @@ describe('a Kafka log with a hung broker in its list', () => {
       for (const socket of held) socket.destroy();
       hung.close();
       await deleteTopic(topic);
+    }
+  });
+});
+
+describe('a Kafka log whose broker hangs with a request outstanding', () => {
+  it('settles the request in doubt as stored once the broker answers again, each record once, and loses nothing sent meanwhile', async () => {
+    const broker = new PrivateBroker(testPort(5));
+    const topic = 'in-doubt';
+    let log: KafkaEventLog | undefined;
+    try {
+      await broker.start();
+      await createTopic(topic, 4, broker.brokers);
+      log = createKafkaEventLog(
+        { brokers: broker.brokers, clientId: 'in-doubt-test', topic, partitions: 4, replicationFactor: 1, requestTimeoutMs: 1000 },
+        logger,
+      );
+      const record = (n: number) => ({ key: `cookie-${n % 7}`, value: Buffer.from(`tag ${n}`), headers: {} });
+      await log.append([record(0)]);
+      // The broker stops answering (SIGSTOP: its connections stay open) with a batch outstanding.
+      const batch = Array.from({ length: 20 }, (_, i) => record(1 + i));
+      const outstanding = log.append(batch).then(
+        () => 'appended',
+        (error: unknown) => error,
+      );
+      await new Promise((r) => setTimeout(r, 100));
+      broker.signal('SIGSTOP');
+      const failed = await outstanding;
+      assert.ok(failed instanceof AppendInDoubt, `the batch is in doubt, not refused: ${String(failed)}`);
+      // Meanwhile more appends fail (a new producer each; those may be in doubt too).
+      const meanwhile = await log.append([record(100)]).then(
+        () => 'appended',
+        (error: unknown) => error,
+      );
+      broker.signal('SIGCONT');
+      const verdict = await failed.settled;
+      assert.deepEqual(
+        verdict,
+        batch.map(() => true),
+        'every record of the batch in doubt is found stored',
+      );
+      await log.append([record(200)]);
+      const values = (await readTopic(topic, broker.brokers)).map((r) => r.value.toString());
+      for (const r of batch) assert.equal(values.filter((v) => v === r.value.toString()).length, 1, `${r.value} once`);
+      assert.ok(values.includes('tag 0') && values.includes('tag 200'));
+      const meanwhileStored = values.includes('tag 100');
+      if (meanwhile === 'appended') assert.ok(meanwhileStored);
+      else if (meanwhile instanceof AppendInDoubt) assert.equal((await meanwhile.settled)[0], meanwhileStored);
+      else assert.equal(meanwhileStored, false, 'a record refused outright is not stored');
+      assert.equal(new Set(values).size, values.length, 'nothing twice');
+    } finally {
+      await log?.close();
+      await broker.destroy();
     }
   });
 });

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -36,7 +36,17 @@ export class PrivateBroker {
     await run('bash', [join(repo, 'infra/kafka/kafka.sh'), 'stop'], { env: this.env() });
   }
 
+  /** Sends `signal` to the broker's process (SIGSTOP: a hung broker that keeps its connections). */
+  signal(signal: NodeJS.Signals): void {
+    process.kill(Number(readFileSync(join(this.dataDir, 'kafka.pid'), 'utf8').trim()), signal);
+  }
+
   async destroy(): Promise<void> {
+    try {
+      this.signal('SIGCONT'); // a test that failed while the broker was stopped
+    } catch {
+      // not running
+    }
     await this.stop().catch(() => {});
     rmSync(this.dataDir, { recursive: true, force: true });
   }

@@ -1,11 +1,11 @@
-import { ContractError, type EventAppender, type LogRecord, PartlyAppended } from '@usertags/contracts';
+import { AppendInDoubt, ContractError, type EventAppender, type LogRecord, PartlyAppended } from '@usertags/contracts';
 
 export interface BatchingOptions {
   /** Longest a batch's oldest record waits for company while more keep coming (a batch that stops growing or is full leaves at once). */
   readonly lingerMs: number;
   /** Most records in one append to the log. */
   readonly maxBatch: number;
-  /** Records queued or in flight at once; beyond it `append` rejects with OVERLOADED at once. */
+  /** Records queued, in flight or in doubt at once; beyond it `append` rejects with OVERLOADED at once. */
   readonly maxPending: number;
   /** How long a record may wait in the queue before it is dropped from it and rejected (it is then not stored). */
   readonly queueTimeoutMs: number;
@@ -19,7 +19,7 @@ export interface BatchObserver {
 /** Appends single records, each call resolving once its own record is durable. */
 export interface RecordAppender {
   append(record: LogRecord): Promise<void>;
-  /** Records queued or in flight. */
+  /** Records queued, in flight, or waiting to learn whether an append that failed stored them. */
   pending(): number;
   /** Resolves once every record accepted so far has been appended or rejected. */
   drain(): Promise<void>;
@@ -80,6 +80,7 @@ export function createBatchingAppender(
   let sender: Sender = IDLE;
   let sweepTimer: NodeJS.Timeout | undefined;
   let drainWaiters: Array<() => void> = [];
+  let doubtful = 0; // records of failed appends whose fate the log has yet to tell (AppendInDoubt)
 
   const waiting = () => queue.length - head;
   const inFlight = () => (sender.kind === 'appending' ? sender.size : 0);
@@ -118,7 +119,7 @@ export function createBatchingAppender(
   }
 
   function notifyDrained(): void {
-    if (waiting() === 0 && inFlight() === 0 && drainWaiters.length > 0) {
+    if (waiting() === 0 && inFlight() === 0 && doubtful === 0 && drainWaiters.length > 0) {
       const waiters = drainWaiters;
       drainWaiters = [];
       for (const w of waiters) w();
@@ -218,13 +219,34 @@ export function createBatchingAppender(
         observer.onBatch(batch.length, (now() - started) / 1000, false);
         // A record the log made durable is answered as stored even when others of its batch were not.
         const stored = error instanceof PartlyAppended ? error.stored : [];
+        const undecided: Array<[number, Entry]> = [];
         for (const [i, e] of batch.entries()) {
           if (stored[i] === true) e.resolve();
+          else if (error instanceof AppendInDoubt) undecided.push([i, e]);
           else e.reject(error);
         }
+        if (error instanceof AppendInDoubt && undecided.length > 0) awaitVerdict(error, undecided);
         finish();
       },
     );
+  }
+
+  /**
+   * Records whose append failed without telling whether the log stored them
+   * wait for the log's verdict apart, so the next append need not wait; they
+   * count as pending until then, and `drain` waits for them too.
+   */
+  function awaitVerdict(error: AppendInDoubt, undecided: ReadonlyArray<[number, Entry]>): void {
+    doubtful += undecided.length;
+    const settle = (final: readonly boolean[]) => {
+      for (const [i, e] of undecided) {
+        if (final[i] === true) e.resolve();
+        else e.reject(error);
+      }
+      doubtful -= undecided.length;
+      notifyDrained();
+    };
+    error.settled.then(settle, () => settle([]));
   }
 
   function finish(): void {
@@ -235,7 +257,7 @@ export function createBatchingAppender(
 
   return {
     append(record) {
-      if (waiting() + inFlight() >= options.maxPending) {
+      if (waiting() + inFlight() + doubtful >= options.maxPending) {
         return Promise.reject(new ContractError('OVERLOADED', 'too many tags are waiting for the event log; retry shortly'));
       }
       return new Promise<void>((resolve, reject) => {
@@ -243,9 +265,9 @@ export function createBatchingAppender(
         schedule();
       });
     },
-    pending: () => waiting() + inFlight(),
+    pending: () => waiting() + inFlight() + doubtful,
     drain() {
-      if (waiting() === 0 && inFlight() === 0) return Promise.resolve();
+      if (waiting() === 0 && inFlight() === 0 && doubtful === 0) return Promise.resolve();
       return new Promise<void>((resolve) => drainWaiters.push(resolve));
     },
   };

@@ -1,6 +1,6 @@
-import { ContractError, type EventAppender, errorMessage, type LogRecord, PartlyAppended } from '@usertags/contracts';
-import { type Logger, lazyConnection } from '@usertags/runtime';
-import { type Admin, Partitioners, type Producer } from 'kafkajs';
+import { AppendInDoubt, ContractError, type EventAppender, errorMessage, type LogRecord, PartlyAppended } from '@usertags/contracts';
+import { type Logger, lazyConnection, sleep } from '@usertags/runtime';
+import { type Admin, type Message, Partitioners, type Producer } from 'kafkajs';
 import { createKafkaClient } from './kafka-client.ts';
 
 export interface KafkaEventLogConfig {
@@ -12,6 +12,12 @@ export interface KafkaEventLogConfig {
   readonly replicationFactor: number;
   /** Bound on one produce request (and on connecting), so an unreachable broker fails an append in bounded time. */
   readonly requestTimeoutMs: number;
+  /**
+   * How long records in doubt (a request that may have been written failed) are
+   * sent again before they are given up as not stored (15 s by default; see
+   * `settleInDoubt`).
+   */
+  readonly inDoubtMs?: number;
 }
 
 export interface KafkaEventLog extends EventAppender {
@@ -74,6 +80,47 @@ export function createKafkaEventLog(config: KafkaEventLogConfig, logger: Logger)
     });
   }
 
+  const inDoubtMs = config.inDoubtMs ?? 15_000;
+
+  /**
+   * Finds out whether records of a failed request were written, by sending
+   * exactly them again with the producer that sent them, and nothing else
+   * ever: kafkajs rolled that producer's sequence numbers back to the failed
+   * request's, so once a leader answers, the broker either writes the records
+   * or recognises them as the duplicates they are — stored either way. Tried
+   * for `inDoubtMs`; what is still in doubt then is reported not stored (its
+   * client may retry, and if the dying leader had stored it after all, the
+   * log holds it twice: at-least-once). Resolves with the stored messages and
+   * lets the producer go.
+   */
+  async function settleInDoubt(p: Producer, inDoubt: readonly Message[]): Promise<Set<unknown>> {
+    const stored = new Set<unknown>();
+    const giveUpAt = performance.now() + inDoubtMs;
+    let left: readonly Message[] = inDoubt;
+    try {
+      while (left.length > 0 && !closed && performance.now() < giveUpAt) {
+        try {
+          await p.send({ topic: config.topic, acks: -1, timeout: config.requestTimeoutMs, messages: [...left] });
+          for (const m of left) stored.add(m);
+          left = [];
+        } catch (error) {
+          for (const m of (error as { writtenMessages?: ReadonlySet<unknown> }).writtenMessages ?? []) stored.add(m);
+          left = left.filter((m) => !stored.has(m));
+          if (left.length > 0) await sleep(250);
+        }
+      }
+      if (inDoubt.length > 0) {
+        logger.warn(left.length === 0 ? 'records in doubt were stored' : 'records in doubt given up as not stored', {
+          inDoubt: inDoubt.length,
+          stored: stored.size,
+        });
+      }
+    } finally {
+      void p.disconnect().catch(() => {});
+    }
+    return stored;
+  }
+
   return {
     async append(records: readonly LogRecord[]) {
       if (closed) throw new ContractError('SHUTTING_DOWN', 'the event log is closed');
@@ -87,17 +134,30 @@ export function createKafkaEventLog(config: KafkaEventLogConfig, logger: Logger)
       try {
         await p.send({ topic: config.topic, acks: -1, timeout: config.requestTimeoutMs, messages });
       } catch (error) {
-        // A producer that failed may hold a stale connection or sequence state; start afresh next time.
+        // A producer that failed is not used for anything new: after a request that may have been
+        // written, kafkajs has rolled its sequence numbers back, and other records sent under them
+        // would be taken by the broker for duplicates of the written ones — acknowledged, not stored.
         if (producer === p) {
           producerConnection.forget();
           producer = undefined;
-          void p.disconnect().catch(() => {});
         }
-        // The brokers that answered made their partitions' records durable (patches/kafkajs@2.2.4.patch
-        // hands back those message objects); only the others failed.
-        const written = (error as { writtenMessages?: ReadonlySet<unknown> }).writtenMessages;
-        if (written !== undefined && written.size > 0) {
-          const { message } = unavailable(error);
+        // The brokers that answered made their partitions' records durable, and the kafkajs patch
+        // (patches/kafkajs@2.2.4.patch) hands back those message objects, and the ones in doubt.
+        const sent = error as { writtenMessages?: ReadonlySet<unknown>; inDoubtMessages?: ReadonlySet<unknown> };
+        const written = sent.writtenMessages ?? new Set<unknown>();
+        const inDoubt = messages.filter((m) => sent.inDoubtMessages?.has(m) === true);
+        const { message } = unavailable(error);
+        if (inDoubt.length > 0) {
+          const settled = settleInDoubt(p, inDoubt).then((stored) => messages.map((m) => written.has(m) || stored.has(m)));
+          throw new AppendInDoubt(
+            messages.map((m) => written.has(m)),
+            settled,
+            `${message} (${inDoubt.length} of ${messages.length} records in the batch were in doubt and not found stored in ${inDoubtMs / 1000} s)`,
+            { cause: error },
+          );
+        }
+        void p.disconnect().catch(() => {});
+        if (written.size > 0) {
           throw new PartlyAppended(
             messages.map((m) => written.has(m)),
             `${message} (${written.size} of ${messages.length} records in the batch were stored)`,
