@@ -100,14 +100,15 @@ describe('a Kafka log whose broker hangs with a request outstanding', () => {
       );
       const record = (n: number) => ({ key: `cookie-${n % 7}`, value: Buffer.from(`tag ${n}`), headers: {} });
       await log.append([record(0)]);
-      // The broker stops answering (SIGSTOP: its connections stay open) with a batch outstanding.
+      // The broker stops answering (SIGSTOP: its connections stay open, the kernel still takes the bytes),
+      // and a batch is sent on the open connection: it waits unread in the socket, and the request
+      // times out. Once the broker runs again it reads and writes that batch, so the resend is a duplicate.
+      broker.signal('SIGSTOP');
       const batch = Array.from({ length: 20 }, (_, i) => record(1 + i));
       const outstanding = log.append(batch).then(
         () => 'appended',
         (error: unknown) => error,
       );
-      await new Promise((r) => setTimeout(r, 100));
-      broker.signal('SIGSTOP');
       const failed = await outstanding;
       assert.ok(failed instanceof AppendInDoubt, `the batch is in doubt, not refused: ${String(failed)}`);
       // Meanwhile more appends fail (a new producer each; those may be in doubt too).
