@@ -64,6 +64,10 @@ export async function readLog(kafka: kafkajs.Kafka, from: Offsets, to: Offsets, 
   let others = 0;
   let records = 0;
   const remaining = new Map<number, bigint>();
+  // The next offset to count per partition: the consumer starts at the beginning and is moved to `from`
+  // once it runs, so it may hand over records before `from`, and records it had handed over before
+  // the move come again after it. Each offset counts once.
+  const next = new Map<number, bigint>(from);
   for (const [partition, end] of to) if (end > (from.get(partition) ?? 0n)) remaining.set(partition, end);
   if (remaining.size === 0) return { copies, others, records };
 
@@ -82,6 +86,8 @@ export async function readLog(kafka: kafkajs.Kafka, from: Offsets, to: Offsets, 
       for (const message of batch.messages) {
         const offset = BigInt(message.offset);
         if (offset >= end) break;
+        if (offset < (next.get(batch.partition) ?? 0n)) continue;
+        next.set(batch.partition, offset + 1n);
         records++;
         try {
           const tag = codec.decode(message.value ?? Buffer.alloc(0));
