@@ -16,7 +16,12 @@ export type BindingVerdict =
   | { readonly kind: 'ok' }
   /** The read model is bound to no log yet (new, or written before identities were kept) and fits this one: bind it. */
   | { readonly kind: 'bind' }
-  | { readonly kind: 'refuse'; readonly reason: string };
+  /**
+   * `endMayBeStale`: refused only because a position lies past a partition's end, which one answer can
+   * get wrong — a leader that was hung and resumes still answers with its old end until it learns it was
+   * replaced — so the guard asks again before it refuses.
+   */
+  | { readonly kind: 'refuse'; readonly reason: string; readonly endMayBeStale?: boolean };
 
 /**
  * Judges a read model's stored identity (`bound`) and positions (per
@@ -47,6 +52,7 @@ export function judgeBinding(bound: string | undefined, log: LogDescription, pos
       return {
         kind: 'refuse',
         reason: `the read model has applied partition ${partition} up to offset ${position}, past the end of log ${log.identity} (${held.end})`,
+        endMayBeStale: true,
       };
     }
     if (position < held.start) {

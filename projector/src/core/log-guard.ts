@@ -19,6 +19,15 @@ export interface LogGuardObserver {
 
 export type GuardState = 'following' | 'refusing' | 'no-topic';
 
+/**
+ * A position past a partition's end is looked at again this many times, this far apart, before the read
+ * model refuses the log: a broker that was hung (SIGSTOP in the broker-pause drill) answers with its old end
+ * for a few seconds after it resumes, until it learns another broker leads now (the drill saw 3.5 s). Its
+ * source is paused meanwhile, so nothing is applied or skipped while it is not settled.
+ */
+export const PAST_END_CONFIRMATIONS = 3;
+export const PAST_END_CONFIRM_MS = 2000;
+
 export interface LogGuard {
   /**
    * Compares the read model with the log as it is now; binds an unbound read model that fits. Pauses the
@@ -44,6 +53,7 @@ export function createLogGuard(
   model: BoundReadModel,
   observer: LogGuardObserver,
   logger: Logger,
+  confirmMs: number = PAST_END_CONFIRM_MS,
 ): LogGuard {
   let refusal: string | undefined;
   let lastSeen: LogDescription | undefined;
@@ -81,6 +91,23 @@ export function createLogGuard(
         verdict = judgeBinding(await model.bind(log.identity), log, positions);
         if (verdict.kind === 'ok') logger.info('read model bound to its event log', { projection, topic, log: log.identity });
       }
+      for (
+        let i = 0;
+        i < PAST_END_CONFIRMATIONS && verdict.kind === 'refuse' && verdict.endMayBeStale === true && refusal === undefined;
+        i++
+      ) {
+        if (!paused) {
+          source.pause();
+          paused = true;
+        }
+        await new Promise((r) => setTimeout(r, confirmMs));
+        const again = await source.describe(topic);
+        if (again === undefined) break;
+        lastSeen = again;
+        verdict = judgeBinding(bound, again, positions);
+      }
+      if (verdict.kind === 'refuse') return refuse(verdict.reason);
+      if (verdict.kind === 'bind') verdict = judgeBinding(await model.bind(lastSeen?.identity ?? log.identity), lastSeen ?? log, positions);
       if (verdict.kind === 'refuse') return refuse(verdict.reason);
       if (refusal !== undefined) {
         logger.info('the read model matches the event log again; projecting', { projection, topic, log: log.identity });
