@@ -117,6 +117,17 @@ const actionCode = (action: Action) => (action === 'VIEW' ? 0 : 1);
 const compareKeys = (a: ProfileEntry, b: ProfileEntry) =>
   a.cookie < b.cookie ? -1 : a.cookie > b.cookie ? 1 : a.action.localeCompare(b.action) || a.timeMs - b.timeMs;
 
+/** The positions table's two statements, as the store has them (each candidate layout keeps its positions the same way). */
+function positionStatements(db: DatabaseSync): { position: StatementSync; positions: StatementSync } {
+  const positions = db.prepare('SELECT partition, next_offset FROM profile_positions WHERE topic = ?');
+  positions.setReadBigInts(true);
+  return {
+    position: db.prepare(`INSERT INTO profile_positions (topic, partition, next_offset) VALUES (?, ?, ?)
+        ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset`),
+    positions,
+  };
+}
+
 /**
  * One row per kept tag, as read-models/src/profiles/sqlite-profile-store.ts, with the knobs above. With
  * the store's TRIM_SLACK and nothing else it writes the same bytes as the store.
@@ -154,11 +165,8 @@ function rowStore(path: string, o: RowOptions): ProfileStore {
                ORDER BY time_ms DESC, digest DESC LIMIT ${PROFILE_KEEP})
              WHERE time_ms >= ?3 AND time_ms < ?4 ORDER BY time_ms DESC, digest DESC LIMIT ?5`,
       ),
-      position: db.prepare(`INSERT INTO profile_positions (topic, partition, next_offset) VALUES (?, ?, ?)
-        ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset`),
-      positions: db.prepare('SELECT partition, next_offset FROM profile_positions WHERE topic = ?'),
+      ...positionStatements(db),
     };
-    s.positions.setReadBigInts(true);
     return s;
   }
   return {
@@ -256,11 +264,8 @@ function blobStore(path: string): ProfileStore {
       get: db.prepare('SELECT tags FROM profile_blobs WHERE cookie = ? AND action = ?'),
       put: db.prepare(`INSERT INTO profile_blobs (cookie, action, tags) VALUES (?, ?, ?)
         ON CONFLICT (cookie, action) DO UPDATE SET tags = excluded.tags`),
-      position: db.prepare(`INSERT INTO profile_positions (topic, partition, next_offset) VALUES (?, ?, ?)
-        ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset`),
-      positions: db.prepare('SELECT partition, next_offset FROM profile_positions WHERE topic = ?'),
+      ...positionStatements(db),
     };
-    s.positions.setReadBigInts(true);
     return s;
   }
   return {
