@@ -42,7 +42,7 @@ import { type Action, createEventCodec, parseUserTag, type SourceBatch } from '@
 import { openEmbeddedLog } from '@usertags/event-log';
 import { createProfileProjector } from '@usertags/projector';
 import { createSqliteProfileStore, TRIM_SLACK } from '@usertags/read-models';
-import { PROFILE_KEEP, type ProfileEntry, type ProfileStore } from '@usertags/read-models/ports';
+import { PROFILE_KEEP, type ProfileEntry, type ProfileStore, type StorePosition } from '@usertags/read-models/ports';
 import { createLogger, openSqlite, useWal } from '@usertags/runtime';
 import { referenceTags } from '@usertags/testkit';
 import { machineLine, writeReport } from './support.ts';
@@ -128,6 +128,25 @@ function positionStatements(db: DatabaseSync): { position: StatementSync; positi
   };
 }
 
+/** Runs a batch's writes and records its position in one transaction, as the store does. */
+function inBatchTransaction(db: DatabaseSync, record: StatementSync, position: StorePosition | undefined, writes: () => void): void {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    writes();
+    if (position !== undefined) record.run(position.topic, position.partition, position.nextOffset);
+    db.exec('COMMIT');
+  } catch (error) {
+    db.exec('ROLLBACK');
+    throw error;
+  }
+}
+
+/** The positions recorded for `topic`. */
+function recordedPositions(statement: StatementSync, topic: string): Map<number, bigint> {
+  const rows = statement.all(topic) as Array<{ partition: bigint; next_offset: bigint }>;
+  return new Map(rows.map((r) => [Number(r.partition), r.next_offset]));
+}
+
 /**
  * One row per kept tag, as read-models/src/profiles/sqlite-profile-store.ts, with the knobs above. With
  * the store's TRIM_SLACK and nothing else it writes the same bytes as the store.
@@ -175,10 +194,8 @@ function rowStore(path: string, o: RowOptions): ProfileStore {
     },
     async apply(entries, position) {
       const st = open();
-      const d = db as DatabaseSync;
       const touched = new Map<string, [string, number]>();
-      d.exec('BEGIN IMMEDIATE');
-      try {
+      inBatchTransaction(db as DatabaseSync, st.position, position, () => {
         for (const e of o.sortBatch ? [...entries].sort(compareKeys) : entries) {
           const action = actionCode(e.action);
           st.insert.run(e.cookie, action, e.timeMs, e.digest, e.payload);
@@ -189,16 +206,10 @@ function rowStore(path: string, o: RowOptions): ProfileStore {
           const oldest = st.oldestKept.get(cookie, action) as { time_ms: number; digest: Uint8Array } | undefined;
           if (oldest !== undefined) st.trim.run(cookie, action, oldest.time_ms, oldest.digest);
         }
-        if (position !== undefined) st.position.run(position.topic, position.partition, position.nextOffset);
-        d.exec('COMMIT');
-      } catch (error) {
-        d.exec('ROLLBACK');
-        throw error;
-      }
+      });
     },
     async positions(topic) {
-      const rows = open().positions.all(topic) as Array<{ partition: bigint; next_offset: bigint }>;
-      return new Map(rows.map((r) => [Number(r.partition), r.next_offset]));
+      return recordedPositions(open().positions, topic);
     },
     async read(cookie, action, fromMs, toMs, limit) {
       const rows = open().read.all(cookie, actionCode(action), fromMs, toMs, limit) as Array<{ payload: Uint8Array }>;
@@ -274,7 +285,6 @@ function blobStore(path: string): ProfileStore {
     },
     async apply(entries, position) {
       const st = open();
-      const d = db as DatabaseSync;
       const byKey = new Map<string, { cookie: string; action: number; added: ProfileEntry[] }>();
       for (const e of entries) {
         const action = actionCode(e.action);
@@ -283,8 +293,7 @@ function blobStore(path: string): ProfileStore {
         if (seen === undefined) byKey.set(key, { cookie: e.cookie, action, added: [e] });
         else seen.added.push(e);
       }
-      d.exec('BEGIN IMMEDIATE');
-      try {
+      inBatchTransaction(db as DatabaseSync, st.position, position, () => {
         for (const { cookie, action, added } of byKey.values()) {
           const row = st.get.get(cookie, action) as { tags: Uint8Array } | undefined;
           const tags = row === undefined ? [] : decode(row.tags);
@@ -297,16 +306,10 @@ function blobStore(path: string): ProfileStore {
           tags.sort(newestFirst);
           st.put.run(cookie, action, encode(tags.slice(0, PROFILE_KEEP)));
         }
-        if (position !== undefined) st.position.run(position.topic, position.partition, position.nextOffset);
-        d.exec('COMMIT');
-      } catch (error) {
-        d.exec('ROLLBACK');
-        throw error;
-      }
+      });
     },
     async positions(topic) {
-      const rows = open().positions.all(topic) as Array<{ partition: bigint; next_offset: bigint }>;
-      return new Map(rows.map((r) => [Number(r.partition), r.next_offset]));
+      return recordedPositions(open().positions, topic);
     },
     async read(cookie, action, fromMs, toMs, limit) {
       const row = open().get.get(cookie, actionCode(action)) as { tags: Uint8Array } | undefined;

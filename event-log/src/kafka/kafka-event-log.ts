@@ -109,12 +109,10 @@ export function createKafkaEventLog(config: KafkaEventLogConfig, logger: Logger)
           if (left.length > 0) await sleep(250);
         }
       }
-      if (inDoubt.length > 0) {
-        logger.warn(left.length === 0 ? 'records in doubt were stored' : 'records in doubt given up as not stored', {
-          inDoubt: inDoubt.length,
-          stored: stored.size,
-        });
-      }
+      logger.warn(left.length === 0 ? 'records in doubt were stored' : 'records in doubt given up as not stored', {
+        inDoubt: inDoubt.length,
+        stored: stored.size,
+      });
     } finally {
       void p.disconnect().catch(() => {});
     }
@@ -145,26 +143,29 @@ export function createKafkaEventLog(config: KafkaEventLogConfig, logger: Logger)
         // (patches/kafkajs@2.2.4.patch) hands back those message objects, and the ones in doubt.
         const sent = error as { writtenMessages?: ReadonlySet<unknown>; inDoubtMessages?: ReadonlySet<unknown> };
         const written = sent.writtenMessages ?? new Set<unknown>();
+        const knownStored = messages.map((m) => written.has(m));
         const inDoubt = messages.filter((m) => sent.inDoubtMessages?.has(m) === true);
-        const { message } = unavailable(error);
+        const refused = unavailable(error);
         if (inDoubt.length > 0) {
-          const settled = settleInDoubt(p, inDoubt).then((stored) => messages.map((m) => written.has(m) || stored.has(m)));
+          const settled = settleInDoubt(p, inDoubt).then((stored) => messages.map((m, i) => knownStored[i] === true || stored.has(m)));
           throw new AppendInDoubt(
-            messages.map((m) => written.has(m)),
+            knownStored,
             settled,
-            `${message} (${inDoubt.length} of ${messages.length} records in the batch were in doubt and not found stored in ${inDoubtMs / 1000} s)`,
+            `${refused.message} (${inDoubt.length} of ${messages.length} records in the batch were in doubt and not found stored in ${inDoubtMs / 1000} s)`,
             { cause: error },
           );
         }
         void p.disconnect().catch(() => {});
         if (written.size > 0) {
           throw new PartlyAppended(
-            messages.map((m) => written.has(m)),
-            `${message} (${written.size} of ${messages.length} records in the batch were stored)`,
-            { cause: error },
+            knownStored,
+            `${refused.message} (${written.size} of ${messages.length} records in the batch were stored)`,
+            {
+              cause: error,
+            },
           );
         }
-        throw unavailable(error);
+        throw refused;
       }
     },
 

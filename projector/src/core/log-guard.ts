@@ -81,14 +81,15 @@ export function createLogGuard(
     async check() {
       // Positions first: read after the log's ends, a position could have moved past them meanwhile.
       const positions = await model.positions();
-      const bound = await model.binding();
+      let bound = await model.binding();
       const log = await source.describe(topic);
       lastSeen = log;
       if (log === undefined) return 'no-topic';
       let verdict = judgeBinding(bound, log, positions);
       if (verdict.kind === 'bind') {
         // Another writer may have bound it first, to another log: judge what the store holds now.
-        verdict = judgeBinding(await model.bind(log.identity), log, positions);
+        bound = await model.bind(log.identity);
+        verdict = judgeBinding(bound, log, positions);
         if (verdict.kind === 'ok') logger.info('read model bound to its event log', { projection, topic, log: log.identity });
       }
       for (
@@ -106,8 +107,6 @@ export function createLogGuard(
         lastSeen = again;
         verdict = judgeBinding(bound, again, positions);
       }
-      if (verdict.kind === 'refuse') return refuse(verdict.reason);
-      if (verdict.kind === 'bind') verdict = judgeBinding(await model.bind(lastSeen?.identity ?? log.identity), lastSeen ?? log, positions);
       if (verdict.kind === 'refuse') return refuse(verdict.reason);
       if (refusal !== undefined) {
         logger.info('the read model matches the event log again; projecting', { projection, topic, log: log.identity });
