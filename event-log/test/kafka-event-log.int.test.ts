@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { type AddressInfo, createServer, type Socket } from 'node:net';
-import { describe, it } from 'node:test';
-import { AppendInDoubt } from '@usertags/contracts';
+import { after, describe, it } from 'node:test';
+import { AppendInDoubt, PartlyAppended } from '@usertags/contracts';
 import { createLogger } from '@usertags/runtime';
 import { createTopic, deleteTopic, PrivateBroker, readTopic, TEST_BROKERS, testPort, uniqueName } from '@usertags/testkit';
 import { createKafkaEventLog, type KafkaEventLog } from '../src/kafka/kafka-event-log.ts';
@@ -111,11 +111,14 @@ describe('a Kafka log whose broker hangs with a request outstanding', () => {
       );
       const failed = await outstanding;
       assert.ok(failed instanceof AppendInDoubt, `the batch is in doubt, not refused: ${String(failed)}`);
-      // Meanwhile more appends fail (a new producer each; those may be in doubt too).
+      // Meanwhile a record for a partition in doubt is not sent at all (the broker could take it for a
+      // duplicate of what it may have written): it is refused outright, so its client retries later.
       const meanwhile = await log.append([record(100)]).then(
         () => 'appended',
         (error: unknown) => error,
       );
+      assert.ok(!(meanwhile instanceof AppendInDoubt), `refused, not in doubt: ${String(meanwhile)}`);
+      assert.equal((meanwhile as { code?: string }).code, 'LOG_UNAVAILABLE');
       broker.signal('SIGCONT');
       const verdict = await failed.settled;
       assert.deepEqual(
@@ -124,17 +127,52 @@ describe('a Kafka log whose broker hangs with a request outstanding', () => {
         'every record of the batch in doubt is found stored',
       );
       await log.append([record(200)]);
-      const values = (await readTopic(topic, broker.brokers)).map((r) => r.value.toString());
+      const stored = await readTopic(topic, broker.brokers);
+      const values = stored.map((r) => r.value.toString());
       for (const r of batch) assert.equal(values.filter((v) => v === r.value.toString()).length, 1, `${r.value} once`);
       assert.ok(values.includes('tag 0') && values.includes('tag 200'));
-      const meanwhileStored = values.includes('tag 100');
-      if (meanwhile === 'appended') assert.ok(meanwhileStored);
-      else if (meanwhile instanceof AppendInDoubt) assert.equal((await meanwhile.settled)[0], meanwhileStored);
-      else assert.equal(meanwhileStored, false, 'a record refused outright is not stored');
+      assert.ok(!values.includes('tag 100'), 'the record refused outright is not stored');
+      // The same key's later record follows the settled ones.
+      const sameKey = stored.filter((r) => r.key === 'cookie-4').map((r) => r.value.toString());
+      assert.equal(sameKey.at(-1), 'tag 200');
       assert.equal(new Set(values).size, values.length, 'nothing twice');
     } finally {
       await log?.close();
       await broker.destroy();
     }
+  });
+});
+
+describe('a Kafka log whose batch a broker writes for some partitions and refuses for another', () => {
+  it('answers the written records as stored, and stores every record appended after it', async () => {
+    const topic = uniqueName('partly-written');
+    topics.push(topic);
+    // One partition's batch is refused (too large for the topic), the others' are written, all in one
+    // produce request to the one broker: the request fails, yet most of it is stored.
+    await createTopic(topic, 4, TEST_BROKERS, { 'max.message.bytes': '4096' });
+    const log = kafkaLog(TEST_BROKERS, topic);
+    after(() => log.close());
+    const small = (round: number) =>
+      Array.from({ length: 8 }, (_, i) => ({ key: `cookie-${i}`, value: Buffer.from(`round ${round} tag ${i}`), headers: {} }));
+    const large = { key: 'cookie-large', value: Buffer.alloc(6000, 120), headers: {} };
+    const first = [...small(1), large];
+    const failed = await log.append(first).then(
+      () => 'appended',
+      (error: unknown) => error,
+    );
+    assert.ok(failed instanceof PartlyAppended, `the batch was partly written: ${String(failed)}`);
+    assert.ok(!(failed instanceof AppendInDoubt), 'a refusal leaves nothing in doubt');
+    let values = (await readTopic(topic)).map((r) => r.value.toString());
+    assert.ok(values.length > 0 && values.length < first.length, `${values.length} of ${first.length} stored`);
+    assert.deepEqual(
+      failed.stored,
+      first.map((r) => values.includes(r.value.toString())),
+      'a record is answered stored exactly when it is in the log',
+    );
+    // The same keys again: every record the log acknowledges is in it (a producer that had handed back
+    // the written partitions' sequence numbers would have its next batch taken for a duplicate).
+    await log.append(small(2));
+    values = (await readTopic(topic)).map((r) => r.value.toString());
+    for (const r of small(2)) assert.ok(values.includes(r.value.toString()), `${r.value} is stored`);
   });
 });

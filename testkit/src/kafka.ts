@@ -31,9 +31,15 @@ export async function withAdmin<T>(brokers: readonly string[], work: (admin: Adm
   }
 }
 
-export function createTopic(topic: string, partitions = 4, brokers: readonly string[] = TEST_BROKERS): Promise<void> {
+export function createTopic(
+  topic: string,
+  partitions = 4,
+  brokers: readonly string[] = TEST_BROKERS,
+  config: Readonly<Record<string, string>> = {},
+): Promise<void> {
+  const configEntries = Object.entries(config).map(([name, value]) => ({ name, value }));
   return withAdmin(brokers, async (admin) => {
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, configEntries }], waitForLeaders: true });
   });
 }
 
