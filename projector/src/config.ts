@@ -48,6 +48,11 @@ const Settings = z.object({
   FETCH_MAX_RECORDS: int(1000, 1_000_000)
     .default(50_000)
     .describe('Records a fetch brings per partition when the projector is behind (Kafka: in bytes, at ~160 bytes a record)'),
+  SHUTDOWN_TIMEOUT_MS: int(1000, 600_000)
+    .default(30_000)
+    .describe(
+      'How long SIGTERM may take (last flush, leaving the group) before the projector exits anyway; the store keeps its positions, so nothing is lost',
+    ),
   POSITION_COMMIT_INTERVAL_MS: int(0, 60_000)
     .default(1000)
     .describe('How often the profile projection commits its positions (after a crash it applies up to this much again, harmlessly)'),

@@ -266,13 +266,17 @@ const checkTimer = setInterval(() => {
   }
 }, config.LOG_CHECK_INTERVAL_MS);
 
-onShutdownSignal(logger, async () => {
-  stopping = true;
-  clearInterval(checkTimer);
-  await Promise.allSettled(running.map((r) => r.stop()));
-  await deadLetters.close();
-  server.close();
-});
+onShutdownSignal(
+  logger,
+  async () => {
+    stopping = true;
+    clearInterval(checkTimer);
+    await Promise.allSettled(running.map((r) => r.stop()));
+    await deadLetters.close();
+    server.close();
+  },
+  { deadlineMs: config.SHUTDOWN_TIMEOUT_MS },
+);
 
 // Joining a consumer group can wait for a crashed predecessor's session to expire; /health answers meanwhile.
 await Promise.all(running.map((r) => r.start()));

@@ -59,7 +59,7 @@ export function describeAggregateProjector(storeName: string, freshStore: () => 
     const counters = { late: 0, deadLetters: 0 };
     let projector: AggregateProjector;
 
-    const newProjector = async () => {
+    const newProjector = async (onReload: (offsets: ReadonlyMap<number, bigint>) => void = () => {}) => {
       const p = createAggregateProjector(
         store,
         codec,
@@ -72,7 +72,7 @@ export function describeAggregateProjector(storeName: string, freshStore: () => 
           onLateEvent: () => counters.late++,
           onStoreRetry: () => {},
           onApplied: () => {},
-          onReload: () => {},
+          onReload,
         },
         createLogger('test', 'error'),
       );
@@ -147,6 +147,28 @@ export function describeAggregateProjector(storeName: string, freshStore: () => 
       await new Promise((r) => setTimeout(r, 60));
       await projector.flushIfDue();
       assert.equal(await total(T0 + 3 * HOUR, T0 + 3 * HOUR + 60_000), 3);
+    });
+
+    it('undoes a write another replica got in first on its next timed flush, with no more batches coming', async () => {
+      // After a rebalance two replicas read the same partition; the one whose write comes second is refused.
+      const records = Array.from({ length: 10 }, (_, i) => record(i, at(T0 + 4 * HOUR + i, 3000 + i)));
+      const reloads: Array<ReadonlyMap<number, bigint>> = [];
+      const first = await newProjector();
+      const second = await newProjector((offsets) => reloads.push(offsets));
+      await first.handle(batch(3, records.slice(0, 5)));
+      await second.handle(batch(3, records));
+      await first.flush();
+      await second.flushIfDue(); // nothing due yet
+      await new Promise((r) => setTimeout(r, 60));
+      await second.flushIfDue(); // due: the write is refused (the first replica stored offsets 0-4)
+      await second.flushIfDue(); // the traffic has stopped: only the timer comes
+      assert.equal(reloads.length, 1, 'the reader is moved back without waiting for a batch');
+      assert.equal(reloads[0]?.get(3), 5n, 'to the offset the store has');
+      assert.equal(second.applied().get(3), 5n, "and what it reports applied (the lag) is the store's again");
+      assert.equal(await total(T0 + 4 * HOUR, T0 + 4 * HOUR + 60_000), 5, 'the refused write counted nothing');
+      await second.handle(batch(3, records.slice(5)));
+      await second.flush();
+      assert.equal(await total(T0 + 4 * HOUR, T0 + 4 * HOUR + 60_000), 10, 'the rest, read again, counted once');
     });
   });
 }

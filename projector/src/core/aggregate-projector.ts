@@ -199,8 +199,12 @@ export function createAggregateProjector(
     return gathering.nextOffset(partition) ?? stored.get(partition) ?? 0n;
   }
 
-  async function throwIfConflicted(): Promise<void> {
-    if (conflict === undefined) return;
+  /**
+   * After a write another writer's offsets refused: drops what is gathered, takes the store's offsets
+   * as the truth again and moves the reader back to them. Returns the refusal, or undefined if none.
+   */
+  async function reloadIfConflicted(): Promise<OffsetConflict | undefined> {
+    if (conflict === undefined) return undefined;
     const error = conflict;
     conflict = undefined;
     const seen = new Set([...stored.keys(), ...gathering.partitions()]);
@@ -210,7 +214,13 @@ export function createAggregateProjector(
     const from = new Map(stored);
     for (const partition of seen) if (!from.has(partition)) from.set(partition, 0n);
     observer.onReload(from);
-    throw error;
+    return error;
+  }
+
+  /** As `reloadIfConflicted`, then fails the batch at hand so the reader starts again from the stored offsets. */
+  async function throwIfConflicted(): Promise<void> {
+    const error = await reloadIfConflicted();
+    if (error !== undefined) throw error;
   }
 
   async function applyBatch(batch: SourceBatch): Promise<void> {
@@ -285,7 +295,7 @@ export function createAggregateProjector(
         break;
       } catch (error) {
         if (error instanceof OffsetConflict) {
-          // Another writer applied this span: drop ours; the next call starts again from what is stored.
+          // Another writer applied this span: drop ours; the next batch or timed flush starts again from what is stored.
           logger.warn('offsets changed under this projector; reloading', { partition: error.partition });
           conflict = error;
           return;
@@ -335,6 +345,9 @@ export function createAggregateProjector(
     handle: (batch) => exclusive(() => applyBatch(batch)),
     flushIfDue: () =>
       exclusive(async () => {
+        // A refused write is undone here too, not only when the next batch comes: with no more traffic
+        // its events would otherwise stay uncounted, and `applied()` (the lag) ahead of the store.
+        if ((await reloadIfConflicted()) !== undefined) return;
         const waited = gathering.waited(now());
         if (waited === undefined || waited < options.maxDelayMs) return;
         // Traffic is low when the timer is what flushes, so there is nothing to overlap with: wait for it.
