@@ -74,9 +74,12 @@ export function serveWorkerMetrics(): void {
   let nextId = 0;
   cluster.on('message', (asker, message: unknown) => {
     if (!isMessage(message, ASK_ALL)) return;
+    const answer = (reply: Omit<Message, 'type' | 'id'>) => {
+      if (asker.isConnected()) asker.send({ type: ASK_ALL, id: message.id, ...reply });
+    };
     collect([...listening], nextId++).then(
-      (text) => asker.send({ type: ASK_ALL, id: message.id, text }),
-      (error: unknown) => asker.send({ type: ASK_ALL, id: message.id, error: String(error) }),
+      (text) => answer({ text }),
+      (error: unknown) => answer({ error: String(error) }),
     );
   });
 }

@@ -39,6 +39,8 @@ export function superviseWorkers(count: number, logger: Logger): void {
     if (stopping) return;
     const worker = cluster.fork();
     listenedAt.set(worker, undefined);
+    // A message to a worker that has just died fails with an error event; unheard, it would end the primary.
+    worker.on('error', (error: Error) => logger.warn('could not reach a worker', { pid: worker.process.pid, error: error.message }));
     logger.info('worker started', { pid: worker.process.pid });
   };
   const finish = () =>
