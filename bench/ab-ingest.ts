@@ -32,6 +32,8 @@ for (const [name, dir] of Object.entries(trees)) {
       KAFKA_TOPIC: 'ab-ingest',
       KAFKA_TOPIC_PARTITIONS: '12',
       LOG_LEVEL: 'error',
+      // One process: its CPU is read from /proc/<pid>/stat.
+      WORKERS: '1',
     },
   });
   procs.push(p);

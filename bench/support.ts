@@ -33,7 +33,8 @@ export async function startProgram(
   const program = /^(command-api|projector|query-api)\/src\/main\.ts$/.exec(script)?.[1];
   const preload = program === undefined ? [] : ['--import', join(root, `${program}/src/register.ts`)];
   const child = spawn(process.execPath, [...preload, join(root, script)], {
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    // One process (WORKERS=1): the benches measure a program's CPU by its PID, and compare per process.
+    env: { ...process.env, LOG_LEVEL: 'info', WORKERS: '1', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';

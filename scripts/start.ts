@@ -60,7 +60,8 @@ for (const program of programs) {
   // The register module starts tracing (when OTEL_TRACES_EXPORTER says so) before the program's modules load.
   const child = spawn(process.execPath, ['--import', `./${program.name}/src/register.ts`, `${program.name}/src/main.ts`], {
     cwd: root,
-    env: { ...process.env, ...storage, PORT: program.port },
+    // Each program one process (WORKERS=1) unless the environment says otherwise: start is for one machine's trial run.
+    env: { WORKERS: '1', ...process.env, ...storage, PORT: program.port },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   child.once('exit', (code, signal) => {

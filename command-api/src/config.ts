@@ -1,4 +1,12 @@
-import { adapterSettings, chooseEventLog, type EventLogChoice, env, httpTimeoutsInOrder, loadEnvConfig } from '@usertags/runtime';
+import {
+  adapterSettings,
+  chooseEventLog,
+  type EventLogChoice,
+  env,
+  httpTimeoutsInOrder,
+  loadEnvConfig,
+  resolveWorkers,
+} from '@usertags/runtime';
 import { z } from 'zod';
 
 const { int } = env;
@@ -30,6 +38,7 @@ const Settings = z.object({
     .default(64 * 1024)
     .describe('Largest request body'),
   SHUTDOWN_GRACE_MS: int(0, 120_000).default(10_000).describe('How long SIGTERM waits for in-flight requests'),
+  WORKERS: env.workers(),
   ...env.httpTimeouts(),
   LOG_LEVEL: env.logLevel(),
   ...env.telemetry(),
@@ -37,11 +46,17 @@ const Settings = z.object({
 
 export const CommandApiConfig = Settings.refine(...httpTimeoutsInOrder);
 
-/** The settings, and the event log they choose (`eventLog`: EVENT_LOG, or the deprecated EVENT_LOG_PATH / KAFKA_BROKERS). */
-export type CommandApiConfig = Readonly<z.output<typeof CommandApiConfig> & { eventLog: EventLogChoice }>;
+/**
+ * The settings, the event log they choose (`eventLog`: EVENT_LOG, or the deprecated EVENT_LOG_PATH /
+ * KAFKA_BROKERS), and the number of worker processes (`WORKERS`, its default filled in).
+ */
+export type CommandApiConfig = Readonly<Omit<z.output<typeof CommandApiConfig>, 'WORKERS'> & { eventLog: EventLogChoice; WORKERS: number }>;
 
 /** Parses the environment; throws an Error whose message names each bad variable. */
 export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): CommandApiConfig {
   const settings = loadEnvConfig(CommandApiConfig, env);
-  return Object.freeze({ ...settings, eventLog: chooseEventLog(settings) });
+  const eventLog = chooseEventLog(settings);
+  // The embedded log's file is appended to by one process.
+  const workers = resolveWorkers(settings.WORKERS, eventLog.kind === 'file' ? `the event log (${eventLog.from})` : undefined);
+  return Object.freeze({ ...settings, eventLog, WORKERS: workers });
 }

@@ -1,8 +1,17 @@
 #!/usr/bin/env node
-// Composition root of the command API: config → adapters → app → listen.
+// Composition root of the command API: config → adapters → app → listen; with WORKERS > 1, a primary
+// that forks that many workers, each of which does the same.
 import type { EventAppender } from '@usertags/contracts';
 import { createEmbeddedEventLog, createKafkaEventLog } from '@usertags/event-log';
-import { createLogger, errorFields, loadConfigOrExit, onShutdownSignal, warnIfTelemetryMissing } from '@usertags/runtime';
+import {
+  createLogger,
+  errorFields,
+  isWorkerPrimary,
+  loadConfigOrExit,
+  onShutdownSignal,
+  superviseWorkers,
+  warnIfTelemetryMissing,
+} from '@usertags/runtime';
 import { startCommandApi } from './command-api.ts';
 import { loadConfig } from './config.ts';
 
@@ -33,13 +42,18 @@ async function openLog(): Promise<EventAppender> {
   return kafka;
 }
 
-const log = await openLog();
+if (isWorkerPrimary(config.WORKERS)) superviseWorkers(config.WORKERS, logger);
+else await serve();
 
-const api = await startCommandApi(config, log, logger);
-logger.info('listening', {
-  url: `http://${config.HOST}:${api.port()}`,
-  topic: config.KAFKA_TOPIC,
-  log: config.eventLog.kind === 'kafka' ? 'kafka' : `embedded ${config.eventLog.path}`,
-});
+async function serve(): Promise<void> {
+  const log = await openLog();
 
-onShutdownSignal(logger, () => api.shutdown());
+  const api = await startCommandApi(config, log, logger);
+  logger.info('listening', {
+    url: `http://${config.HOST}:${api.port()}`,
+    topic: config.KAFKA_TOPIC,
+    log: config.eventLog.kind === 'kafka' ? 'kafka' : `embedded ${config.eventLog.path}`,
+  });
+
+  onShutdownSignal(logger, () => api.shutdown());
+}

@@ -51,6 +51,8 @@ export function createMetrics(pending: () => number): CommandApiMetrics {
     inFlight: new Gauge({
       name: 'user_tags_in_flight',
       help: 'Tags accepted for append and not yet acknowledged or rejected',
+      // With several workers (WORKERS > 1) each holds its own tags: the instance holds their sum.
+      aggregator: 'sum',
       registers: [registry],
       collect() {
         this.set(pending());

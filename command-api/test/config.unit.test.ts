@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../src/config.ts';
 
@@ -45,5 +46,26 @@ describe('command API configuration', () => {
       () => loadConfig({ EVENT_LOG: 'kafka://no-port' }),
       (e: Error) => e.message.includes('EVENT_LOG'),
     );
+  });
+
+  it('runs one worker per core on Kafka, and one beside the embedded log', () => {
+    assert.equal(loadConfig({}).WORKERS, Math.min(availableParallelism(), 64));
+    assert.equal(loadConfig({ WORKERS: '3' }).WORKERS, 3);
+    assert.equal(loadConfig({ EVENT_LOG: 'file:e.sqlite' }).WORKERS, 1);
+    assert.equal(loadConfig({ EVENT_LOG_PATH: 'e.sqlite', WORKERS: '1' }).WORKERS, 1);
+  });
+
+  it('refuses more than one worker beside the embedded log, and a count outside 1 to 64', () => {
+    assert.throws(
+      () => loadConfig({ EVENT_LOG: 'file:e.sqlite', WORKERS: '2' }),
+      (e: Error) => e.message.includes('WORKERS') && e.message.includes('the event log (EVENT_LOG)'),
+    );
+    for (const bad of ['0', '65', '1.5', 'many']) {
+      assert.throws(
+        () => loadConfig({ WORKERS: bad }),
+        (e: Error) => e.message.includes('WORKERS'),
+        bad,
+      );
+    }
   });
 });

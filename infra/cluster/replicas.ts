@@ -92,6 +92,8 @@ export function spawnReplica(
       HOST: '127.0.0.1',
       KAFKA_DEAD_LETTER_TOPIC: DEAD_LETTER_TOPIC,
       OTEL_SERVICE_NAME: replica.name,
+      // One process per replica, as the drills expect when they kill and restart a replica by its PID.
+      ...(replica.program === 'projector' ? {} : { WORKERS: '1' }),
       ...override,
     },
     stdio: ['ignore', out, out],

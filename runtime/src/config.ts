@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { errorMessage } from '@usertags/contracts';
 import { z } from 'zod';
 import { adapterSettings } from './adapters.ts';
@@ -111,6 +112,15 @@ export const env = {
       .default(30_000)
       .describe('Longest time a client may take to send a whole request (at least HTTP_HEADERS_TIMEOUT_MS)'),
   }),
+  /** Unset means the default `resolveWorkers` picks: one per core, or 1 beside an embedded store. */
+  workers: () =>
+    env
+      .int(1, MAX_WORKERS)
+      .optional()
+      .describe(
+        `Worker processes sharing the HTTP port (node:cluster), at most ${MAX_WORKERS}; 1 runs the program as one process. ` +
+          'Default: one per core, and 1 whenever a store of the program is an embedded file (which takes one process; more is refused)',
+      ),
   logLevel: () => z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Least severe level logged'),
   /** Tracing, the same on every program; read by its register module before anything else loads, and again by its config. */
   telemetry: () => ({
@@ -135,6 +145,24 @@ export const env = {
     OTEL_SERVICE_NAME: z.string().min(1).optional().describe("The service name on the program's spans (default: the program's name)"),
   }),
 };
+
+/** The most worker processes a program runs (`WORKERS`). */
+export const MAX_WORKERS = 64;
+
+/**
+ * The number of worker processes: `WORKERS` when set, else one per core
+ * (`os.availableParallelism()`, at most MAX_WORKERS). `embedded` names the
+ * program's embedded store, if it has one: its file has one writer or owner
+ * per process, so the default is then 1 and more is a configuration error,
+ * thrown with the same message shape as `loadEnvConfig`'s.
+ */
+export function resolveWorkers(workers: number | undefined, embedded: string | undefined, cores = availableParallelism()): number {
+  if (embedded === undefined) return workers ?? Math.min(cores, MAX_WORKERS);
+  if (workers !== undefined && workers > 1) {
+    throw new Error(`invalid configuration:\n  WORKERS: ${workers} workers, but ${embedded} is embedded and takes one process; use 1`);
+  }
+  return 1;
+}
 
 /** The schema-level check that goes with `env.httpTimeouts()`: node:http refuses a headers timeout longer than the request timeout. */
 export const httpTimeoutsInOrder: [

@@ -7,7 +7,15 @@ export {
   type EventLogChoice,
   type ProfilesChoice,
 } from './adapters.ts';
-export { DEFAULT_SAMPLING_RATIO, env, httpTimeoutsInOrder, loadConfigOrExit, loadEnvConfig } from './config.ts';
+export {
+  DEFAULT_SAMPLING_RATIO,
+  env,
+  httpTimeoutsInOrder,
+  loadConfigOrExit,
+  loadEnvConfig,
+  MAX_WORKERS,
+  resolveWorkers,
+} from './config.ts';
 export { createHttpServer, type HttpServerOptions } from './http-server.ts';
 export { isJsonContentType, readJsonBody, readTextBody } from './json-body.ts';
 export { createLogger, errorFields, type Logger, type LogLevel, limitRepeats } from './logger.ts';
@@ -27,3 +35,4 @@ export {
 } from './telemetry.ts';
 export { createLinkCollector, inChildSpan, inSpan, type LinkCollector, MAX_BATCH_LINKS } from './tracing.ts';
 export { backoffMs, type LazyConnection, lazyConnection, sleep } from './waiting.ts';
+export { isWorkerPrimary, superviseWorkers } from './workers.ts';

@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from './logger.ts';
 import { sendProblem } from './problem.ts';
 import { telemetryMetricsText } from './telemetry.ts';
+import { shareWorkerMetrics } from './worker-metrics.ts';
 
 export interface OperationalDeps {
   /** Resolves when the program's dependencies are reachable. */
@@ -41,13 +42,25 @@ export function mountOperational(app: Express, deps: OperationalDeps): void {
     );
   });
   refuseOtherMethods(app, '/ready', ['GET']);
-  // One exposition: prom-client's registry, then OpenTelemetry's metrics (only while tracing is on) in the same text format.
-  app.get('/metrics', (_req, res, next) => {
-    Promise.all([deps.registry.metrics(), telemetryMetricsText()]).then(([own, otel]) => {
-      res.setHeader('content-type', deps.registry.contentType);
-      res.end(otel.length === 0 ? own : `${own.trimEnd()}\n${otel}`);
-    }, next);
-  });
+  // One of several workers (WORKERS > 1) answers for all of them: prom-client's registries summed by the primary.
+  // OpenTelemetry's own metrics are left out there: they are per worker and cannot be summed from their text.
+  const allWorkers = shareWorkerMetrics(deps.registry);
+  if (allWorkers !== undefined) {
+    app.get('/metrics', (_req, res, next) => {
+      allWorkers().then((text) => {
+        res.setHeader('content-type', deps.registry.contentType);
+        res.end(text);
+      }, next);
+    });
+  } else {
+    // One exposition: prom-client's registry, then OpenTelemetry's metrics (only while tracing is on) in the same text format.
+    app.get('/metrics', (_req, res, next) => {
+      Promise.all([deps.registry.metrics(), telemetryMetricsText()]).then(([own, otel]) => {
+        res.setHeader('content-type', deps.registry.contentType);
+        res.end(otel.length === 0 ? own : `${own.trimEnd()}\n${otel}`);
+      }, next);
+    });
+  }
   refuseOtherMethods(app, '/metrics', ['GET']);
   if (deps.openapi !== undefined) {
     const body = JSON.stringify(deps.openapi);

@@ -116,7 +116,10 @@ export class PrivatePostgres {
   }
 }
 
-/** A program of the platform as its own process (`<package>/src/main.ts` with its register module), as it runs in production. */
+/**
+ * A program of the platform as its own process (`<package>/src/main.ts` with its register module), as it
+ * runs in production. An API runs as one process (WORKERS=1) unless `env` sets WORKERS.
+ */
 export class ProgramProcess {
   readonly child: ChildProcess;
   readonly output: string[] = [];
@@ -127,7 +130,8 @@ export class ProgramProcess {
   constructor(pkg: 'command-api' | 'projector' | 'query-api', env: Record<string, string>) {
     this.name = pkg;
     this.child = spawn(process.execPath, ['--import', join(repo, `${pkg}/src/register.ts`), join(repo, `${pkg}/src/main.ts`)], {
-      env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+      // One process, as the tests were written for (they signal and kill it by its PID), unless a test asks for workers.
+      env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'info', ...(pkg === 'projector' ? {} : { WORKERS: '1' }), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     for (const stream of [this.child.stdout, this.child.stderr]) {
