@@ -80,6 +80,21 @@ export interface LoadResult {
   max: number;
 }
 
+/** `count` varied POST /user_tags bodies: many cookies, both actions, the catalog's spread of brands and categories. */
+export function tagBodies(count: number): string[] {
+  return Array.from({ length: count }, (_, i) =>
+    JSON.stringify({
+      time: new Date(Date.UTC(2022, 2, 1) + i).toISOString(),
+      cookie: `cookie-${(i * 7919) % 100_000}`,
+      country: `C${i % 100}`,
+      device: ['PC', 'MOBILE', 'TV'][i % 3],
+      action: i % 5 === 0 ? 'BUY' : 'VIEW',
+      origin: `origin-${i % 1000}`,
+      product_info: { product_id: String(i), brand_id: `brand-${i % 250}`, category_id: `cat-${i % 67}`, price: (i * 37) % 100_000 },
+    }),
+  );
+}
+
 /** Drives `url` with autocannon: closed loop at `connections`, or open loop at `rate` requests/s. */
 export async function drive(
   label: string,

@@ -7,23 +7,13 @@
 //
 //   ./run.sh bench:tracing     (BENCH_SECONDS=15 BENCH_ROUNDS=2 BENCH_CONNECTIONS=64 to change)
 import { DEFAULT_SAMPLING_RATIO } from '@usertags/runtime';
-import { cpuSeconds, drive, ensureStack, type LoadResult, machineLine, startProgram, writeReport } from './support.ts';
+import { cpuSeconds, drive, ensureStack, type LoadResult, machineLine, startProgram, tagBodies, writeReport } from './support.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 15);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
 
-const bodies = Array.from({ length: 5000 }, (_, i) =>
-  JSON.stringify({
-    time: new Date(Date.UTC(2022, 2, 1) + i).toISOString(),
-    cookie: `cookie-${(i * 7919) % 100_000}`,
-    country: `C${i % 100}`,
-    device: ['PC', 'MOBILE', 'TV'][i % 3],
-    action: i % 5 === 0 ? 'BUY' : 'VIEW',
-    origin: `origin-${i % 1000}`,
-    product_info: { product_id: String(i), brand_id: `brand-${i % 250}`, category_id: `cat-${i % 67}`, price: (i * 37) % 100_000 },
-  }),
-);
+const bodies = tagBodies(5000);
 
 interface Arm {
   readonly name: string;
