@@ -5,29 +5,14 @@
 //
 //   ./run.sh bench:ingest     (BENCH_SECONDS=15 BENCH_CONNECTIONS=64 BENCH_RATE=10000 to change)
 import { Kafka, logLevel } from 'kafkajs';
-import { cpuSeconds, drive, ensureStack, kafkaPid, type LoadResult, machineLine, startProgram, writeReport } from './support.ts';
+import { cpuSeconds, drive, ensureStack, kafkaPid, type LoadResult, machineLine, startProgram, tagBodies, writeReport } from './support.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 15);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const fixedRate = Number(process.env.BENCH_RATE ?? 10_000);
 
 // Realistic, varied bodies: many cookies, both product_id types.
-const bodies = Array.from({ length: 5000 }, (_, i) =>
-  JSON.stringify({
-    time: new Date(Date.UTC(2022, 2, 1) + i).toISOString(),
-    cookie: `cookie-${(i * 7919) % 100_000}`,
-    country: `C${i % 100}`,
-    device: ['PC', 'MOBILE', 'TV'][i % 3],
-    action: i % 5 === 0 ? 'BUY' : 'VIEW',
-    origin: `origin-${i % 1000}`,
-    product_info: {
-      product_id: i % 2 === 0 ? String(i) : i,
-      brand_id: `brand-${i % 250}`,
-      category_id: `cat-${i % 67}`,
-      price: (i * 37) % 100_000,
-    },
-  }),
-);
+const bodies = tagBodies(5000, { mixedIdTypes: true });
 
 async function topicCount(topic: string): Promise<number> {
   const admin = new Kafka({ clientId: 'bench', brokers: ['127.0.0.1:9092'], logLevel: logLevel.NOTHING }).admin();

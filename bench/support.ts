@@ -80,8 +80,11 @@ export interface LoadResult {
   max: number;
 }
 
-/** `count` varied POST /user_tags bodies: many cookies, both actions, the catalog's spread of brands and categories. */
-export function tagBodies(count: number): string[] {
+/**
+ * `count` varied POST /user_tags bodies: many cookies, both actions, the catalog's spread of brands and
+ * categories; with `mixedIdTypes`, every other product_id a number (the contract allows both).
+ */
+export function tagBodies(count: number, options: { mixedIdTypes?: boolean } = {}): string[] {
   return Array.from({ length: count }, (_, i) =>
     JSON.stringify({
       time: new Date(Date.UTC(2022, 2, 1) + i).toISOString(),
@@ -90,7 +93,12 @@ export function tagBodies(count: number): string[] {
       device: ['PC', 'MOBILE', 'TV'][i % 3],
       action: i % 5 === 0 ? 'BUY' : 'VIEW',
       origin: `origin-${i % 1000}`,
-      product_info: { product_id: String(i), brand_id: `brand-${i % 250}`, category_id: `cat-${i % 67}`, price: (i * 37) % 100_000 },
+      product_info: {
+        product_id: options.mixedIdTypes === true && i % 2 === 1 ? i : String(i),
+        brand_id: `brand-${i % 250}`,
+        category_id: `cat-${i % 67}`,
+        price: (i * 37) % 100_000,
+      },
     }),
   );
 }
