@@ -42,25 +42,21 @@ export function mountOperational(app: Express, deps: OperationalDeps): void {
     );
   });
   refuseOtherMethods(app, '/ready', ['GET']);
-  // One of several workers (WORKERS > 1) answers for all of them: prom-client's registries summed by the primary.
-  // OpenTelemetry's own metrics are left out there: they are per worker and cannot be summed from their text.
-  const allWorkers = shareWorkerMetrics(deps.registry);
-  if (allWorkers !== undefined) {
-    app.get('/metrics', (_req, res, next) => {
-      allWorkers().then((text) => {
-        res.setHeader('content-type', deps.registry.contentType);
-        res.end(text);
-      }, next);
-    });
-  } else {
-    // One exposition: prom-client's registry, then OpenTelemetry's metrics (only while tracing is on) in the same text format.
-    app.get('/metrics', (_req, res, next) => {
-      Promise.all([deps.registry.metrics(), telemetryMetricsText()]).then(([own, otel]) => {
-        res.setHeader('content-type', deps.registry.contentType);
-        res.end(otel.length === 0 ? own : `${own.trimEnd()}\n${otel}`);
-      }, next);
-    });
-  }
+  // One exposition: prom-client's registry, then OpenTelemetry's metrics (only while tracing is on) in the same text format.
+  // One of several workers (WORKERS > 1) answers for all of them: prom-client's registries summed by the primary;
+  // OpenTelemetry's own metrics are left out there, being per worker and not summable from their text.
+  const exposition =
+    shareWorkerMetrics(deps.registry) ??
+    (() =>
+      Promise.all([deps.registry.metrics(), telemetryMetricsText()]).then(([own, otel]) =>
+        otel.length === 0 ? own : `${own.trimEnd()}\n${otel}`,
+      ));
+  app.get('/metrics', (_req, res, next) => {
+    exposition().then((text) => {
+      res.setHeader('content-type', deps.registry.contentType);
+      res.end(text);
+    }, next);
+  });
   refuseOtherMethods(app, '/metrics', ['GET']);
   if (deps.openapi !== undefined) {
     const body = JSON.stringify(deps.openapi);

@@ -131,7 +131,7 @@ export class ProgramProcess {
     this.name = pkg;
     this.child = spawn(process.execPath, ['--import', join(repo, `${pkg}/src/register.ts`), join(repo, `${pkg}/src/main.ts`)], {
       // One process, as the tests were written for (they signal and kill it by its PID), unless a test asks for workers.
-      env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'info', ...(pkg === 'projector' ? {} : { WORKERS: '1' }), ...env },
+      env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'info', WORKERS: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     for (const stream of [this.child.stdout, this.child.stderr]) {
