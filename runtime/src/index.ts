@@ -34,5 +34,5 @@ export {
   warnIfTelemetryMissing,
 } from './telemetry.ts';
 export { createLinkCollector, inChildSpan, inSpan, type LinkCollector, MAX_BATCH_LINKS } from './tracing.ts';
-export { backoffMs, type LazyConnection, lazyConnection, sleep } from './waiting.ts';
+export { backoffMs, type LazyConnection, lazyConnection, type SparedConnection, sleep, sparedConnection } from './waiting.ts';
 export { isWorkerPrimary, superviseWorkers } from './workers.ts';

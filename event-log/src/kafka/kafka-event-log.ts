@@ -1,6 +1,6 @@
 import { AppendInDoubt, ContractError, type EventAppender, errorMessage, type LogRecord, PartlyAppended } from '@usertags/contracts';
-import { type Logger, lazyConnection, sleep } from '@usertags/runtime';
-import { type Admin, type Message, Partitioners, type Producer } from 'kafkajs';
+import { type Logger, lazyConnection, sleep, sparedConnection } from '@usertags/runtime';
+import { type Admin, type ICustomPartitioner, type Message, Partitioners, type PartitionMetadata, type Producer } from 'kafkajs';
 import { createKafkaClient } from './kafka-client.ts';
 
 export interface KafkaEventLogConfig {
@@ -30,6 +30,13 @@ export interface KafkaEventLog extends EventAppender {
  * records keyed by cookie and partitioned like the Java client (murmur2).
  * Connections are made lazily and re-made after a failure, so the API starts
  * and recovers without a restart when the broker comes and goes.
+ *
+ * A producer that failed is never used for new records (see `append`), so a
+ * failure costs a producer id. A new id comes from the cluster's controller,
+ * which may be the node that just failed, and a cluster moving its controller
+ * can take many seconds to hand one out; so a spare producer, its id already
+ * allocated, is kept ready and taken at once, and the next spare is made in
+ * the background.
  */
 export function createKafkaEventLog(config: KafkaEventLogConfig, logger: Logger): KafkaEventLog {
   const kafka = createKafkaClient({
@@ -43,7 +50,6 @@ export function createKafkaEventLog(config: KafkaEventLogConfig, logger: Logger)
     level: 'info',
   });
 
-  let producer: Producer | undefined;
   let admin: Admin | undefined;
   let closed = false;
 
@@ -58,15 +64,55 @@ export function createKafkaEventLog(config: KafkaEventLogConfig, logger: Logger)
     }
   }
 
-  const producerConnection = lazyConnection(() => {
-    producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
-      retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 500 },
-    });
-    return connected(producer);
+  // Records are partitioned like the Java client (murmur2 over the key). The adapter partitions a
+  // record itself only to keep it away from a partition in doubt, with the count the producer saw last.
+  const partitionByKey = Partitioners.DefaultPartitioner();
+  let partitionMetadata: PartitionMetadata[] = [];
+  const countingPartitioner: ICustomPartitioner = () => (args) => {
+    if (args.partitionMetadata.length !== partitionMetadata.length) {
+      partitionMetadata = Array.from({ length: args.partitionMetadata.length }, (_, partitionId) => ({
+        partitionErrorCode: 0,
+        partitionId,
+        leader: 0,
+        replicas: [],
+        isr: [],
+      }));
+    }
+    return partitionByKey(args);
+  };
+  const partitionOf = (message: Message) => partitionByKey({ topic: config.topic, partitionMetadata, message });
+
+  /**
+   * Partitions whose records are in doubt, with how many settlements hold each:
+   * new records for them are refused (503) until that is settled, whichever
+   * producer would send them. Their leader, or a follower it waits for, did
+   * not answer; a new record sent there would most likely fail the same way
+   * and cost another producer, and the records of other partitions in its
+   * batch would wait for that failure.
+   */
+  const held = new Map<number, number>();
+  const hold = (partitions: Iterable<number>, by: 1 | -1) => {
+    for (const partition of partitions) {
+      const n = (held.get(partition) ?? 0) + by;
+      if (n > 0) held.set(partition, n);
+      else held.delete(partition);
+    }
+  };
+
+  let producersMade = 0;
+  const producers = sparedConnection(async () => {
+    const made = ++producersMade;
+    const p = await connected(
+      kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        createPartitioner: countingPartitioner,
+        retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 500 },
+      }),
+    );
+    if (made > 2) logger.info('spare producer ready', { producer: made });
+    return p;
   });
   const adminConnection = lazyConnection(() => {
     admin = kafka.admin({ retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 300 } });
@@ -97,6 +143,14 @@ export function createKafkaEventLog(config: KafkaEventLogConfig, logger: Logger)
     const stored = new Set<unknown>();
     const giveUpAt = performance.now() + inDoubtMs;
     let left: readonly Message[] = inDoubt;
+    // Each partition is let go as soon as its own records are settled.
+    let holding = new Set(inDoubt.map(partitionOf));
+    hold(holding, 1);
+    const release = () => {
+      const still = new Set(left.map(partitionOf));
+      hold([...holding].filter((partition) => !still.has(partition)), -1);
+      holding = still;
+    };
     try {
       while (left.length > 0 && !closed && performance.now() < giveUpAt) {
         try {
@@ -106,14 +160,17 @@ export function createKafkaEventLog(config: KafkaEventLogConfig, logger: Logger)
         } catch (error) {
           for (const m of (error as { writtenMessages?: ReadonlySet<unknown> }).writtenMessages ?? []) stored.add(m);
           left = left.filter((m) => !stored.has(m));
+          release();
           if (left.length > 0) await sleep(250);
         }
       }
       logger.warn(left.length === 0 ? 'records in doubt were stored' : 'records in doubt given up as not stored', {
         inDoubt: inDoubt.length,
         stored: stored.size,
+        partitions: [...new Set(inDoubt.map(partitionOf))],
       });
     } finally {
+      hold(holding, -1);
       void p.disconnect().catch(() => {});
     }
     return stored;
@@ -122,29 +179,32 @@ export function createKafkaEventLog(config: KafkaEventLogConfig, logger: Logger)
   return {
     async append(records: readonly LogRecord[]) {
       if (closed) throw new ContractError('SHUTTING_DOWN', 'the event log is closed');
+      const messages = records.map((r) => ({ key: r.key, value: r.value, headers: { ...r.headers } }));
+      // Records for a partition in doubt are not sent: they are answered 503 now, and their clients retry.
+      const sendable = held.size === 0 ? messages : messages.filter((m) => !held.has(partitionOf(m)));
+      const holding =
+        "the event log is unavailable (the tag's partition is finding out whether earlier tags were stored); the tag was not stored";
+      if (sendable.length === 0) throw new ContractError('LOG_UNAVAILABLE', holding);
+      const producer = producers.get();
       let p: Producer;
       try {
-        p = await producerConnection.get();
+        p = await producer;
       } catch (error) {
         throw unavailable(error);
       }
-      const messages = records.map((r) => ({ key: r.key, value: r.value, headers: { ...r.headers } }));
       try {
-        await p.send({ topic: config.topic, acks: -1, timeout: config.requestTimeoutMs, messages });
+        await p.send({ topic: config.topic, acks: -1, timeout: config.requestTimeoutMs, messages: sendable });
       } catch (error) {
         // A producer that failed is not used for anything new: after a request that may have been
         // written, kafkajs has rolled its sequence numbers back, and other records sent under them
         // would be taken by the broker for duplicates of the written ones — acknowledged, not stored.
-        if (producer === p) {
-          producerConnection.forget();
-          producer = undefined;
-        }
+        if (producers.peek() === producer) producers.forget();
         // The brokers that answered made their partitions' records durable, and the kafkajs patch
         // (patches/kafkajs@2.2.4.patch) hands back those message objects, and the ones in doubt.
         const sent = error as { writtenMessages?: ReadonlySet<unknown>; inDoubtMessages?: ReadonlySet<unknown> };
         const written = sent.writtenMessages ?? new Set<unknown>();
         const knownStored = messages.map((m) => written.has(m));
-        const inDoubt = messages.filter((m) => sent.inDoubtMessages?.has(m) === true);
+        const inDoubt = sendable.filter((m) => sent.inDoubtMessages?.has(m) === true);
         const refused = unavailable(error);
         if (inDoubt.length > 0) {
           const settled = settleInDoubt(p, inDoubt).then((stored) => messages.map((m, i) => knownStored[i] === true || stored.has(m)));
@@ -166,6 +226,13 @@ export function createKafkaEventLog(config: KafkaEventLogConfig, logger: Logger)
           );
         }
         throw refused;
+      }
+      if (sendable.length < messages.length) {
+        const stored = new Set<unknown>(sendable);
+        throw new PartlyAppended(
+          messages.map((m) => stored.has(m)),
+          `${holding} (${sendable.length} of ${messages.length} records in the batch were stored)`,
+        );
       }
     },
 
@@ -206,7 +273,7 @@ export function createKafkaEventLog(config: KafkaEventLogConfig, logger: Logger)
     async close() {
       if (closed) return;
       closed = true;
-      await Promise.allSettled([producer?.disconnect(), admin?.disconnect()]);
+      await Promise.allSettled([...producers.release().map(async (p) => (await p).disconnect()), admin?.disconnect()]);
     },
   };
 }
