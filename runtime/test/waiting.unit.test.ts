@@ -28,7 +28,7 @@ describe('a connection kept with a spare', () => {
     assert.equal(await c.get(), 2, 'the spare, already open, is taken');
     assert.equal(o.asked(), 3, 'and another spare is being made');
     const all = c.release();
-    o.pending.splice(0).forEach((p) => p.open(true));
+    for (const p of o.pending.splice(0)) p.open(true);
     assert.deepEqual((await Promise.all(all)).sort(), [2, 3], 'release hands back the one in use and the spare');
     c.forget();
     await sleep(5);
@@ -47,6 +47,6 @@ describe('a connection kept with a spare', () => {
     o.pending.shift()?.open(true);
     assert.equal(await c.get(), 3, 'the failed connection was forgotten and the new spare taken');
     c.release();
-    o.pending.splice(0).forEach((p) => p.open(true));
+    for (const p of o.pending.splice(0)) p.open(true);
   });
 });

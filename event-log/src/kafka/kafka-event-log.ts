@@ -148,7 +148,10 @@ export function createKafkaEventLog(config: KafkaEventLogConfig, logger: Logger)
     hold(holding, 1);
     const release = () => {
       const still = new Set(left.map(partitionOf));
-      hold([...holding].filter((partition) => !still.has(partition)), -1);
+      hold(
+        [...holding].filter((partition) => !still.has(partition)),
+        -1,
+      );
       holding = still;
     };
     try {
