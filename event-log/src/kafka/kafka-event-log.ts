@@ -111,7 +111,7 @@ export function createKafkaEventLog(config: KafkaEventLogConfig, logger: Logger)
         retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 500 },
       }),
     );
-    if (made > 2) logger.info('spare producer ready', { producer: made });
+    logger.debug('producer ready', { producer: made });
     return p;
   });
   const adminConnection = lazyConnection(() => {
