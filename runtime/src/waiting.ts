@@ -39,51 +39,55 @@ export function lazyConnection<T>(open: () => Promise<T>): LazyConnection<T> {
 }
 
 /**
- * A connection made on first use, with a second one (the spare) made as soon
- * as the first is asked for and kept open ahead of need: after `forget`, the
- * next `get` takes the spare, already open, instead of waiting for a new one,
- * and another spare is made in the background. For connections that are
- * slow to make exactly when they are needed — a Kafka producer's id is handed
- * out by the cluster's controller, which is what a failing broker may have
- * been. A spare that fails to open is made again after a backoff.
+ * A connection made on first use, with spares made as soon as it is asked
+ * for and kept open ahead of need: after `forget`, the next `get` takes a
+ * spare that is open (or, if none is yet, the one asked for first) instead
+ * of waiting for a new one, and another spare is made in the background.
+ * For connections that are slow to make exactly when they are needed — a
+ * Kafka producer's id is handed out by the cluster's controller, which is
+ * what a failing broker may have been. A spare that fails to open is made
+ * again after a backoff.
  */
 export interface SparedConnection<T> extends LazyConnection<T> {
-  /** Stops making spares and forgets both connections; returns them, made or being made, to be closed. */
+  /** Stops making spares and forgets every connection; returns them, made or being made, to be closed. */
   release(): Promise<T>[];
 }
 
-export function sparedConnection<T>(open: () => Promise<T>): SparedConnection<T> {
+export function sparedConnection<T>(open: () => Promise<T>, spares = 1): SparedConnection<T> {
   let current: Promise<T> | undefined;
-  let spare: Promise<T> | undefined;
+  const kept: { made: Promise<T>; open: boolean }[] = [];
   let released = false;
   let failures = 0;
 
-  function makeSpare(): void {
-    if (released || spare !== undefined) return;
-    const made = open();
-    spare = made;
-    made.then(
-      () => {
-        failures = 0;
-      },
-      () => {
-        if (spare === made) spare = undefined;
-        if (!released) setTimeout(makeSpare, backoffMs(failures++)).unref();
-      },
-    );
+  function makeSpares(): void {
+    while (!released && kept.length < spares) {
+      const spare = { made: open(), open: false };
+      kept.push(spare);
+      spare.made.then(
+        () => {
+          spare.open = true;
+          failures = 0;
+        },
+        () => {
+          const at = kept.indexOf(spare);
+          if (at >= 0) kept.splice(at, 1);
+          if (!released) setTimeout(makeSpares, backoffMs(failures++)).unref();
+        },
+      );
+    }
   }
 
   return {
     get() {
       if (current === undefined) {
-        const taken = spare ?? open();
-        spare = undefined;
-        const made: Promise<T> = taken.catch((error: unknown) => {
+        const at = kept.findIndex((spare) => spare.open);
+        const taken = kept.length > 0 ? kept.splice(Math.max(at, 0), 1)[0]?.made : undefined;
+        const made: Promise<T> = (taken ?? open()).catch((error: unknown) => {
           if (current === made) current = undefined;
           throw error;
         });
         current = made;
-        makeSpare();
+        makeSpares();
       }
       return current;
     },
@@ -93,9 +97,9 @@ export function sparedConnection<T>(open: () => Promise<T>): SparedConnection<T>
     },
     release() {
       released = true;
-      const all = [current, spare].filter((c): c is Promise<T> => c !== undefined);
+      const all = [...(current === undefined ? [] : [current]), ...kept.map((spare) => spare.made)];
       current = undefined;
-      spare = undefined;
+      kept.length = 0;
       return all;
     },
   };

@@ -50,3 +50,24 @@ describe('a connection kept with a spare', () => {
     for (const p of o.pending.splice(0)) p.open(true);
   });
 });
+
+describe('a connection kept with two spares', () => {
+  it('takes a spare that is open before one still being made', async () => {
+    const o = opener();
+    const c = sparedConnection(o.open, 2);
+    const first = c.get();
+    assert.equal(o.asked(), 3, 'the connection in use and two spares are being made');
+    o.pending[0]?.open(true);
+    o.pending[2]?.open(true); // the second spare opens; the first is still being made
+    assert.equal(await first, 1);
+    c.forget();
+    assert.equal(await c.get(), 3, 'the open spare is taken, not the one still being made');
+    assert.equal(o.asked(), 4, 'and one more spare is being made');
+    c.forget();
+    const next = c.get();
+    o.pending[1]?.open(true);
+    assert.equal(await next, 2, 'with none open, the spare asked for first is taken');
+    c.release();
+    for (const p of o.pending.slice(3)) p.open(true);
+  });
+});

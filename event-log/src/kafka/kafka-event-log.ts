@@ -34,9 +34,12 @@ export interface KafkaEventLog extends EventAppender {
  * A producer that failed is never used for new records (see `append`), so a
  * failure costs a producer id. A new id comes from the cluster's controller,
  * which may be the node that just failed, and a cluster moving its controller
- * can take many seconds to hand one out; so a spare producer, its id already
- * allocated, is kept ready and taken at once, and the next spare is made in
- * the background.
+ * can take many seconds to hand one out; so two spare producers, their ids
+ * already allocated, are kept ready, one is taken at once, and the next
+ * spare is made in the background. Two, because a fault cost a second
+ * producer within seconds of the first in a broker-pause drill (a stale
+ * leader after the partitions in doubt were settled), while the cluster was
+ * not yet handing out new ids.
  */
 export function createKafkaEventLog(config: KafkaEventLogConfig, logger: Logger): KafkaEventLog {
   const kafka = createKafkaClient({
@@ -113,7 +116,7 @@ export function createKafkaEventLog(config: KafkaEventLogConfig, logger: Logger)
     );
     logger.debug('producer ready', { producer: made });
     return p;
-  });
+  }, 2);
   const adminConnection = lazyConnection(() => {
     admin = kafka.admin({ retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 300 } });
     return connected(admin);
