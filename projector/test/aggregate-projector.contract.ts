@@ -170,5 +170,40 @@ export function describeAggregateProjector(storeName: string, freshStore: () => 
       await second.flush();
       assert.equal(await total(T0 + 4 * HOUR, T0 + 4 * HOUR + 60_000), 10, 'the rest, read again, counted once');
     });
+
+    it('does not count past records it never saw: a batch read before the reader was moved back is dropped', async () => {
+      // A timed flush undoes a refused write and moves the reader back, while a batch fetched from the
+      // old position is already on its way; it must not store progress over the records in between.
+      const records = Array.from({ length: 30 }, (_, i) => record(i, at(T0 + 5 * HOUR + i, 4000 + i)));
+      const reloads: Array<ReadonlyMap<number, bigint>> = [];
+      const p = await newProjector((offsets) => reloads.push(offsets));
+      await p.handle(batch(4, records.slice(0, 10)));
+      await p.flush();
+      await p.handle(batch(4, records.slice(20))); // starts at 20; 10-19 never came
+      await p.flush();
+      assert.equal(await total(T0 + 5 * HOUR, T0 + 5 * HOUR + 60_000), 10, 'nothing after the gap is counted');
+      assert.equal(p.applied().get(4), 10n, 'and no progress over it is stored');
+      assert.deepEqual(
+        reloads.map((r) => [...r]),
+        [[[4, 10n]]],
+        'the reader is moved back to the first offset not applied',
+      );
+      await p.handle(batch(4, records.slice(10)));
+      await p.flush();
+      assert.equal(await total(T0 + 5 * HOUR, T0 + 5 * HOUR + 60_000), 30, 'read again from there, everything counted once');
+    });
+
+    it('reads on past offsets that hold no records once it has read again from the next offset and found the same gap', async () => {
+      const records = [0, 1, 2, 5, 6].map((offset) => record(offset, at(T0 + 6 * HOUR + offset, 5000 + offset)));
+      const reloads: Array<ReadonlyMap<number, bigint>> = [];
+      const p = await newProjector((offsets) => reloads.push(offsets));
+      await p.handle(batch(5, records.slice(0, 3)));
+      await p.handle(batch(5, records.slice(3))); // 3 and 4 are markers, not records
+      await p.handle(batch(5, records.slice(3))); // read again from 3: the same gap
+      await p.flush();
+      assert.equal(reloads.length, 1);
+      assert.equal(await total(T0 + 6 * HOUR, T0 + 6 * HOUR + 60_000), 5);
+      assert.equal(p.applied().get(5), 7n);
+    });
   });
 }

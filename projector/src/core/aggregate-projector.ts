@@ -227,6 +227,7 @@ export function createAggregateProjector(
     await throwIfConflicted();
     heartbeat = batch.heartbeat;
     let next = nextToApply(batch.partition);
+    if (!continues(batch, next)) return;
     const horizon = lastHorizonMs;
     const watermark = watermarkOf(batch.partition);
     const clock = now();
@@ -265,6 +266,45 @@ export function createAggregateProjector(
     }
     notePending(batch.partition, next);
     if (writeDue()) await startWrite();
+  }
+
+  // The last batch refused for starting after the next offset to apply: partition, that offset, its first offset.
+  let refusedGap: string | undefined;
+
+  /**
+   * Whether a batch continues from `next`, the partition's next offset to
+   * apply. A batch that starts after it was read before the reader was moved
+   * back (a timed flush that undid a refused write moves the reader while a
+   * batch fetched from the old position is already on its way); applying it
+   * would store progress over records never counted. Such a batch is dropped
+   * and the reader moved to `next` again. The same gap found again right
+   * after reading from `next` is real — offsets that hold no record, such as
+   * transaction markers a foreign producer left — and is read past.
+   */
+  function continues(batch: SourceBatch, next: bigint): boolean {
+    const first = batch.records[0]?.offset;
+    if (first === undefined || first <= next) {
+      refusedGap = undefined;
+      return true;
+    }
+    const gap = `${batch.partition}:${next}:${first}`;
+    if (gap === refusedGap) {
+      refusedGap = undefined;
+      logger.warn('offsets without records in the log; reading on past them', {
+        partition: batch.partition,
+        from: next.toString(),
+        to: first.toString(),
+      });
+      return true;
+    }
+    refusedGap = gap;
+    logger.warn('a batch starts after the next offset to apply; reading again from there', {
+      partition: batch.partition,
+      next: next.toString(),
+      first: first.toString(),
+    });
+    observer.onReload(new Map([[batch.partition, next]]));
+    return false;
   }
 
   function notePending(partition: number, next: bigint): void {
