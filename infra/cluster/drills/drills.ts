@@ -5,6 +5,7 @@ import type kafkajs from 'kafkajs';
 import pg from 'pg';
 import type { Ports } from '../configs.ts';
 import {
+  activeController,
   busiestLeader,
   etcdLeader,
   patroniLeader,
@@ -78,6 +79,25 @@ export const DRILLS: readonly Drill[] = [
       const broker = await busiestLeader(ctx.admin);
       signalMember(broker, 'SIGSTOP');
       ctx.note(`SIGSTOP ${broker}`);
+      await ctx.sleep(30_000);
+      signalMember(broker, 'SIGCONT');
+      ctx.note(`SIGCONT ${broker}`);
+    },
+  },
+  {
+    name: 'controller-pause',
+    title: 'SIGSTOP the broker that is the active KRaft controller for 30 s, then SIGCONT',
+    faultS: 30,
+    alerts: [],
+    async inject(ctx) {
+      // In combined mode the controller is a broker too: its partitions wait for a new controller
+      // to be elected before the hung broker can be fenced and they can move.
+      const controller = activeController();
+      const broker = controller ?? (await busiestLeader(ctx.admin));
+      signalMember(broker, 'SIGSTOP');
+      ctx.note(
+        `SIGSTOP ${broker}${controller === undefined ? ' (no broker log names the controller: the busiest leader instead)' : ' (the active controller)'}`,
+      );
       await ctx.sleep(30_000);
       signalMember(broker, 'SIGCONT');
       ctx.note(`SIGCONT ${broker}`);

@@ -1,6 +1,6 @@
 // The cluster's members as the drills see them: their pids (the files
 // cluster.sh and replicas.ts keep in .cluster/run/), signals, which broker
-// leads most partitions, which Patroni node and etcd member lead, and the
+// leads most partitions, which is the KRaft controller, which Patroni node and etcd member lead, and the
 // restart of a member through cluster.sh.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -61,6 +61,29 @@ export async function busiestLeader(admin: kafkajs.Admin): Promise<string> {
   for (const p of topics[0]?.partitions ?? []) counts.set(p.leader, (counts.get(p.leader) ?? 0) + 1);
   const [node] = [...counts].sort((a, b) => b[1] - a[1])[0] ?? [1];
   return `kafka-${node}`;
+}
+
+/**
+ * The broker that is the active KRaft controller now (`kafka-N`): the one
+ * that became it at the highest epoch, as the brokers' logs say (kafkajs
+ * cannot ask the quorum, and in KRaft the controller id a client is told is
+ * any broker). Undefined when no log says so.
+ */
+export function activeController(): string | undefined {
+  let newest: { node: string; epoch: number } | undefined;
+  for (const n of [1, 2, 3]) {
+    let text: string;
+    try {
+      text = readFileSync(join(clusterDir, `kafka-${n}`, 'server.log'), 'utf8');
+    } catch {
+      continue;
+    }
+    for (const m of text.matchAll(/\[QuorumController id=(\d+)\] Becoming the active controller at epoch (\d+)/g)) {
+      const epoch = Number(m[2]);
+      if (newest === undefined || epoch > newest.epoch) newest = { node: `kafka-${m[1]}`, epoch };
+    }
+  }
+  return newest?.node;
 }
 
 /** Partitions of the tag topic whose in-sync replicas are fewer than the replicas (0 when healthy). */
