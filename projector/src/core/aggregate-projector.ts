@@ -268,8 +268,8 @@ export function createAggregateProjector(
     if (writeDue()) await startWrite();
   }
 
-  // The last batch refused for starting after the next offset to apply: partition, that offset, its first offset.
-  let refusedGap: string | undefined;
+  // Per partition, the last batch refused for starting after the next offset to apply: `<that offset>:<its first>`.
+  const refusedGaps = new Map<number, string>();
 
   /**
    * Whether a batch continues from `next`, the partition's next offset to
@@ -284,12 +284,12 @@ export function createAggregateProjector(
   function continues(batch: SourceBatch, next: bigint): boolean {
     const first = batch.records[0]?.offset;
     if (first === undefined || first <= next) {
-      refusedGap = undefined;
+      refusedGaps.delete(batch.partition);
       return true;
     }
-    const gap = `${batch.partition}:${next}:${first}`;
-    if (gap === refusedGap) {
-      refusedGap = undefined;
+    const gap = `${next}:${first}`;
+    if (refusedGaps.get(batch.partition) === gap) {
+      refusedGaps.delete(batch.partition);
       logger.warn('offsets without records in the log; reading on past them', {
         partition: batch.partition,
         from: next.toString(),
@@ -297,7 +297,7 @@ export function createAggregateProjector(
       });
       return true;
     }
-    refusedGap = gap;
+    refusedGaps.set(batch.partition, gap);
     logger.warn('a batch starts after the next offset to apply; reading again from there', {
       partition: batch.partition,
       next: next.toString(),
