@@ -9,7 +9,8 @@
 //
 //   ./run.sh bench:e2e     (BENCH_MODES=stack,embedded BENCH_RATE=1000 BENCH_SECONDS=600 BENCH_STEP_SECONDS=60
 //                           BENCH_STEPS=2000,4000,6000,8000,10000,12000; empty: no step-up;
-//                           BENCH_STORE_DIR=<folder> puts the read models' SQLite files there)
+//                           BENCH_STORE_DIR=<folder> puts the read models' SQLite files there;
+//                           BENCH_CPU_PROF=<folder> writes a V8 CPU profile of each program there, `stack` mode)
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +27,10 @@ const STEPS = (process.env.BENCH_STEPS ?? '2000,4000,6000,8000,10000,12000').spl
 // Where the read models' SQLite files go (the profile store; with the embedded start also the aggregate store);
 // unset: next to the rest of the deployment. Another filesystem separates their synced writes from the log's.
 const STORE_DIR = process.env.BENCH_STORE_DIR || undefined;
+const CPU_PROF = process.env.BENCH_CPU_PROF || undefined;
+/** Node options that profile a program into CPU_PROF (written when it exits on SIGTERM). */
+const profiled = (name: string): Record<string, string> =>
+  CPU_PROF === undefined ? {} : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${CPU_PROF} --cpu-prof-name=${name}-${Date.now()}.cpuprofile` };
 
 /** A fresh folder for one deployment's read-model files, or undefined to keep them in `dir`. */
 function storeDir(): string | undefined {
@@ -55,21 +60,27 @@ async function deployStack(): Promise<Deployment> {
     ...(process.env.AEROSPIKE_HOSTS ? { AEROSPIKE_SET: topic.replaceAll('-', '_') } : {}),
   };
   const programs = [
-    new ProgramProcess('command-api', { ...common, PORT: '0' }),
+    new ProgramProcess('command-api', { ...common, PORT: '0', ...profiled('command-api') }),
     new ProgramProcess('projector', {
       ...common,
+      ...profiled('projector'),
       PORT: '0',
       KAFKA_DEAD_LETTER_TOPIC: `${topic}.dead-letter`,
       AGGREGATES_GROUP_ID: `${topic}-aggregates`,
       PROFILES_GROUP_ID: `${topic}-profiles`,
     }),
-    new ProgramProcess('query-api', { ...common, PORT: '0' }),
+    new ProgramProcess('query-api', { ...common, PORT: '0', ...profiled('query-api') }),
   ];
   const [commandUrl, , queryUrl] = (await Promise.all(programs.map((p) => p.ready(60_000)))) as [string, string, string];
   return {
     commandUrl,
     queryUrl,
     async stop() {
+      // A profiled program is let exit on its own, which writes its profile.
+      if (CPU_PROF !== undefined) {
+        for (const p of programs) p.signal('SIGTERM');
+        await Promise.all(programs.map((p) => p.waitForExit()));
+      }
       await Promise.all(programs.map((p) => p.kill()));
       await deleteTopic(topic).catch(() => {});
       await deleteTopic(`${topic}.dead-letter`).catch(() => {});

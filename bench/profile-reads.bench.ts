@@ -1,22 +1,26 @@
 // bench:profile-reads — what a /user_profiles answer costs the query API, against the bare ceiling for the same bytes.
-// No Kafka or PostgreSQL: an embedded profile store is filled directly through the projector's entries and the
-// store's apply(), then, on the same machine and with the same load generator:
+// No Kafka or PostgreSQL: the profile store — embedded SQLite, or Aerospike when AEROSPIKE_HOSTS is set — is filled
+// directly through the projector's entries and the store's apply(), then, on the same machine and with the same
+// load generator:
 //  - the query API (this checkout) and a bare node:http server sending exactly the bytes the query API answered
 //    (bench/bare-server.ts), and, when BENCH_BASE_ROOT names another tree of the repository (the base commit,
 //    made by bench/base-tree.sh), that tree's query API over the same store, checked to answer the same bytes;
 //  - closed loop at max rate (autocannon, BENCH_CONNECTIONS connections, BENCH_SECONDS per run), the arms taking turns,
 //    BENCH_ROUNDS rounds, order reversed every other round;
-//  - open loop at BENCH_RATE requests/s (bench/probe.ts: latency from each request's scheduled send time, sub-millisecond).
+//  - open loop at BENCH_RATE requests/s (bench/probe.ts: latency from each request's scheduled send time, sub-millisecond);
+//  - all of it twice: with the store left alone, and while a writer process (bench/profile-writer.ts, standing in
+//    for the projector) applies BENCH_WRITE_RATE tags/s of other cookies to the same store (0: not at all).
 //
 //   node bench/profile-reads.bench.ts   (BENCH_COOKIES=200 BENCH_TAGS=200 BENCH_CONNECTIONS=32 BENCH_SECONDS=10 BENCH_ROUNDS=2
-//                                        BENCH_RATE=100 BENCH_RATE_SECONDS=20 [BENCH_BASE_ROOT=<checkout>] [BENCH_CPU_PROF=<dir>]
+//                                        BENCH_RATE=100 BENCH_RATE_SECONDS=20 BENCH_WRITE_RATE=4000 [AEROSPIKE_HOSTS=<host:port>]
+//                                        [BENCH_BASE_ROOT=<checkout>] [BENCH_CPU_PROF=<dir>]
 //                                        [BENCH_NODE_OPTIONS=<options for the programs measured>])
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEventCodec, parseUserTag } from '@usertags/contracts';
 import { toProfileEntry } from '@usertags/projector';
-import { createSqliteProfileStore } from '@usertags/read-models';
+import { openProfileStore } from '@usertags/read-models';
 import { referenceTags } from '@usertags/testkit';
 import { probe } from './probe.ts';
 import {
@@ -38,6 +42,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const RATE = Number(process.env.BENCH_RATE ?? 100);
 const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 20);
+const WRITE_RATE = Number(process.env.BENCH_WRITE_RATE ?? 4000);
+const AEROSPIKE = process.env.AEROSPIKE_HOSTS || undefined;
 const BASE_ROOT = process.env.BENCH_BASE_ROOT;
 const CPU_PROF = process.env.BENCH_CPU_PROF;
 /** Node options for the programs measured (the query APIs, the bare server), e.g. a preload that reports stalls. */
@@ -50,9 +56,19 @@ const dir = mkdtempSync(join(tmpdir(), 'bench-profile-reads-'));
 const storePath = join(dir, 'profiles.sqlite');
 
 // --- the store: the reference stream over few cookies, as the projector would apply it -------------
+// Aerospike: a set of its own in the namespace the query API reads (AEROSPIKE_NAMESPACE, `test` by default).
+const aerospikeSet = `bench_profile_reads_${Date.now()}`;
+const storeEnv: Record<string, string> =
+  AEROSPIKE === undefined ? { PROFILES: `sqlite:${storePath}` } : { AEROSPIKE_HOSTS: AEROSPIKE, AEROSPIKE_SET: aerospikeSet };
+const storeName = AEROSPIKE === undefined ? 'embedded SQLite profile store' : `Aerospike profile store (${AEROSPIKE})`;
 {
   const codec = createEventCodec();
-  const store = createSqliteProfileStore(storePath);
+  const store = await openProfileStore({
+    aerospikeHosts: AEROSPIKE,
+    aerospikeNamespace: process.env.AEROSPIKE_NAMESPACE ?? 'test',
+    aerospikeSet,
+    path: storePath,
+  });
   await store.migrate();
   let batch = [];
   let offset = 0n;
@@ -71,7 +87,7 @@ const storePath = join(dir, 'profiles.sqlite');
 
 const range = `${new Date(START).toISOString().slice(0, 23)}_${new Date(START + COOKIES * TAGS + 1000).toISOString().slice(0, 23)}`;
 const paths = Array.from({ length: COOKIES }, (_, i) => `/user_profiles/cookie-${i}?time_range=${range}`);
-const env = { PORT: '0', PROFILES: `sqlite:${storePath}`, AGGREGATES: `sqlite:${join(dir, 'aggregates.sqlite')}` };
+const env = { PORT: '0', ...storeEnv, AGGREGATES: `sqlite:${join(dir, 'aggregates.sqlite')}` };
 const profiling = (name: string): Record<string, string> => {
   const options = [
     ...(CPU_PROF === undefined ? [] : [`--cpu-prof --cpu-prof-dir=${CPU_PROF} --cpu-prof-name=${name}.cpuprofile`]),
@@ -124,30 +140,51 @@ async function closedLoop(arm: Arm, seconds: number): Promise<GetLoadResult & { 
   return { ...result, othersCores: round(Math.max(0, machine.machineCores - (ours() - ours0) / machine.seconds), 2) };
 }
 
-// A short warm-up for each (JIT, page cache), then the rounds.
-for (const arm of arms) await closedLoop(arm, 2);
-const runs: Run[] = [];
-for (let r = 1; r <= ROUNDS; r++) {
-  const order = r % 2 === 1 ? arms : [...arms].reverse();
-  for (const arm of order) {
-    const run = { arm: arm.label, round: r, ...(await closedLoop(arm, SECONDS)) };
-    runs.push(run);
-    console.log(
-      `#${r} ${arm.label.padEnd(38)} ${String(run.perSecond).padStart(6)}/s  p50 ${run.p50} ms  p99 ${run.p99} ms  max ${run.max} ms  failed ${run.failed}  CPU ${run.cpuMsPerAnswer} ms/answer  others ${run.othersCores} cores`,
-    );
+/** One phase: every arm in closed loop, the rounds taking turns, then every arm at RATE open loop. */
+async function measure(phase: string): Promise<{ runs: Run[]; atRate: Array<Awaited<ReturnType<typeof probe>>[number] & object> }> {
+  const runs: Run[] = [];
+  for (let r = 1; r <= ROUNDS; r++) {
+    const order = r % 2 === 1 ? arms : [...arms].reverse();
+    for (const arm of order) {
+      const run = { arm: `${arm.label}${phase}`, round: r, ...(await closedLoop(arm, SECONDS)) };
+      runs.push(run);
+      console.log(
+        `#${r} ${run.arm.padEnd(52)} ${String(run.perSecond).padStart(6)}/s  p50 ${run.p50} ms  p99 ${run.p99} ms  max ${run.max} ms  failed ${run.failed}  CPU ${run.cpuMsPerAnswer} ms/answer  others ${run.othersCores} cores`,
+      );
+    }
   }
+  const atRate = [];
+  for (const arm of arms) {
+    const [result] = await probe({
+      url: arm.url,
+      rate: RATE,
+      seconds: RATE_SECONDS,
+      targets: [{ label: `${arm.label}${phase}`, path: (i) => paths[i % paths.length] as string }],
+    });
+    atRate.push(result as NonNullable<typeof result>);
+  }
+  return { runs, atRate };
 }
 
-const atRate = [];
-for (const arm of arms) {
-  const [result] = await probe({
-    url: arm.url,
-    rate: RATE,
-    seconds: RATE_SECONDS,
-    targets: [{ label: arm.label, path: (i) => paths[i % paths.length] as string }],
+// A short warm-up for each (JIT, page cache), then the phases: the store left alone, then while it is written.
+for (const arm of arms) await closedLoop(arm, 2);
+const quiet = await measure('');
+let written: { runs: Run[]; atRate: typeof quiet.atRate } = { runs: [], atRate: [] };
+let writerApplied: number | undefined;
+if (WRITE_RATE > 0) {
+  const writer = await startProgram('bench/profile-writer.ts', { ...storeEnv, WRITE_RATE: String(WRITE_RATE) });
+  let writerOut = '';
+  writer.child.stdout?.on('data', (chunk: string) => {
+    writerOut += chunk;
   });
-  atRate.push(result as NonNullable<typeof result>);
+  await new Promise((r) => setTimeout(r, 2000));
+  written = await measure(', while writing');
+  await writer.stop();
+  writerApplied = Number(/"applied":(\d+)/.exec(writerOut)?.[1] ?? Number.NaN);
+  console.log(`the writer applied ${writerApplied} tags`);
 }
+const runs = [...quiet.runs, ...written.runs];
+const atRate = [...quiet.atRate, ...written.atRate];
 
 await Promise.all([api.stop(), bare.stop(), base?.stop()]);
 rmSync(dir, { recursive: true, force: true });
@@ -156,31 +193,46 @@ const mean = (label: string, key: 'perSecond' | 'p50' | 'p99' | 'max' | 'cpuMsPe
   const xs = runs.filter((r) => r.arm === label).map((r) => r[key]);
   return xs.reduce((a, b) => a + b, 0) / xs.length;
 };
-const ceiling = mean(arms[0]?.label as string, 'perSecond');
-const summary = arms.map((arm) => ({
-  arm: arm.label,
-  perSecond: Math.round(mean(arm.label, 'perSecond')),
-  ofCeiling: round((100 * mean(arm.label, 'perSecond')) / ceiling),
-  p50: round(mean(arm.label, 'p50')),
-  p99: round(mean(arm.label, 'p99')),
-  max: Math.max(...runs.filter((r) => r.arm === arm.label).map((r) => r.max)),
-  cpuMsPerAnswer: round(mean(arm.label, 'cpuMsPerAnswer'), 3),
-  othersCores: round(mean(arm.label, 'othersCores'), 2),
-}));
+const phases = WRITE_RATE > 0 ? ['', ', while writing'] : [''];
+const summary = phases.flatMap((phase) => {
+  // Each phase against the ceiling measured in that phase.
+  const ceiling = mean(`${arms[0]?.label}${phase}`, 'perSecond');
+  return arms.map((a) => {
+    const arm = `${a.label}${phase}`;
+    return {
+      arm,
+      perSecond: Math.round(mean(arm, 'perSecond')),
+      ofCeiling: round((100 * mean(arm, 'perSecond')) / ceiling),
+      p50: round(mean(arm, 'p50')),
+      p99: round(mean(arm, 'p99')),
+      max: Math.max(...runs.filter((r) => r.arm === arm).map((r) => r.max)),
+      cpuMsPerAnswer: round(mean(arm, 'cpuMsPerAnswer'), 3),
+      othersCores: round(mean(arm, 'othersCores'), 2),
+    };
+  });
+});
 for (const s of summary)
-  console.log(`${s.arm.padEnd(38)} ${s.perSecond}/s = ${s.ofCeiling} % of the ceiling, p99 ${s.p99} ms, max ${s.max} ms`);
+  console.log(`${s.arm.padEnd(52)} ${s.perSecond}/s = ${s.ofCeiling} % of the ceiling, p99 ${s.p99} ms, max ${s.max} ms`);
 
-const settings = `BENCH_COOKIES=${COOKIES}, BENCH_TAGS=${TAGS}, BENCH_CONNECTIONS=${CONNECTIONS}, BENCH_SECONDS=${SECONDS}, BENCH_ROUNDS=${ROUNDS}, BENCH_RATE=${RATE}, BENCH_RATE_SECONDS=${RATE_SECONDS}`;
+const settings = `BENCH_COOKIES=${COOKIES}, BENCH_TAGS=${TAGS}, BENCH_CONNECTIONS=${CONNECTIONS}, BENCH_SECONDS=${SECONDS}, BENCH_ROUNDS=${ROUNDS}, BENCH_RATE=${RATE}, BENCH_RATE_SECONDS=${RATE_SECONDS}, BENCH_WRITE_RATE=${WRITE_RATE}${AEROSPIKE === undefined ? '' : `, AEROSPIKE_HOSTS=${AEROSPIKE}`}`;
 const markdown = `
-## Profile reads against the bare ceiling (\`bench:profile-reads\`)
+## Profile reads against the bare ceiling (\`bench:profile-reads\`${AEROSPIKE === undefined ? '' : ' with `AEROSPIKE_HOSTS`'})
 
-Reproduce: \`./run.sh bench:profile-reads\` (${settings}${BASE_ROOT === undefined ? '' : '; BENCH_BASE_ROOT=<dir>, made by `bash bench/base-tree.sh <base commit> <dir>`'}).
+Reproduce: \`${AEROSPIKE === undefined ? '' : 'AEROSPIKE_HOSTS=<host:port> '}./run.sh bench:profile-reads\` (${settings}${BASE_ROOT === undefined ? '' : '; BENCH_BASE_ROOT=<dir>, made by `bash bench/base-tree.sh <base commit> <dir>`'}).
 Machine: ${machineLine()}; the programs and the load generator share it, no Kafka or PostgreSQL. Run at ${new Date().toISOString()}.
-Store: the reference stream over ${COOKIES} cookies, ${TAGS} tags each, applied to an embedded SQLite profile store through the
+Store: the reference stream over ${COOKIES} cookies, ${TAGS} tags each, applied to the ${storeName} through the
 projector's entries; answers hold ${meanTags} tags (${meanKiB} KiB) on average. The ceiling is a bare node:http server sending
 the very bytes the query API answered for each path${BASE_ROOT === undefined ? '' : '; the base checkout answered the same bytes'}.
 
-Max rate: autocannon, closed loop, ${CONNECTIONS} connections, ${SECONDS} s per run, the arms taking turns, ${ROUNDS} rounds (means; max is the largest).
+${
+  WRITE_RATE > 0
+    ? `Every measurement twice: with the store left alone, and "while writing": a second process (bench/profile-writer.ts, in the
+projector's place) applying ${WRITE_RATE.toLocaleString('en')} tags/s of other cookies to the same store in batches every 100 ms (${writerApplied?.toLocaleString('en')} tags in all).
+Each phase's ratios are against the bare server measured in that phase.
+
+`
+    : ''
+}Max rate: autocannon, closed loop, ${CONNECTIONS} connections, ${SECONDS} s per run, the arms taking turns, ${ROUNDS} rounds (means; max is the largest).
 
 | arm | answers/s | of the ceiling | p50 ms | p99 ms | max ms | server CPU ms / answer | other processes, cores busy |
 |---|---:|---:|---:|---:|---:|---:|---:|
@@ -200,6 +252,16 @@ ${atRate.map((a) => `| ${a.label} | ${a.p50} | ${a.p99} | ${a.p999} | ${a.max} |
 
 Goals (issue 20): at max rate ≥ 10 % of the ceiling, p99 < 30 ms, nothing over 100 ms; at 100/s p99 < 3 ms.
 `;
-writeReport('profile-reads', markdown, { machine: machineLine(), settings, meanTags, meanKiB, runs, summary, atRate });
+writeReport(AEROSPIKE === undefined ? 'profile-reads' : 'profile-reads-aerospike', markdown, {
+  machine: machineLine(),
+  settings,
+  store: storeName,
+  meanTags,
+  meanKiB,
+  writerApplied,
+  runs,
+  summary,
+  atRate,
+});
 console.log(markdown);
 process.exit(0);

@@ -70,6 +70,25 @@ export function describeProfileStoreContract(
       assert.deepEqual(await store.read('d', 'BUY', T0, T0 + 5000, 200), []);
     });
 
+    it('gives back every payload byte for byte, whatever its bytes and length, newest first', async () => {
+      // Zero bytes, every byte value, lengths from 1 byte to past 64 KiB: the store holds payloads, not text.
+      const lengths = [1, 2, 255, 256, 300, 65_535, 65_536, 70_000, 17, 4];
+      const entries = lengths.map((length, i) => ({
+        ...entry('binary', 'BUY', T0 + i, 500 + i),
+        payload: Buffer.from(Array.from({ length }, (_, j) => (j * 31 + i * 7) % 256)),
+      }));
+      await store.apply(entries);
+      const back = await store.read('binary', 'BUY', T0, T0 + 100, 200);
+      assert.deepEqual(
+        back.map((p) => Buffer.from(p).toString('hex')),
+        entries.map((e) => e.payload.toString('hex')).reverse(),
+      );
+      assert.deepEqual(
+        (await store.read('binary', 'BUY', T0 + 2, T0 + 5, 2)).map((p) => p.length),
+        [lengths[4], lengths[3]],
+      );
+    });
+
     it('keeps any cookie apart, unicode and URL-special characters included', async () => {
       const cookies = ['ü/ß?&=#%', 'a b', 'a+b', '🍪', 'a\u0000b'];
       await store.apply(cookies.map((c, i) => entry(c, 'BUY', T0 + i, 2000 + i)));

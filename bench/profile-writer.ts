@@ -1,0 +1,45 @@
+// bench/profile-writer.ts — a stand-in for the projector writing the profile store while it is read
+// (bench:profile-reads): tags of cookies the reads do not ask for, applied through the store's apply()
+// with a log position, in batches every 100 ms at WRITE_RATE tags/s, until SIGTERM. The store comes from
+// the settings the query API reads (PROFILES=sqlite:<file>, or AEROSPIKE_HOSTS with AEROSPIKE_SET).
+import { createEventCodec, parseUserTag } from '@usertags/contracts';
+import { toProfileEntry } from '@usertags/projector';
+import { openProfileStore } from '@usertags/read-models';
+import { referenceTags } from '@usertags/testkit';
+
+const rate = Number(process.env.WRITE_RATE ?? 4000);
+const sqlitePath = process.env.PROFILES?.replace(/^sqlite:/, '') ?? '';
+const store = await openProfileStore({
+  aerospikeHosts: process.env.AEROSPIKE_HOSTS,
+  aerospikeNamespace: process.env.AEROSPIKE_NAMESPACE ?? 'test',
+  aerospikeSet: process.env.AEROSPIKE_SET ?? 'profiles',
+  path: sqlitePath,
+});
+const codec = createEventCodec();
+// 20,000 writer cookies, none of them read by the bench (it reads cookie-<n>).
+const tags = referenceTags(7, Date.UTC(2022, 2, 2), Number.MAX_SAFE_INTEGER, 20_000);
+let offset = 0n;
+let stopping = false;
+process.once('SIGTERM', () => {
+  stopping = true;
+});
+const perBatch = Math.max(1, Math.round(rate / 10));
+let next = performance.now();
+let applied = 0;
+console.log(JSON.stringify({ msg: 'writing', url: 'http://writer', rate }));
+while (!stopping) {
+  const entries = [];
+  for (let i = 0; i < perBatch; i++) {
+    const input = tags.next().value;
+    const parsed = parseUserTag({ ...input, cookie: `writer-${input.cookie}` });
+    if (!parsed.ok) throw parsed.error;
+    entries.push(toProfileEntry(parsed.value, codec.encode(parsed.value), 0, offset++));
+  }
+  await store.apply(entries, { topic: 'bench-profile-writer', partition: 0, nextOffset: offset });
+  applied += entries.length;
+  next += 100;
+  await new Promise((r) => setTimeout(r, Math.max(0, next - performance.now())));
+}
+await store.close();
+console.log(JSON.stringify({ msg: 'stopped', applied }));
+process.exit(0);
