@@ -76,12 +76,7 @@ export const DRILLS: readonly Drill[] = [
     faultS: 30,
     alerts: [],
     async inject(ctx) {
-      const broker = await busiestLeader(ctx.admin);
-      signalMember(broker, 'SIGSTOP');
-      ctx.note(`SIGSTOP ${broker}`);
-      await ctx.sleep(30_000);
-      signalMember(broker, 'SIGCONT');
-      ctx.note(`SIGCONT ${broker}`);
+      await pauseBroker(ctx, await busiestLeader(ctx.admin), '');
     },
   },
   {
@@ -93,14 +88,11 @@ export const DRILLS: readonly Drill[] = [
       // In combined mode the controller is a broker too: its partitions wait for a new controller
       // to be elected before the hung broker can be fenced and they can move.
       const controller = activeController();
-      const broker = controller ?? (await busiestLeader(ctx.admin));
-      signalMember(broker, 'SIGSTOP');
-      ctx.note(
-        `SIGSTOP ${broker}${controller === undefined ? ' (no broker log names the controller: the busiest leader instead)' : ' (the active controller)'}`,
+      await pauseBroker(
+        ctx,
+        controller ?? (await busiestLeader(ctx.admin)),
+        controller === undefined ? ' (no broker log names the controller: the busiest leader instead)' : ' (the active controller)',
       );
-      await ctx.sleep(30_000);
-      signalMember(broker, 'SIGCONT');
-      ctx.note(`SIGCONT ${broker}`);
     },
   },
   {
@@ -283,6 +275,15 @@ export const DRILLS: readonly Drill[] = [
 ];
 
 /** Polls `done` every 500 ms; throws `what` when it is not true within `timeoutMs`. */
+/** SIGSTOP `broker` (a hung broker that keeps its connections) for 30 s, then SIGCONT; `why` follows its name in the note. */
+async function pauseBroker(ctx: DrillContext, broker: string, why: string): Promise<void> {
+  signalMember(broker, 'SIGSTOP');
+  ctx.note(`SIGSTOP ${broker}${why}`);
+  await ctx.sleep(30_000);
+  signalMember(broker, 'SIGCONT');
+  ctx.note(`SIGCONT ${broker}`);
+}
+
 async function until(ctx: DrillContext, timeoutMs: number, what: string, done: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await done())) {

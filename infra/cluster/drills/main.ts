@@ -20,7 +20,7 @@ import { parse } from 'yaml';
 import { readPorts, repo } from '../configs.ts';
 import { clusterDir, clusterEnv, isReady, type Replica, replicaList, runDir, spawnReplica, waitReady } from '../replicas.ts';
 import { DRILLS, type Drill, type DrillContext } from './drills.ts';
-import { isAlive, patroniMembers, pidOf, postmasterPid, underReplicated } from './members.ts';
+import { isAlive, KAFKA_NODES, patroniMembers, pidOf, postmasterPid, underReplicated } from './members.ts';
 import { currentLag, freshness, type Observation, observe } from './observe.ts';
 import { type AnswerCheck, checkAnswers, type Durability, durability, endOffsets, readLog } from './verify.ts';
 
@@ -408,7 +408,7 @@ function folderBytes(path: string): number {
 async function bytesByStore(): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   let kafkaBytes = 0;
-  for (const i of [1, 2, 3]) {
+  for (const i of KAFKA_NODES) {
     const dir = join(clusterDir, `kafka-${i}`, 'data');
     for (const entry of readdirSync(dir)) if (/^user-tags-\d+$/.test(entry)) kafkaBytes += folderBytes(join(dir, entry));
   }

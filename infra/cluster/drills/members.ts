@@ -1,7 +1,6 @@
-// The cluster's members as the drills see them: their pids (the files
-// cluster.sh and replicas.ts keep in .cluster/run/), signals, which broker
-// leads most partitions, which is the KRaft controller, which Patroni node and etcd member lead, and the
-// restart of a member through cluster.sh.
+// The cluster's members as the drills see them: their pids (the files cluster.sh and replicas.ts keep
+// in .cluster/run/), signals, which broker leads most partitions, which is the KRaft controller, which
+// Patroni node and etcd member lead, and the restart of a member through cluster.sh.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +10,9 @@ import { type Ports, repo } from '../configs.ts';
 import { clusterDir, runDir, TAG_TOPIC } from '../replicas.ts';
 
 const run = promisify(execFile);
+
+/** The local cluster's Kafka brokers, `kafka-1` to `kafka-3` (infra/cluster/cluster.sh). */
+export const KAFKA_NODES = [1, 2, 3] as const;
 
 /** The pid recorded for a member (`kafka-1`, `pg-2`, `command-api-1`, …), undefined when none. */
 export function pidOf(name: string): number | undefined {
@@ -71,7 +73,7 @@ export async function busiestLeader(admin: kafkajs.Admin): Promise<string> {
  */
 export function activeController(): string | undefined {
   let newest: { node: string; epoch: number } | undefined;
-  for (const n of [1, 2, 3]) {
+  for (const n of KAFKA_NODES) {
     let text: string;
     try {
       text = readFileSync(join(clusterDir, `kafka-${n}`, 'server.log'), 'utf8');
