@@ -3,6 +3,10 @@ import { type Logger, lazyConnection, sleep, sparedConnection } from '@usertags/
 import { type Admin, type ICustomPartitioner, type Message, Partitioners, type PartitionMetadata, type Producer } from 'kafkajs';
 import { createKafkaClient } from './kafka-client.ts';
 
+/** Why a record for a partition in doubt is refused (see `held` in `createKafkaEventLog`). */
+const HELD_REFUSAL =
+  "the event log is unavailable (the tag's partition is finding out whether earlier tags were stored); the tag was not stored";
+
 export interface KafkaEventLogConfig {
   readonly brokers: readonly string[];
   readonly clientId: string;
@@ -188,9 +192,7 @@ export function createKafkaEventLog(config: KafkaEventLogConfig, logger: Logger)
       const messages = records.map((r) => ({ key: r.key, value: r.value, headers: { ...r.headers } }));
       // Records for a partition in doubt are not sent: they are answered 503 now, and their clients retry.
       const sendable = held.size === 0 ? messages : messages.filter((m) => !held.has(partitionOf(m)));
-      const holding =
-        "the event log is unavailable (the tag's partition is finding out whether earlier tags were stored); the tag was not stored";
-      if (sendable.length === 0) throw new ContractError('LOG_UNAVAILABLE', holding);
+      if (sendable.length === 0) throw new ContractError('LOG_UNAVAILABLE', HELD_REFUSAL);
       const producer = producers.get();
       let p: Producer;
       try {
@@ -237,7 +239,7 @@ export function createKafkaEventLog(config: KafkaEventLogConfig, logger: Logger)
         const stored = new Set<unknown>(sendable);
         throw new PartlyAppended(
           messages.map((m) => stored.has(m)),
-          `${holding} (${sendable.length} of ${messages.length} records in the batch were stored)`,
+          `${HELD_REFUSAL} (${sendable.length} of ${messages.length} records in the batch were stored)`,
         );
       }
     },
