@@ -1,15 +1,21 @@
 // bench:ingest — acknowledged tags/s and latency of POST /user_tags against
 // the local real Kafka, next to a bare node:http server answering 204 (the
-// ceiling) in the same run. Everything runs on this machine: Kafka, the API
-// and the load generator share its cores.
+// ceiling) in the same run, for each Kafka client the command API can use
+// (KAFKA_CLIENT: kafkajs, @platformatic/kafka), their runs alternating in
+// fresh processes. Everything runs on this machine: Kafka, the API and the
+// load generator share its cores.
 //
-//   ./run.sh bench:ingest     (BENCH_SECONDS=15 BENCH_CONNECTIONS=64 BENCH_RATE=10000 to change)
+//   ./run.sh bench:ingest     (BENCH_SECONDS=15 BENCH_CONNECTIONS=64 BENCH_RATE=10000 BENCH_OPEN_RATE=4000
+//                              BENCH_ROUNDS=2 to change)
 import { Kafka, logLevel } from 'kafkajs';
 import { cpuSeconds, drive, ensureStack, kafkaPid, type LoadResult, machineLine, startProgram, tagBodies, writeReport } from './support.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 15);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const fixedRate = Number(process.env.BENCH_RATE ?? 10_000);
+// The open-loop rate at which the clients' CPU per tag is compared: both send the same batches.
+const openRate = Number(process.env.BENCH_OPEN_RATE ?? 4000);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
 
 // Realistic, varied bodies: many cookies, both product_id types.
 const bodies = tagBodies(5000, { mixedIdTypes: true });
@@ -24,10 +30,15 @@ async function topicCount(topic: string): Promise<number> {
 
 type Run = LoadResult & { stored?: number; apiCpuPer1k?: number; kafkaCpuPer1k?: number };
 
+/** The command API's Kafka clients (KAFKA_CLIENT), each measured the same way. */
+const CLIENTS = { kafkajs: 'kafkajs', platformatic: '@platformatic/kafka' } as const;
+type Client = keyof typeof CLIENTS;
+const clientOrder = (round: number): Client[] => (round % 2 === 1 ? ['kafkajs', 'platformatic'] : ['platformatic', 'kafkajs']);
+
 /** One measured run against a fresh command API process; CPU per 1,000 acknowledged tags for the API and for Kafka. */
-async function measureApi(label: string, rate?: number, warmUpSeconds = 8): Promise<Run> {
+async function measureApi(label: string, client: Client, rate?: number, warmUpSeconds = 8): Promise<Run> {
   const topic = `bench-ingest-${Date.now()}`;
-  const api = await startProgram('command-api/src/main.ts', { PORT: '0', HOST: '127.0.0.1', KAFKA_TOPIC: topic });
+  const api = await startProgram('command-api/src/main.ts', { PORT: '0', HOST: '127.0.0.1', KAFKA_TOPIC: topic, KAFKA_CLIENT: client });
   try {
     await drive(`${label} (warm-up)`, { url: `${api.url}/user_tags`, bodies, seconds: warmUpSeconds, connections });
     const before = await topicCount(topic);
@@ -60,20 +71,29 @@ function mean(label: string, runs: Run[]): Run {
 }
 
 ensureStack();
-console.log(`bench:ingest on ${machineLine()}: ${seconds}s per run, ${connections} connections`);
+console.log(`bench:ingest on ${machineLine()}: ${seconds}s per run, ${connections} connections, ${rounds} rounds per client`);
 
 // Kafka's JIT is cold after a start: one long unmeasured run first, so the order of the runs below does not matter.
-await measureApi('warm-up of Kafka and the API', undefined, 10);
+await measureApi('warm-up of Kafka and the API', 'kafkajs', undefined, 10);
 
-// The API is measured twice, around the ceiling's run, and averaged: the machine is noisy.
-const apiRuns: Run[] = [await measureApi('command API, saturated #1')];
-const bare = await startProgram('bench/bare-server.ts', { PORT: '0' });
-await drive('bare node:http 204 (warm-up)', { url: bare.url, bodies, seconds: 3, connections });
-const ceiling = await drive('bare node:http 204 (ceiling)', { url: bare.url, bodies, seconds, connections });
-await bare.stop();
-apiRuns.push(await measureApi('command API, saturated #2'));
+// Each client is measured in `rounds` rounds, the clients alternating (ABBA…), the ceiling's run after
+// the first round, and averaged: the machine is noisy.
+const saturated: Record<Client, Run[]> = { kafkajs: [], platformatic: [] };
+let ceiling: Run | undefined;
+for (let round = 1; round <= rounds; round++) {
+  for (const client of clientOrder(round)) {
+    saturated[client].push(await measureApi(`command API, ${CLIENTS[client]}, saturated #${round}`, client));
+  }
+  if (round === 1) {
+    const bare = await startProgram('bench/bare-server.ts', { PORT: '0' });
+    await drive('bare node:http 204 (warm-up)', { url: bare.url, bodies, seconds: 3, connections });
+    ceiling = await drive('bare node:http 204 (ceiling)', { url: bare.url, bodies, seconds, connections });
+    await bare.stop();
+  }
+}
+if (ceiling === undefined) throw new Error('BENCH_ROUNDS must be at least 1');
 
-// The same API with an event log that acknowledges at once: what HTTP, validation and encoding cost without kafkajs and the broker.
+// The same API with an event log that acknowledges at once: what HTTP, validation and encoding cost without a Kafka client and the broker.
 const nullLog = await startProgram('bench/null-log-api.ts', { PORT: '0', HOST: '127.0.0.1' });
 await drive('command API, no Kafka (warm-up)', { url: `${nullLog.url}/user_tags`, bodies, seconds: 8, connections });
 const cpuBefore = cpuSeconds(nullLog.child.pid);
@@ -85,11 +105,31 @@ const withoutKafka: Run = await drive('command API, no Kafka (log acknowledges a
 });
 withoutKafka.apiCpuPer1k = Number(((1000 * (cpuSeconds(nullLog.child.pid) - cpuBefore)) / Math.max(1, withoutKafka.ok)).toFixed(3));
 await nullLog.stop();
-const api = mean('command API, saturated (mean of 2)', apiRuns);
-const fixed = await measureApi(`command API, ${fixedRate}/s offered`, fixedRate);
+
+// Open loop at the same rate for both: the CPU each client spends per tag when both send the same batches.
+const open: Record<Client, Run[]> = { kafkajs: [], platformatic: [] };
+for (let round = 1; round <= rounds; round++) {
+  for (const client of clientOrder(round)) {
+    open[client].push(await measureApi(`command API, ${CLIENTS[client]}, ${openRate}/s offered #${round}`, client, openRate));
+  }
+}
+const fixed: Record<Client, Run> = {
+  kafkajs: await measureApi(`command API, ${CLIENTS.kafkajs}, ${fixedRate}/s offered`, 'kafkajs', fixedRate),
+  platformatic: await measureApi(`command API, ${CLIENTS.platformatic}, ${fixedRate}/s offered`, 'platformatic', fixedRate),
+};
+
+const api: Record<Client, Run> = {
+  kafkajs: mean(`command API, ${CLIENTS.kafkajs}, saturated (mean of ${rounds})`, saturated.kafkajs),
+  platformatic: mean(`command API, ${CLIENTS.platformatic}, saturated (mean of ${rounds})`, saturated.platformatic),
+};
+const openMean: Record<Client, Run> = {
+  kafkajs: mean(`command API, ${CLIENTS.kafkajs}, ${openRate}/s offered (mean of ${rounds})`, open.kafkajs),
+  platformatic: mean(`command API, ${CLIENTS.platformatic}, ${openRate}/s offered (mean of ${rounds})`, open.platformatic),
+};
 
 const pct = (a: number, b: number) => `${((100 * a) / b).toFixed(0)}%`;
 const ms = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
+const us = (r: Run) => Math.round(1000 * (r.apiCpuPer1k ?? Number.NaN));
 const row = (r: Run) =>
   `| ${r.label} | ${r.okPerSecond.toLocaleString('en')} | ${ms(r.p50)} | ${ms(r.p99)} | ${ms(r.p999)} | ${r.non2xx + r.errors + r.timeouts} | ${
     r.stored === undefined
@@ -97,26 +137,53 @@ const row = (r: Run) =>
       : r.stored >= r.ok
         ? `${r.stored.toLocaleString('en')} ≥ ${r.ok.toLocaleString('en')}`
         : `**${r.stored} < ${r.ok}**`
-  } | ${r.apiCpuPer1k ?? '—'} | ${r.kafkaCpuPer1k ?? '—'} |`;
+  } | ${r.apiCpuPer1k === undefined ? '—' : us(r)} | ${r.kafkaCpuPer1k === undefined ? '—' : Math.round(1000 * r.kafkaCpuPer1k)} |`;
+const ratio = (a: number, b: number) => (a / b).toFixed(2);
 
 const markdown = `
 ## Ingest (\`bench:ingest\`)
 
-Reproduce: \`./run.sh bench:ingest\` (BENCH_SECONDS=${seconds}, BENCH_CONNECTIONS=${connections}, BENCH_RATE=${fixedRate}).
+Reproduce: \`./run.sh bench:ingest\` (BENCH_SECONDS=${seconds}, BENCH_CONNECTIONS=${connections}, BENCH_RATE=${fixedRate}, BENCH_OPEN_RATE=${openRate}, BENCH_ROUNDS=${rounds}).
 Machine: ${machineLine()}. Kafka 4.4 (KRaft, one node; acks=all, idempotent producer), the API and the
-load generator (autocannon, closed loop unless a rate is offered) all share it. Run at ${new Date().toISOString()}.
+load generator (autocannon, closed loop unless a rate is offered) all share it. The command API runs with
+each Kafka client (\`KAFKA_CLIENT\`: kafkajs 2.2.4 patched, @platformatic/kafka), one fresh process per run,
+the clients alternating. Run at ${new Date().toISOString()}.
 
-| run | acknowledged tags/s | p50 ms | p99 ms | p99.9 ms | failed | stored in Kafka ≥ acknowledged | API CPU s / 1k tags | Kafka CPU s / 1k tags |
+| run | acknowledged tags/s | p50 ms | p99 ms | p99.9 ms | failed | stored in Kafka ≥ acknowledged | API CPU µs / tag | Kafka CPU µs / tag |
 |---|---:|---:|---:|---:|---:|---|---:|---:|
 ${row(ceiling)}
-${apiRuns.map(row).join('\n')}
-${row(api)}
+${[...saturated.kafkajs, ...saturated.platformatic].map(row).join('\n')}
+${row(api.kafkajs)}
+${row(api.platformatic)}
 ${row(withoutKafka)}
-${row(fixed)}
+${[...open.kafkajs, ...open.platformatic].map(row).join('\n')}
+${row(openMean.kafkajs)}
+${row(openMean.platformatic)}
+${row(fixed.kafkajs)}
+${row(fixed.platformatic)}
 
-- The command API vs the bare 204 server in the same run: **${pct(api.okPerSecond, ceiling.okPerSecond)}** of the ceiling's throughput.
-- The same API with an event log that acknowledges at once: **${pct(withoutKafka.okPerSecond, ceiling.okPerSecond)}** of the ceiling; kafkajs and the broker account for the difference.
-- At ${fixedRate.toLocaleString('en')} tags/s offered: ${fixed.okPerSecond.toLocaleString('en')} acknowledged/s, p99 **${fixed.p99} ms**.
+- Saturated, against the bare 204 server in the same run: kafkajs **${pct(api.kafkajs.okPerSecond, ceiling.okPerSecond)}** of the ceiling
+  (${api.kafkajs.okPerSecond.toLocaleString('en')}/s, p99 ${ms(api.kafkajs.p99)} ms, ${us(api.kafkajs)} µs/tag), @platformatic/kafka
+  **${pct(api.platformatic.okPerSecond, ceiling.okPerSecond)}** (${api.platformatic.okPerSecond.toLocaleString('en')}/s, p99 ${ms(api.platformatic.p99)} ms,
+  ${us(api.platformatic)} µs/tag): ${ratio(api.platformatic.okPerSecond, api.kafkajs.okPerSecond)}× the throughput.
+- At ${openRate.toLocaleString('en')} tags/s offered (open loop): the API spends **${us(openMean.kafkajs)} µs** of CPU per tag with kafkajs and
+  **${us(openMean.platformatic)} µs** with @platformatic/kafka (${ratio(us(openMean.platformatic), us(openMean.kafkajs))}×); p99 ${ms(openMean.kafkajs.p99)} and ${ms(openMean.platformatic.p99)} ms.
+- The same API with an event log that acknowledges at once: **${pct(withoutKafka.okPerSecond, ceiling.okPerSecond)}** of the ceiling, ${us(withoutKafka)} µs/tag; the Kafka client and the broker account for the difference.
+- At ${fixedRate.toLocaleString('en')} tags/s offered: kafkajs ${fixed.kafkajs.okPerSecond.toLocaleString('en')} acknowledged/s, p99 **${fixed.kafkajs.p99} ms**;
+  @platformatic/kafka ${fixed.platformatic.okPerSecond.toLocaleString('en')}/s, p99 **${fixed.platformatic.p99} ms**.
 `;
-writeReport('ingest', markdown, { machine: machineLine(), seconds, connections, ceiling, apiRuns, api, withoutKafka, fixed });
+writeReport('ingest', markdown, {
+  machine: machineLine(),
+  seconds,
+  connections,
+  rounds,
+  ceiling,
+  saturated,
+  api,
+  withoutKafka,
+  openRate,
+  open,
+  openMean,
+  fixed,
+});
 console.log(markdown);

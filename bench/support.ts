@@ -319,11 +319,22 @@ export function cpuBetween(a: CpuSnapshot, b: CpuSnapshot): CpuUse {
   };
 }
 
+/** The stack's Kafka broker: this checkout's, or else the one process on the machine running kafka.Kafka (a stack started from another checkout). */
 export function kafkaPid(): number | undefined {
   try {
     return Number(readFileSync(join(repo, '.stack/kafka/kafka.pid'), 'utf8').trim());
   } catch {
-    return undefined;
+    const found: number[] = [];
+    for (const entry of readdirSync('/proc')) {
+      const pid = Number(entry);
+      if (!Number.isInteger(pid)) continue;
+      try {
+        if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('kafka.Kafka')) found.push(pid);
+      } catch {
+        // gone between listing and reading
+      }
+    }
+    return found.length === 1 ? found[0] : undefined;
   }
 }
 

@@ -22,6 +22,12 @@ const Settings = z.object({
   EVENT_LOG_PATH: env.eventLogPath(),
   KAFKA_BROKERS: env.kafkaBrokers(),
   KAFKA_CLIENT_ID: z.string().min(1).default('command-api').describe('Kafka client id (Kafka only)'),
+  KAFKA_CLIENT: z
+    .enum(['kafkajs', 'platformatic'])
+    .default('kafkajs')
+    .describe(
+      'The Kafka client that appends the tags (Kafka only): kafkajs (patched; settles a request in doubt) or platformatic (@platformatic/kafka; a request in doubt gets 503)',
+    ),
   KAFKA_TOPIC: z.string().min(1).default('user-tags').describe('Topic the tags are appended to (Kafka or the embedded log)'),
   KAFKA_TOPIC_PARTITIONS: int(1, 10_000).default(4).describe('Partitions when the API creates the topic (Kafka or the embedded log)'),
   KAFKA_TOPIC_REPLICATION: int(1, 100).default(1).describe('Replication factor when the API creates the topic (Kafka only)'),

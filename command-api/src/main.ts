@@ -2,7 +2,7 @@
 // Composition root of the command API: config → adapters → app → listen; with WORKERS > 1, a primary
 // that forks that many workers, each of which does the same.
 import type { EventAppender } from '@usertags/contracts';
-import { createEmbeddedEventLog, createKafkaEventLog } from '@usertags/event-log';
+import { createEmbeddedEventLog, createKafkaEventLog, createPlatformaticEventLog } from '@usertags/event-log';
 import {
   createLogger,
   errorFields,
@@ -24,7 +24,9 @@ async function openLog(): Promise<EventAppender> {
   if (eventLog.kind === 'file') {
     return createEmbeddedEventLog({ path: eventLog.path, topic: config.KAFKA_TOPIC, partitions: config.KAFKA_TOPIC_PARTITIONS });
   }
-  const kafka = createKafkaEventLog(
+  // The same port and guarantees over either client; docs/decisions.md has how they differ when a request fails.
+  const createLog = config.KAFKA_CLIENT === 'platformatic' ? createPlatformaticEventLog : createKafkaEventLog;
+  const kafka = createLog(
     {
       brokers: eventLog.brokers,
       clientId: config.KAFKA_CLIENT_ID,
@@ -52,7 +54,7 @@ async function serve(): Promise<void> {
   logger.info('listening', {
     url: `http://${config.HOST}:${api.port()}`,
     topic: config.KAFKA_TOPIC,
-    log: config.eventLog.kind === 'kafka' ? 'kafka' : `embedded ${config.eventLog.path}`,
+    log: config.eventLog.kind === 'kafka' ? `kafka (${config.KAFKA_CLIENT})` : `embedded ${config.eventLog.path}`,
   });
 
   onShutdownSignal(logger, () => api.shutdown());

@@ -9,3 +9,5 @@ export { type EmbeddedLog, type EmbeddedLogOptions, openEmbeddedLog, type Stored
 export { createKafkaClient, type KafkaClientOptions } from './kafka/kafka-client.ts';
 export { createKafkaEventLog, type KafkaEventLog, type KafkaEventLogConfig } from './kafka/kafka-event-log.ts';
 export { createKafkaDeadLetterSink, createKafkaEventSource, type KafkaSourceConfig } from './kafka/kafka-event-source.ts';
+// Kafka through @platformatic/kafka instead of kafkajs: the appender only (the command API's KAFKA_CLIENT).
+export { createPlatformaticEventLog } from './platformatic/platformatic-event-log.ts';

@@ -39,7 +39,19 @@ export function createTopic(
 ): Promise<void> {
   const configEntries = Object.entries(config).map(([name, value]) => ({ name, value }));
   return withAdmin(brokers, async (admin) => {
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, configEntries }], waitForLeaders: true });
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, configEntries }] });
+    // kafkajs's own wait for leaders gives up at once when the broker has not yet heard of the new
+    // topic from the controller (UNKNOWN_TOPIC_OR_PARTITION), which a busy machine often shows.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const [found] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+        if (found !== undefined && found.partitions.length === partitions && found.partitions.every((p) => p.leader >= 0)) return;
+      } catch (error) {
+        if (attempt >= 100) throw error;
+      }
+      if (attempt >= 100) throw new Error(`topic ${topic} has no leader for every partition after 10 s`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   });
 }
 

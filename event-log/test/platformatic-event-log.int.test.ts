@@ -1,0 +1,187 @@
+import assert from 'node:assert/strict';
+import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
+import { after, describe, it } from 'node:test';
+import { AppendInDoubt, type LogRecord, PartlyAppended } from '@usertags/contracts';
+import { createLogger } from '@usertags/runtime';
+import { createTopic, deleteTopic, javaPartition, readTopic, TEST_BROKERS, uniqueName } from '@usertags/testkit';
+import { createKafkaEventLog, type KafkaEventLog } from '../src/kafka/kafka-event-log.ts';
+import { createPlatformaticEventLog } from '../src/platformatic/platformatic-event-log.ts';
+import { describeEventLogContract } from './event-log.contract.ts';
+
+const logger = createLogger('test', 'error');
+const topics: string[] = [];
+const logs: KafkaEventLog[] = [];
+
+function platformaticLog(brokers: readonly string[], topic: string, requestTimeoutMs = 2000): KafkaEventLog {
+  const log = createPlatformaticEventLog(
+    { brokers, clientId: 'event-log-test', topic, partitions: 4, replicationFactor: 1, requestTimeoutMs },
+    logger,
+  );
+  logs.push(log);
+  return log;
+}
+
+after(async () => {
+  await Promise.all(logs.map((l) => l.close()));
+  await Promise.all(topics.map((t) => deleteTopic(t)));
+});
+
+describeEventLogContract('Kafka (@platformatic/kafka)', {
+  async open() {
+    const topic = uniqueName('event-log-contract-plt');
+    topics.push(topic);
+    await createTopic(topic, 4);
+    const log = platformaticLog(TEST_BROKERS, topic);
+    return {
+      log,
+      partitions: 4,
+      readAll: async () => (await readTopic(topic)).map((r) => ({ ...r })),
+    };
+  },
+  async openUnreachable() {
+    // Nothing listens on port 1.
+    return platformaticLog(['127.0.0.1:1'], 'unreachable');
+  },
+  async cleanup() {},
+});
+
+describe('the @platformatic/kafka log next to the kafkajs log', () => {
+  it('puts every key in the partition the kafkajs log and the Java client put it in', async () => {
+    // 12 partitions: with a power of two, the library's default partitioner (murmur2 >>> 0) would agree
+    // with Java's (murmur2 & 0x7fffffff) by chance; with 12 it does not.
+    const partitions = 12;
+    const [viaKafkajs, viaPlatformatic] = [uniqueName('same-partitions-kafkajs'), uniqueName('same-partitions-plt')];
+    topics.push(viaKafkajs, viaPlatformatic);
+    await Promise.all([createTopic(viaKafkajs, partitions), createTopic(viaPlatformatic, partitions)]);
+    const records: LogRecord[] = Array.from({ length: 300 }, (_, i) => ({
+      key: i % 3 === 0 ? `cookie-${(i * 7919) % 100_000}` : `c${i}-\u00e9\u4e2d-${'x'.repeat(i % 9)}`,
+      value: Buffer.from(`tag ${i}`),
+      headers: {},
+    }));
+    const kafkajsLog = createKafkaEventLog(
+      { brokers: TEST_BROKERS, clientId: 'partition-test', topic: viaKafkajs, partitions, replicationFactor: 1, requestTimeoutMs: 2000 },
+      logger,
+    );
+    logs.push(kafkajsLog);
+    await kafkajsLog.append(records);
+    await platformaticLog(TEST_BROKERS, viaPlatformatic).append(records);
+
+    const where = async (topic: string) => new Map((await readTopic(topic)).map((r) => [r.value.toString(), `${r.key} → ${r.partition}`]));
+    const [a, b] = await Promise.all([where(viaKafkajs), where(viaPlatformatic)]);
+    assert.equal(b.size, records.length);
+    assert.deepEqual(b, a, 'each record is in the same partition under both clients');
+    for (const r of records) assert.equal(b.get(r.value.toString()), `${r.key} → ${javaPartition(r.key, partitions)}`);
+    assert.ok(new Set([...b.values()].map((w) => w.split(' → ')[1])).size === partitions, 'every partition got records');
+  });
+});
+
+describe('a @platformatic/kafka log whose batch a broker writes for some partitions and refuses for another', () => {
+  it('answers the written records as stored, and stores every record appended after it', async () => {
+    const topic = uniqueName('partly-written-plt');
+    topics.push(topic);
+    // One partition's batch is refused (too large for the topic), the others' are written, all in one
+    // produce request to the one broker: the request fails, yet most of it is stored.
+    await createTopic(topic, 4, TEST_BROKERS, { 'max.message.bytes': '4096' });
+    const log = platformaticLog(TEST_BROKERS, topic);
+    const small = (round: number) =>
+      Array.from({ length: 8 }, (_, i) => ({ key: `cookie-${i}`, value: Buffer.from(`round ${round} tag ${i}`), headers: {} }));
+    const large = { key: 'cookie-large', value: Buffer.alloc(6000, 120), headers: {} };
+    const first = [...small(1), large];
+    const failed = await log.append(first).then(
+      () => 'appended',
+      (error: unknown) => error,
+    );
+    assert.ok(failed instanceof PartlyAppended, `the batch was partly written: ${String(failed)}`);
+    assert.ok(!(failed instanceof AppendInDoubt), 'this adapter never claims to settle records in doubt');
+    let values = (await readTopic(topic)).map((r) => r.value.toString());
+    assert.ok(values.length > 0 && values.length < first.length, `${values.length} of ${first.length} stored`);
+    assert.deepEqual(
+      failed.stored,
+      first.map((r) => values.includes(r.value.toString())),
+      'a record is answered stored exactly when it is in the log',
+    );
+    // The same keys again: every record the log acknowledges is in it, once.
+    await log.append(small(2));
+    values = (await readTopic(topic)).map((r) => r.value.toString());
+    for (const r of small(2)) assert.equal(values.filter((v) => v === r.value.toString()).length, 1, `${r.value} is stored once`);
+  });
+});
+
+describe('a @platformatic/kafka log started while Kafka cannot be reached', () => {
+  it('answers LOG_UNAVAILABLE, then appends once Kafka can be reached, without being made again', async () => {
+    // A port that refuses connections at first, and later forwards to the broker. The broker's metadata
+    // names its own address, so once the client has bootstrapped through the port it produces directly.
+    const topic = uniqueName('starts-unreachable-plt');
+    topics.push(topic);
+    await createTopic(topic, 4);
+    const placeholder = createServer();
+    await new Promise<void>((resolve) => placeholder.listen(0, '127.0.0.1', resolve));
+    const port = (placeholder.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => placeholder.close(() => resolve()));
+    const log = platformaticLog([`127.0.0.1:${port}`], topic, 1000);
+    const tag = (n: number) => [{ key: `cookie-${n}`, value: Buffer.from(`tag ${n}`), headers: {} }];
+    await assert.rejects(log.append(tag(1)), { code: 'LOG_UNAVAILABLE', retryable: true });
+    await assert.rejects(log.checkReady(), { code: 'LOG_UNAVAILABLE' });
+
+    const [host, brokerPort] = (TEST_BROKERS[0] as string).split(':') as [string, string];
+    const forwarded: Socket[] = [];
+    const forwarder: Server = createServer((client) => {
+      const broker = connect(Number(brokerPort), host, () => {
+        client.pipe(broker).pipe(client);
+      });
+      forwarded.push(client, broker);
+      broker.on('error', () => client.destroy());
+      client.on('error', () => broker.destroy());
+    });
+    await new Promise<void>((resolve) => forwarder.listen(port, '127.0.0.1', resolve));
+    try {
+      let appended = false;
+      for (let attempt = 0; attempt < 40 && !appended; attempt++) {
+        appended = await log.append(tag(2)).then(
+          () => true,
+          async () => {
+            await new Promise((r) => setTimeout(r, 250));
+            return false;
+          },
+        );
+      }
+      assert.ok(appended, 'an append went through within about 10 s of Kafka becoming reachable');
+      await log.checkReady();
+      const values = (await readTopic(topic)).map((r) => r.value.toString());
+      assert.ok(values.includes('tag 2'));
+    } finally {
+      for (const s of forwarded) s.destroy();
+      forwarder.close();
+    }
+  });
+});
+
+describe('a @platformatic/kafka log with a hung broker in its list', () => {
+  it('appends through the brokers that answer', async () => {
+    // A "broker" that completes the TCP handshake and then never answers, like a SIGSTOPped one.
+    const held: Socket[] = [];
+    const hung = createServer((socket) => held.push(socket));
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    const hungAddress = `127.0.0.1:${(hung.address() as AddressInfo).port}`;
+    const topic = uniqueName('hung-broker-plt');
+    topics.push(topic);
+    await createTopic(topic, 4);
+    try {
+      const log = platformaticLog([hungAddress, ...TEST_BROKERS], topic, 500);
+      let appended = 0;
+      for (let attempt = 0; attempt < 20 && appended < 3; attempt++) {
+        try {
+          await log.append([{ key: `cookie-${attempt}`, value: Buffer.from(`tag ${attempt}`), headers: {} }]);
+          appended++;
+        } catch (error) {
+          assert.equal((error as { code?: string }).code, 'LOG_UNAVAILABLE');
+        }
+      }
+      assert.equal(appended, 3, 'three appends went through within 20 attempts');
+      assert.equal((await readTopic(topic)).length, 3);
+    } finally {
+      for (const socket of held) socket.destroy();
+      hung.close();
+    }
+  });
+});
