@@ -58,14 +58,17 @@ const storePath = join(dir, 'profiles.sqlite');
 // --- the store: the reference stream over few cookies, as the projector would apply it -------------
 // Aerospike: a set of its own in the namespace the query API reads (AEROSPIKE_NAMESPACE, `test` by default).
 const aerospikeSet = `bench_profile_reads_${Date.now()}`;
+const aerospikeNamespace = process.env.AEROSPIKE_NAMESPACE ?? 'test';
 const storeEnv: Record<string, string> =
-  AEROSPIKE === undefined ? { PROFILES: `sqlite:${storePath}` } : { AEROSPIKE_HOSTS: AEROSPIKE, AEROSPIKE_SET: aerospikeSet };
+  AEROSPIKE === undefined
+    ? { PROFILES: `sqlite:${storePath}` }
+    : { PROFILES: `aerospike://${AEROSPIKE}/${aerospikeNamespace}`, AEROSPIKE_SET: aerospikeSet };
 const storeName = AEROSPIKE === undefined ? 'embedded SQLite profile store' : `Aerospike profile store (${AEROSPIKE})`;
 {
   const codec = createEventCodec();
   const store = await openProfileStore({
     aerospikeHosts: AEROSPIKE,
-    aerospikeNamespace: process.env.AEROSPIKE_NAMESPACE ?? 'test',
+    aerospikeNamespace,
     aerospikeSet,
     path: storePath,
   });

@@ -1,20 +1,23 @@
 // bench/profile-writer.ts — a stand-in for the projector writing the profile store while it is read
 // (bench:profile-reads): tags of cookies the reads do not ask for, applied through the store's apply()
 // with a log position, in batches every 100 ms at WRITE_RATE tags/s, until SIGTERM. The store comes from
-// the settings the query API reads (PROFILES=sqlite:<file>, or AEROSPIKE_HOSTS with AEROSPIKE_SET).
+// the settings the query API reads (PROFILES=sqlite:<file> or aerospike://<hosts>/<namespace>, AEROSPIKE_SET).
 import { createEventCodec, parseUserTag } from '@usertags/contracts';
 import { toProfileEntry } from '@usertags/projector';
 import { openProfileStore } from '@usertags/read-models';
+import { chooseProfiles } from '@usertags/runtime';
 import { referenceTags } from '@usertags/testkit';
 
 const rate = Number(process.env.WRITE_RATE ?? 4000);
-const sqlitePath = process.env.PROFILES?.replace(/^sqlite:/, '') ?? '';
-const store = await openProfileStore({
-  aerospikeHosts: process.env.AEROSPIKE_HOSTS,
-  aerospikeNamespace: process.env.AEROSPIKE_NAMESPACE ?? 'test',
-  aerospikeSet: process.env.AEROSPIKE_SET ?? 'profiles',
-  path: sqlitePath,
-});
+// The store the query API's settings choose (PROFILES, AEROSPIKE_SET, …), read the same way.
+const store = await openProfileStore(
+  chooseProfiles({
+    PROFILES: process.env.PROFILES,
+    AEROSPIKE_NAMESPACE: process.env.AEROSPIKE_NAMESPACE ?? 'test',
+    AEROSPIKE_SET: process.env.AEROSPIKE_SET ?? 'profiles',
+    PROFILE_STORE_PATH: '',
+  }),
+);
 const codec = createEventCodec();
 // 20,000 writer cookies, none of them read by the bench (it reads cookie-<n>).
 const tags = referenceTags(7, Date.UTC(2022, 2, 2), Number.MAX_SAFE_INTEGER, 20_000);
