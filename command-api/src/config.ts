@@ -26,7 +26,7 @@ const Settings = z.object({
     .enum(['kafkajs', 'platformatic'])
     .default('kafkajs')
     .describe(
-      'The Kafka client that appends the tags (Kafka only): kafkajs (patched; settles a request in doubt) or platformatic (@platformatic/kafka; a request in doubt gets 503)',
+      'The Kafka client that appends the tags (Kafka only): kafkajs (patched; settles a request in doubt) or platformatic (@platformatic/kafka; a request in doubt gets 503 though it may be stored: not for production, docs/decisions.md)',
     ),
   KAFKA_TOPIC: z.string().min(1).default('user-tags').describe('Topic the tags are appended to (Kafka or the embedded log)'),
   KAFKA_TOPIC_PARTITIONS: int(1, 10_000).default(4).describe('Partitions when the API creates the topic (Kafka or the embedded log)'),
