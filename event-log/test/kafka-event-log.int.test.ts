@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
-import { AppendInDoubt, ContractError, PartlyAppended } from '@usertags/contracts';
+import { AppendInDoubt, ContractError } from '@usertags/contracts';
 import { createLogger } from '@usertags/runtime';
 import { createTopic, deleteTopic, PrivateBroker, readTopic, TEST_BROKERS, testPort, uniqueName } from '@usertags/testkit';
 import { createKafkaEventLog, type KafkaEventLog } from '../src/kafka/kafka-event-log.ts';
-import { describeEventLogContract } from './event-log.contract.ts';
+import { describeKafkaAppender } from './kafka-appender.shared.ts';
 
 const logger = createLogger('test', 'error');
 const topics: string[] = [];
@@ -20,27 +20,12 @@ function kafkaLog(brokers: readonly string[], topic: string): KafkaEventLog {
   return log;
 }
 
-describeEventLogContract('Kafka', {
-  async open() {
-    const topic = uniqueName('event-log-contract');
-    topics.push(topic);
-    await createTopic(topic, 4);
-    const log = kafkaLog(TEST_BROKERS, topic);
-    return {
-      log,
-      partitions: 4,
-      readAll: async () => (await readTopic(topic)).map((r) => ({ ...r })),
-    };
-  },
-  async openUnreachable() {
-    // Nothing listens on port 1.
-    return kafkaLog(['127.0.0.1:1'], 'unreachable');
-  },
-  async cleanup() {
-    await Promise.all(logs.map((l) => l.close()));
-    await Promise.all(topics.map((t) => deleteTopic(t)));
-  },
+after(async () => {
+  await Promise.all(logs.map((l) => l.close()));
+  await Promise.all(topics.map((t) => deleteTopic(t)));
 });
+
+describeKafkaAppender('Kafka (kafkajs)', kafkaLog);
 
 describe('a Kafka log with a hung broker in its list', () => {
   it('appends through the brokers that answer: a hung seed broker does not hold every new producer', async () => {
@@ -137,39 +122,5 @@ describe('a Kafka log whose broker hangs with a request outstanding', () => {
       await log?.close();
       await broker.destroy();
     }
-  });
-});
-
-describe('a Kafka log whose batch a broker writes for some partitions and refuses for another', () => {
-  it('answers the written records as stored, and stores every record appended after it', async () => {
-    const topic = uniqueName('partly-written');
-    topics.push(topic);
-    // One partition's batch is refused (too large for the topic), the others' are written, all in one
-    // produce request to the one broker: the request fails, yet most of it is stored.
-    await createTopic(topic, 4, TEST_BROKERS, { 'max.message.bytes': '4096' });
-    const log = kafkaLog(TEST_BROKERS, topic);
-    after(() => log.close());
-    const small = (round: number) =>
-      Array.from({ length: 8 }, (_, i) => ({ key: `cookie-${i}`, value: Buffer.from(`round ${round} tag ${i}`), headers: {} }));
-    const large = { key: 'cookie-large', value: Buffer.alloc(6000, 120), headers: {} };
-    const first = [...small(1), large];
-    const failed = await log.append(first).then(
-      () => 'appended',
-      (error: unknown) => error,
-    );
-    assert.ok(failed instanceof PartlyAppended, `the batch was partly written: ${String(failed)}`);
-    assert.ok(!(failed instanceof AppendInDoubt), 'a refusal leaves nothing in doubt');
-    let values = (await readTopic(topic)).map((r) => r.value.toString());
-    assert.ok(values.length > 0 && values.length < first.length, `${values.length} of ${first.length} stored`);
-    assert.deepEqual(
-      failed.stored,
-      first.map((r) => values.includes(r.value.toString())),
-      'a record is answered stored exactly when it is in the log',
-    );
-    // The same keys again: every record the log acknowledges is in it (a producer that had handed back
-    // the written partitions' sequence numbers would have its next batch taken for a duplicate).
-    await log.append(small(2));
-    values = (await readTopic(topic)).map((r) => r.value.toString());
-    for (const r of small(2)) assert.ok(values.includes(r.value.toString()), `${r.value} is stored`);
   });
 });

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
-import { AppendInDoubt, type LogRecord, PartlyAppended } from '@usertags/contracts';
+import { type LogRecord } from '@usertags/contracts';
 import { createLogger } from '@usertags/runtime';
 import { createTopic, deleteTopic, javaPartition, readTopic, TEST_BROKERS, uniqueName } from '@usertags/testkit';
 import { createKafkaEventLog, type KafkaEventLog } from '../src/kafka/kafka-event-log.ts';
 import { createPlatformaticEventLog } from '../src/platformatic/platformatic-event-log.ts';
-import { describeEventLogContract } from './event-log.contract.ts';
+import { describeKafkaAppender } from './kafka-appender.shared.ts';
 
 const logger = createLogger('test', 'error');
 const topics: string[] = [];
@@ -26,24 +26,7 @@ after(async () => {
   await Promise.all(topics.map((t) => deleteTopic(t)));
 });
 
-describeEventLogContract('Kafka (@platformatic/kafka)', {
-  async open() {
-    const topic = uniqueName('event-log-contract-plt');
-    topics.push(topic);
-    await createTopic(topic, 4);
-    const log = platformaticLog(TEST_BROKERS, topic);
-    return {
-      log,
-      partitions: 4,
-      readAll: async () => (await readTopic(topic)).map((r) => ({ ...r })),
-    };
-  },
-  async openUnreachable() {
-    // Nothing listens on port 1.
-    return platformaticLog(['127.0.0.1:1'], 'unreachable');
-  },
-  async cleanup() {},
-});
+describeKafkaAppender('Kafka (@platformatic/kafka)', (brokers, topic) => platformaticLog(brokers, topic));
 
 describe('the @platformatic/kafka log next to the kafkajs log', () => {
   it('puts every key in the partition the kafkajs log and the Java client put it in', async () => {
@@ -72,38 +55,6 @@ describe('the @platformatic/kafka log next to the kafkajs log', () => {
     assert.deepEqual(b, a, 'each record is in the same partition under both clients');
     for (const r of records) assert.equal(b.get(r.value.toString()), `${r.key} → ${javaPartition(r.key, partitions)}`);
     assert.ok(new Set([...b.values()].map((w) => w.split(' → ')[1])).size === partitions, 'every partition got records');
-  });
-});
-
-describe('a @platformatic/kafka log whose batch a broker writes for some partitions and refuses for another', () => {
-  it('answers the written records as stored, and stores every record appended after it', async () => {
-    const topic = uniqueName('partly-written-plt');
-    topics.push(topic);
-    // One partition's batch is refused (too large for the topic), the others' are written, all in one
-    // produce request to the one broker: the request fails, yet most of it is stored.
-    await createTopic(topic, 4, TEST_BROKERS, { 'max.message.bytes': '4096' });
-    const log = platformaticLog(TEST_BROKERS, topic);
-    const small = (round: number) =>
-      Array.from({ length: 8 }, (_, i) => ({ key: `cookie-${i}`, value: Buffer.from(`round ${round} tag ${i}`), headers: {} }));
-    const large = { key: 'cookie-large', value: Buffer.alloc(6000, 120), headers: {} };
-    const first = [...small(1), large];
-    const failed = await log.append(first).then(
-      () => 'appended',
-      (error: unknown) => error,
-    );
-    assert.ok(failed instanceof PartlyAppended, `the batch was partly written: ${String(failed)}`);
-    assert.ok(!(failed instanceof AppendInDoubt), 'this adapter never claims to settle records in doubt');
-    let values = (await readTopic(topic)).map((r) => r.value.toString());
-    assert.ok(values.length > 0 && values.length < first.length, `${values.length} of ${first.length} stored`);
-    assert.deepEqual(
-      failed.stored,
-      first.map((r) => values.includes(r.value.toString())),
-      'a record is answered stored exactly when it is in the log',
-    );
-    // The same keys again: every record the log acknowledges is in it, once.
-    await log.append(small(2));
-    values = (await readTopic(topic)).map((r) => r.value.toString());
-    for (const r of small(2)) assert.equal(values.filter((v) => v === r.value.toString()).length, 1, `${r.value} is stored once`);
   });
 });
 
