@@ -1,17 +1,18 @@
 import assert from 'node:assert/strict';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { AppendInDoubt, PartlyAppended } from '@usertags/contracts';
 import { createTopic, deleteTopic, readTopic, TEST_BROKERS, uniqueName } from '@usertags/testkit';
 import type { KafkaEventLog } from '../src/kafka/kafka-event-log.ts';
 import { describeEventLogContract } from './event-log.contract.ts';
 
-/** Opens a log of the adapter under test (its test file keeps and closes what it opens). */
-export type OpenKafkaLog = (brokers: readonly string[], topic: string) => KafkaEventLog;
+/** Opens a log of the adapter under test (its test file keeps and closes what it opens); 2 s requests unless told. */
+export type OpenKafkaLog = (brokers: readonly string[], topic: string, requestTimeoutMs?: number) => KafkaEventLog;
 
 /**
  * What every Kafka appender must do against a real broker: the shared
- * EventAppender contract, and a batch that a broker writes for some
- * partitions and refuses for another. Each Kafka adapter's test file calls
+ * EventAppender contract, a batch that a broker writes for some partitions
+ * and refuses for another, and a hung broker in the list. Each Kafka adapter's test file calls
  * this; topics made here are deleted after.
  */
 export function describeKafkaAppender(name: string, open: OpenKafkaLog): void {
@@ -60,6 +61,38 @@ export function describeKafkaAppender(name: string, open: OpenKafkaLog): void {
       await log.append(small(2));
       values = (await readTopic(topic)).map((r) => r.value.toString());
       for (const r of small(2)) assert.equal(values.filter((v) => v === r.value.toString()).length, 1, `${r.value} is stored once`);
+    });
+  });
+
+  describe(`${name}: a hung broker in its list`, () => {
+    it('appends through the brokers that answer: a hung seed broker does not hold every new producer', async () => {
+      // A "broker" that completes the TCP handshake and then never answers, like a SIGSTOPped one.
+      const held: Socket[] = [];
+      const hung = createServer((socket) => held.push(socket));
+      await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+      const hungAddress = `127.0.0.1:${(hung.address() as AddressInfo).port}`;
+      const topic = uniqueName('hung-broker');
+      topics.push(topic);
+      await createTopic(topic, 4);
+      try {
+        // The hung broker first, as in the broker-pause drill's list. A failed append makes a new
+        // producer, which picks its seed broker again; with a fixed order it would always pick the hung one.
+        const log = open([hungAddress, ...TEST_BROKERS], topic, 500);
+        let appended = 0;
+        for (let attempt = 0; attempt < 20 && appended < 3; attempt++) {
+          try {
+            await log.append([{ key: `cookie-${attempt}`, value: Buffer.from(`tag ${attempt}`), headers: {} }]);
+            appended++;
+          } catch (error) {
+            assert.equal((error as { code?: string }).code, 'LOG_UNAVAILABLE');
+          }
+        }
+        assert.equal(appended, 3, 'three appends went through within 20 attempts');
+        assert.equal((await readTopic(topic)).length, 3);
+      } finally {
+        for (const socket of held) socket.destroy();
+        hung.close();
+      }
     });
   });
 }
