@@ -63,3 +63,15 @@ export function createKafkaClient(options: KafkaClientOptions): Kafka {
       : { logLevel: options.level === 'info' ? logLevel.INFO : logLevel.WARN, logCreator: kafkaLogCreator(logger) }),
   });
 }
+
+/**
+ * The settings of the tag topic when an appender creates it, whichever Kafka client does: the log is
+ * the source of truth, so nothing expires; with acks = all a write must reach a majority-like quorum.
+ */
+export function tagTopicConfig(replicationFactor: number): Array<{ name: string; value: string }> {
+  return [
+    { name: 'retention.ms', value: '-1' },
+    { name: 'retention.bytes', value: '-1' },
+    { name: 'min.insync.replicas', value: String(Math.max(1, Math.min(2, replicationFactor - 1))) },
+  ];
+}

@@ -1,7 +1,7 @@
 import { AppendInDoubt, ContractError, type EventAppender, errorMessage, type LogRecord, PartlyAppended } from '@usertags/contracts';
 import { type Logger, lazyConnection, sleep, sparedConnection } from '@usertags/runtime';
 import { type Admin, type ICustomPartitioner, type Message, Partitioners, type PartitionMetadata, type Producer } from 'kafkajs';
-import { createKafkaClient } from './kafka-client.ts';
+import { createKafkaClient, tagTopicConfig } from './kafka-client.ts';
 
 /** Why a record for a partition in doubt is refused (see `held` in `createKafkaEventLog`). */
 const HELD_REFUSAL =
@@ -265,13 +265,7 @@ export function createKafkaEventLog(config: KafkaEventLogConfig, logger: Logger)
             topic: config.topic,
             numPartitions: config.partitions,
             replicationFactor: config.replicationFactor,
-            configEntries: [
-              // The log is the source of truth: nothing expires.
-              { name: 'retention.ms', value: '-1' },
-              { name: 'retention.bytes', value: '-1' },
-              // With acks=all, a write must reach a majority-like quorum before it is acknowledged.
-              { name: 'min.insync.replicas', value: String(Math.max(1, Math.min(2, config.replicationFactor - 1))) },
-            ],
+            configEntries: tagTopicConfig(config.replicationFactor),
           },
         ],
       });

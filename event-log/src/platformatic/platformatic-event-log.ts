@@ -10,7 +10,7 @@ import {
 } from '@platformatic/kafka';
 import { ContractError, type LogRecord, PartlyAppended } from '@usertags/contracts';
 import { type Logger, lazyConnection, sleep, sparedConnection } from '@usertags/runtime';
-import { shuffledBrokers } from '../kafka/kafka-client.ts';
+import { shuffledBrokers, tagTopicConfig } from '../kafka/kafka-client.ts';
 import type { KafkaEventLog, KafkaEventLogConfig } from '../kafka/kafka-event-log.ts';
 
 type TagProducer = Producer<string, Buffer, string, string>;
@@ -165,13 +165,7 @@ export function createPlatformaticEventLog(config: KafkaEventLogConfig, logger: 
       try {
         await a.createTopics({
           topics: [{ topic: config.topic, partitions: config.partitions, replicas: config.replicationFactor }],
-          configs: [
-            // The log is the source of truth: nothing expires.
-            { name: 'retention.ms', value: '-1' },
-            { name: 'retention.bytes', value: '-1' },
-            // With acks=all, a write must reach a majority-like quorum before it is acknowledged.
-            { name: 'min.insync.replicas', value: String(Math.max(1, Math.min(2, config.replicationFactor - 1))) },
-          ],
+          configs: tagTopicConfig(config.replicationFactor),
         });
       } catch (error) {
         // Another worker process of the API made it first.
