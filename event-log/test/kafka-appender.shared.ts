@@ -2,12 +2,36 @@ import assert from 'node:assert/strict';
 import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { AppendInDoubt, PartlyAppended } from '@usertags/contracts';
+import { createLogger } from '@usertags/runtime';
 import { createTopic, deleteTopic, readTopic, TEST_BROKERS, uniqueName } from '@usertags/testkit';
-import type { KafkaEventLog } from '../src/kafka/kafka-event-log.ts';
+import type { KafkaEventLog, KafkaEventLogConfig } from '../src/kafka/kafka-event-log.ts';
 import { describeEventLogContract } from './event-log.contract.ts';
 
 /** Opens a log of the adapter under test (its test file keeps and closes what it opens); 2 s requests unless told. */
 export type OpenKafkaLog = (brokers: readonly string[], topic: string, requestTimeoutMs?: number) => KafkaEventLog;
+
+/**
+ * A test file's opener of logs made by `create` (4 partitions, 2 s requests unless told), and the
+ * topics it makes: every log is closed and every topic deleted after the file's tests.
+ */
+export function kafkaLogsOf(create: (config: KafkaEventLogConfig, logger: ReturnType<typeof createLogger>) => KafkaEventLog): {
+  open: OpenKafkaLog;
+  topics: string[];
+} {
+  const logger = createLogger('test', 'error');
+  const logs: KafkaEventLog[] = [];
+  const topics: string[] = [];
+  after(async () => {
+    await Promise.all(logs.map((l) => l.close()));
+    await Promise.all(topics.map((t) => deleteTopic(t)));
+  });
+  const open: OpenKafkaLog = (brokers, topic, requestTimeoutMs = 2000) => {
+    const log = create({ brokers, clientId: 'event-log-test', topic, partitions: 4, replicationFactor: 1, requestTimeoutMs }, logger);
+    logs.push(log);
+    return log;
+  };
+  return { open, topics };
+}
 
 /**
  * What every Kafka appender must do against a real broker: the shared

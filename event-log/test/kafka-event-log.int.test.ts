@@ -1,28 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { AppendInDoubt, ContractError } from '@usertags/contracts';
-import { createLogger } from '@usertags/runtime';
-import { createTopic, deleteTopic, PrivateBroker, readTopic, testPort } from '@usertags/testkit';
+import { createTopic, PrivateBroker, readTopic, testPort } from '@usertags/testkit';
 import { createKafkaEventLog, type KafkaEventLog } from '../src/kafka/kafka-event-log.ts';
-import { describeKafkaAppender } from './kafka-appender.shared.ts';
+import { describeKafkaAppender, kafkaLogsOf } from './kafka-appender.shared.ts';
 
-const logger = createLogger('test', 'error');
-const topics: string[] = [];
-const logs: KafkaEventLog[] = [];
-
-function kafkaLog(brokers: readonly string[], topic: string, requestTimeoutMs = 2000): KafkaEventLog {
-  const log = createKafkaEventLog(
-    { brokers, clientId: 'event-log-test', topic, partitions: 4, replicationFactor: 1, requestTimeoutMs },
-    logger,
-  );
-  logs.push(log);
-  return log;
-}
-
-after(async () => {
-  await Promise.all(logs.map((l) => l.close()));
-  await Promise.all(topics.map((t) => deleteTopic(t)));
-});
+const { open: kafkaLog } = kafkaLogsOf(createKafkaEventLog);
 
 describeKafkaAppender('Kafka (kafkajs)', kafkaLog);
 
@@ -34,10 +17,7 @@ describe('a Kafka log whose broker hangs with a request outstanding', () => {
     try {
       await broker.start();
       await createTopic(topic, 4, broker.brokers);
-      log = createKafkaEventLog(
-        { brokers: broker.brokers, clientId: 'in-doubt-test', topic, partitions: 4, replicationFactor: 1, requestTimeoutMs: 1000 },
-        logger,
-      );
+      log = kafkaLog(broker.brokers, topic, 1000);
       const record = (n: number) => ({ key: `cookie-${n % 7}`, value: Buffer.from(`tag ${n}`), headers: {} });
       await log.append([record(0)]);
       // The broker stops answering (SIGSTOP: its connections stay open, the kernel still takes the bytes),

@@ -1,30 +1,15 @@
 import assert from 'node:assert/strict';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { LogRecord } from '@usertags/contracts';
-import { createLogger } from '@usertags/runtime';
-import { createTopic, deleteTopic, javaPartition, readTopic, TEST_BROKERS, uniqueName } from '@usertags/testkit';
-import { createKafkaEventLog, type KafkaEventLog } from '../src/kafka/kafka-event-log.ts';
+import { createTopic, javaPartition, readTopic, TEST_BROKERS, uniqueName } from '@usertags/testkit';
+import { createKafkaEventLog } from '../src/kafka/kafka-event-log.ts';
 import { createPlatformaticEventLog } from '../src/platformatic/platformatic-event-log.ts';
-import { describeKafkaAppender } from './kafka-appender.shared.ts';
+import { describeKafkaAppender, kafkaLogsOf } from './kafka-appender.shared.ts';
 
-const logger = createLogger('test', 'error');
-const topics: string[] = [];
-const logs: KafkaEventLog[] = [];
-
-function platformaticLog(brokers: readonly string[], topic: string, requestTimeoutMs = 2000): KafkaEventLog {
-  const log = createPlatformaticEventLog(
-    { brokers, clientId: 'event-log-test', topic, partitions: 4, replicationFactor: 1, requestTimeoutMs },
-    logger,
-  );
-  logs.push(log);
-  return log;
-}
-
-after(async () => {
-  await Promise.all(logs.map((l) => l.close()));
-  await Promise.all(topics.map((t) => deleteTopic(t)));
-});
+const { open: platformaticLog, topics } = kafkaLogsOf(createPlatformaticEventLog);
+// The kafkajs log beside it, to compare where keys land (its topics are made by this file's tests).
+const { open: kafkajsLog } = kafkaLogsOf(createKafkaEventLog);
 
 describeKafkaAppender('Kafka (@platformatic/kafka)', platformaticLog);
 
@@ -41,12 +26,7 @@ describe('the @platformatic/kafka log next to the kafkajs log', () => {
       value: Buffer.from(`tag ${i}`),
       headers: {},
     }));
-    const kafkajsLog = createKafkaEventLog(
-      { brokers: TEST_BROKERS, clientId: 'partition-test', topic: viaKafkajs, partitions, replicationFactor: 1, requestTimeoutMs: 2000 },
-      logger,
-    );
-    logs.push(kafkajsLog);
-    await kafkajsLog.append(records);
+    await kafkajsLog(TEST_BROKERS, viaKafkajs).append(records);
     await platformaticLog(TEST_BROKERS, viaPlatformatic).append(records);
 
     const where = async (topic: string) => new Map((await readTopic(topic)).map((r) => [r.value.toString(), `${r.key} → ${r.partition}`]));
