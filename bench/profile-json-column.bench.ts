@@ -9,11 +9,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { createEventCodec, createTagJsonWriter, JsonBytes, type ProfileQuery, parseUserTag } from '@usertags/contracts';
-import { toProfileEntry } from '@usertags/projector';
+import { createEventCodec, createTagJsonWriter, JsonBytes, type ProfileQuery } from '@usertags/contracts';
 import { createSqliteProfileStore } from '@usertags/read-models';
 import { referenceTags } from '@usertags/testkit';
 import { answerProfileJson } from '../query-api/src/core/profiles.ts';
+import { applyProfileTags } from './support.ts';
 
 const COOKIES = 200;
 const START = Date.UTC(2022, 2, 1);
@@ -23,18 +23,7 @@ const codec = createEventCodec();
 const write = createTagJsonWriter(codec);
 
 const filling = createSqliteProfileStore(path);
-let batch = [];
-let offset = 0n;
-for (const input of referenceTags(3, START, COOKIES * 200, COOKIES)) {
-  const parsed = parseUserTag(input);
-  if (!parsed.ok) throw parsed.error;
-  batch.push(toProfileEntry(parsed.value, codec.encode(parsed.value), 0, offset++));
-  if (batch.length === 5000) {
-    await filling.apply(batch);
-    batch = [];
-  }
-}
-await filling.apply(batch);
+await applyProfileTags(filling, referenceTags(3, START, COOKIES * 200, COOKIES));
 await filling.close();
 
 // The candidate: every row's JSON text, written once (as a projector would when it applies the tag).

@@ -18,12 +18,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEventCodec, parseUserTag } from '@usertags/contracts';
-import { toProfileEntry } from '@usertags/projector';
 import { openProfileStore } from '@usertags/read-models';
 import { referenceTags } from '@usertags/testkit';
 import { probe } from './probe.ts';
 import {
+  applyProfileTags,
   cpuBetween,
   cpuSeconds,
   cpuSnapshot,
@@ -65,7 +64,6 @@ const storeEnv: Record<string, string> =
     : { PROFILES: `aerospike://${AEROSPIKE}/${aerospikeNamespace}`, AEROSPIKE_SET: aerospikeSet };
 const storeName = AEROSPIKE === undefined ? 'embedded SQLite profile store' : `Aerospike profile store (${AEROSPIKE})`;
 {
-  const codec = createEventCodec();
   const store = await openProfileStore({
     aerospikeHosts: AEROSPIKE,
     aerospikeNamespace,
@@ -73,18 +71,7 @@ const storeName = AEROSPIKE === undefined ? 'embedded SQLite profile store' : `A
     path: storePath,
   });
   await store.migrate();
-  let batch = [];
-  let offset = 0n;
-  for (const input of referenceTags(3, START, COOKIES * TAGS, COOKIES)) {
-    const parsed = parseUserTag(input);
-    if (!parsed.ok) throw parsed.error;
-    batch.push(toProfileEntry(parsed.value, codec.encode(parsed.value), 0, offset++));
-    if (batch.length === 5000) {
-      await store.apply(batch);
-      batch = [];
-    }
-  }
-  await store.apply(batch);
+  await applyProfileTags(store, referenceTags(3, START, COOKIES * TAGS, COOKIES));
   await store.close();
 }
 

@@ -2,6 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createEventCodec, parseUserTag, type UserTagInput } from '@usertags/contracts';
+import { toProfileEntry } from '@usertags/projector';
 import autocannon from 'autocannon';
 import { type Kafka, Partitioners } from 'kafkajs';
 
@@ -400,3 +401,23 @@ export const quantile = (xs: readonly number[], q: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? Number.NaN;
 };
+
+/** Applies `tags` to a profile store as the projector would (partition 0, offsets from 0), 5,000 a batch. */
+export async function applyProfileTags(
+  store: { apply(entries: ReturnType<typeof toProfileEntry>[]): Promise<void> },
+  tags: Iterable<UserTagInput>,
+): Promise<void> {
+  const codec = createEventCodec();
+  let batch = [];
+  let offset = 0n;
+  for (const input of tags) {
+    const parsed = parseUserTag(input);
+    if (!parsed.ok) throw parsed.error;
+    batch.push(toProfileEntry(parsed.value, codec.encode(parsed.value), 0, offset++));
+    if (batch.length === 5000) {
+      await store.apply(batch);
+      batch = [];
+    }
+  }
+  await store.apply(batch);
+}
