@@ -4,7 +4,9 @@
 // load generator:
 //  - the query API (this checkout) and a bare node:http server sending exactly the bytes the query API answered
 //    (bench/bare-server.ts), and, when BENCH_BASE_ROOT names another tree of the repository (the base commit,
-//    made by bench/base-tree.sh), that tree's query API over the same store, checked to answer the same bytes;
+//    made by bench/base-tree.sh), that tree's query API over the same store, checked to answer the same bytes
+//    (embedded store only: the base tree makes the file, in its layout, and this checkout's store writes every
+//    row so that both read it — a file from before the JSON text gets both the payload and the text);
 //  - closed loop at max rate (autocannon, BENCH_CONNECTIONS connections, BENCH_SECONDS per run), the arms taking turns,
 //    BENCH_ROUNDS rounds, order reversed every other round;
 //  - open loop at BENCH_RATE requests/s (bench/probe.ts: latency from each request's scheduled send time, sub-millisecond);
@@ -15,6 +17,7 @@
 //                                        BENCH_RATE=100 BENCH_RATE_SECONDS=20 BENCH_WRITE_RATE=4000 [AEROSPIKE_HOSTS=<host:port>]
 //                                        [BENCH_BASE_ROOT=<checkout>] [BENCH_CPU_PROF=<dir>]
 //                                        [BENCH_NODE_OPTIONS=<options for the programs measured>])
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,6 +66,21 @@ const storeEnv: Record<string, string> =
     ? { PROFILES: `sqlite:${storePath}` }
     : { PROFILES: `aerospike://${AEROSPIKE}/${aerospikeNamespace}`, AEROSPIKE_SET: aerospikeSet };
 const storeName = AEROSPIKE === undefined ? 'embedded SQLite profile store' : `Aerospike profile store (${AEROSPIKE})`;
+if (BASE_ROOT !== undefined) {
+  if (AEROSPIKE !== undefined) throw new Error('BENCH_BASE_ROOT compares on the embedded store only (unset AEROSPIKE_HOSTS)');
+  // The base tree's own store module makes the file, so the file is in the base's layout.
+  const made = spawnSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `import { createSqliteProfileStore } from ${JSON.stringify(join(BASE_ROOT, 'read-models/src/index.ts'))};
+       const store = createSqliteProfileStore(${JSON.stringify(storePath)}); await store.migrate(); await store.close();`,
+    ],
+    { stdio: 'inherit' },
+  );
+  if (made.status !== 0) throw new Error(`the base tree could not make the store file (exit ${made.status})`);
+}
 {
   const store = await openProfileStore({
     aerospikeHosts: AEROSPIKE,

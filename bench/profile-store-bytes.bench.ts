@@ -24,8 +24,9 @@
 //  - the store's files (database and WAL) at the end, per tag a read can return;
 //  - reads of BENCH_READS cookies on the same data, each action over the whole time range (limit 200), a
 //    recent stretch (limit 5) and the oldest 60 % of the time (limit 1,000): the answers, hashed and
-//    compared with the base row's, and the time each read() takes in this process (p50, and p99 of the
-//    whole-profile reads; a quick in-process measure, two passes after one that warms the caches).
+//    compared with the base row's, and the time each read() takes in this process, the tags' JSON texts
+//    included (made from the payloads in the layouts that hold those) (p50, and p99 of the whole-profile
+//    reads; a quick in-process measure, two passes after one that warms the caches).
 //
 //   ./run.sh bench:profile-bytes       (BENCH_NEW_WARMUP=1000000 BENCH_NEW_MEASURE=200000
 //     BENCH_FULL_COOKIES=4000 BENCH_FULL_WARMUP=2400000 BENCH_FULL_MEASURE=400000 BENCH_BATCH=400
@@ -96,6 +97,8 @@ interface RowOptions {
   readonly slack?: number;
   /** A rowid table (rows in arrival order) with a unique index on the key, instead of the table clustered by key. */
   readonly arrival?: boolean;
+  /** Each row holds the tag's JSON text, as the store does, instead of its Avro payload (as the store did before). */
+  readonly json?: boolean;
 }
 
 /** Opens a store file as openSqlite(…, 'derived') does, with another page size when asked. */
@@ -149,10 +152,12 @@ function recordedPositions(statement: StatementSync, topic: string): Map<number,
 
 /**
  * One row per kept tag, as read-models/src/profiles/sqlite-profile-store.ts, with the knobs above. With
- * the store's TRIM_SLACK and nothing else it writes the same bytes as the store.
+ * the store's TRIM_SLACK and `json` and nothing else it writes the same bytes as the store.
  */
 function rowStore(path: string, o: RowOptions): ProfileStore {
   const slack = o.slack ?? 0;
+  const value = o.json ? 'json' : 'payload';
+  const column = o.json ? 'json TEXT NOT NULL' : 'payload BLOB NOT NULL';
   let db: DatabaseSync | undefined;
   let s: Record<'insert' | 'overFull' | 'oldestKept' | 'trim' | 'read' | 'position' | 'positions', StatementSync> | undefined;
   function open() {
@@ -163,24 +168,24 @@ function rowStore(path: string, o: RowOptions): ProfileStore {
     db.exec(
       o.arrival
         ? `CREATE TABLE IF NOT EXISTS profile_tags (cookie TEXT NOT NULL, action INTEGER NOT NULL, time_ms INTEGER NOT NULL,
-             digest BLOB NOT NULL, payload BLOB NOT NULL);
+             digest BLOB NOT NULL, ${column});
            CREATE UNIQUE INDEX IF NOT EXISTS profile_tags_key ON profile_tags (cookie, action, time_ms, digest)`
         : `CREATE TABLE IF NOT EXISTS profile_tags (cookie TEXT NOT NULL, action INTEGER NOT NULL, time_ms INTEGER NOT NULL,
-             digest BLOB NOT NULL, payload BLOB NOT NULL, PRIMARY KEY (cookie, action, time_ms, digest)) WITHOUT ROWID`,
+             digest BLOB NOT NULL, ${column}, PRIMARY KEY (cookie, action, time_ms, digest)) WITHOUT ROWID`,
     );
     db.exec(`CREATE TABLE IF NOT EXISTS profile_positions (topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
       PRIMARY KEY (topic, partition)) WITHOUT ROWID`);
     const nth = (n: number) =>
       `SELECT time_ms, digest FROM profile_tags WHERE cookie = ? AND action = ? ORDER BY time_ms DESC, digest DESC LIMIT 1 OFFSET ${n - 1}`;
     s = {
-      insert: db.prepare('INSERT OR IGNORE INTO profile_tags (cookie, action, time_ms, digest, payload) VALUES (?, ?, ?, ?, ?)'),
+      insert: db.prepare(`INSERT OR IGNORE INTO profile_tags (cookie, action, time_ms, digest, ${value}) VALUES (?, ?, ?, ?, ?)`),
       overFull: db.prepare(nth(PROFILE_KEEP + slack)),
       oldestKept: db.prepare(nth(PROFILE_KEEP)),
       trim: db.prepare('DELETE FROM profile_tags WHERE cookie = ? AND action = ? AND (time_ms, digest) < (?, ?)'),
       read: db.prepare(
         slack === 0
-          ? 'SELECT payload FROM profile_tags WHERE cookie = ? AND action = ? AND time_ms >= ? AND time_ms < ? ORDER BY time_ms DESC, digest DESC LIMIT ?'
-          : `SELECT payload FROM (SELECT time_ms, digest, payload FROM profile_tags WHERE cookie = ?1 AND action = ?2
+          ? `SELECT ${value} FROM profile_tags WHERE cookie = ? AND action = ? AND time_ms >= ? AND time_ms < ? ORDER BY time_ms DESC, digest DESC LIMIT ?`
+          : `SELECT ${value} FROM (SELECT time_ms, digest, ${value} FROM profile_tags WHERE cookie = ?1 AND action = ?2
                ORDER BY time_ms DESC, digest DESC LIMIT ${PROFILE_KEEP})
              WHERE time_ms >= ?3 AND time_ms < ?4 ORDER BY time_ms DESC, digest DESC LIMIT ?5`,
       ),
@@ -198,7 +203,7 @@ function rowStore(path: string, o: RowOptions): ProfileStore {
       inBatchTransaction(db as DatabaseSync, st.position, position, () => {
         for (const e of o.sortBatch ? [...entries].sort(compareKeys) : entries) {
           const action = actionCode(e.action);
-          st.insert.run(e.cookie, action, e.timeMs, e.digest, e.payload);
+          st.insert.run(e.cookie, action, e.timeMs, e.digest, o.json ? e.json : e.payload);
           touched.set(`${action}${e.cookie}`, [e.cookie, action]);
         }
         for (const [cookie, action] of touched.values()) {
@@ -212,8 +217,8 @@ function rowStore(path: string, o: RowOptions): ProfileStore {
       return recordedPositions(open().positions, topic);
     },
     async read(cookie, action, fromMs, toMs, limit) {
-      const rows = open().read.all(cookie, actionCode(action), fromMs, toMs, limit) as Array<{ payload: Uint8Array }>;
-      return rows.map((r) => Buffer.from(r.payload.buffer, r.payload.byteOffset, r.payload.byteLength));
+      const rows = open().read.all(cookie, actionCode(action), fromMs, toMs, limit) as Array<{ json: string; payload: Uint8Array }>;
+      return rows.map((r) => (o.json ? r.json : JSON.stringify(codec.decode(r.payload))));
     },
     async checkReady() {},
     async close() {
@@ -314,10 +319,10 @@ function blobStore(path: string): ProfileStore {
     async read(cookie, action, fromMs, toMs, limit) {
       const row = open().get.get(cookie, actionCode(action)) as { tags: Uint8Array } | undefined;
       if (row === undefined) return [];
-      const out: Buffer[] = [];
+      const out: string[] = [];
       for (const t of decode(row.tags)) {
         if (out.length >= limit) break;
-        if (t.timeMs >= fromMs && t.timeMs < toMs) out.push(Buffer.from(t.payload));
+        if (t.timeMs >= fromMs && t.timeMs < toMs) out.push(JSON.stringify(codec.decode(t.payload)));
       }
       return out;
     },
@@ -336,7 +341,12 @@ interface Layout {
   open(path: string): ProfileStore;
 }
 const LAYOUTS: Layout[] = [
-  { key: 'store', name: `the store (read-models): trimmed at ${PROFILE_KEEP} + ${TRIM_SLACK}`, open: createSqliteProfileStore },
+  { key: 'store', name: `the store (read-models): trimmed at ${PROFILE_KEEP} + ${TRIM_SLACK}, JSON text`, open: createSqliteProfileStore },
+  {
+    key: 'payloads',
+    name: `trimmed at ${PROFILE_KEEP} + ${TRIM_SLACK}, Avro payload (the store before the JSON text)`,
+    open: (p) => rowStore(p, { slack: TRIM_SLACK }),
+  },
   { key: 'rows', name: 'trimmed at every batch (the store before)', open: (p) => rowStore(p, {}) },
   { key: 'sorted', name: '… a batch inserted in key order', open: (p) => rowStore(p, { sortBatch: true }) },
   { key: 'page1k', name: '… 1 KB pages', open: (p) => rowStore(p, { pageSize: 1024 }) },
@@ -354,8 +364,8 @@ const LAYOUTS: Layout[] = [
   })),
   {
     key: 'storeckpt16k',
-    name: `trimmed at ${PROFILE_KEEP} + ${TRIM_SLACK}, checkpoint every 16,000 WAL pages`,
-    open: (p) => rowStore(p, { slack: TRIM_SLACK, checkpointPages: 16_000 }),
+    name: `trimmed at ${PROFILE_KEEP} + ${TRIM_SLACK}, JSON text, checkpoint every 16,000 WAL pages`,
+    open: (p) => rowStore(p, { slack: TRIM_SLACK, json: true, checkpointPages: 16_000 }),
   },
 ];
 /** Ratios are to this row when it ran: the store as it was before TRIM_SLACK. */
@@ -508,7 +518,7 @@ async function run(w: Workload, layout: Layout, log: Log, kept: number, sample: 
             const answer = await store.read(cookie, action, from, to, limit);
             if (pass > 0) times[kind].push((performance.now() - t0) * 1000);
             hash.update(`${cookie}/${action}/${kind}/${answer.length};`);
-            for (const payload of answer) hash.update(payload);
+            for (const text of answer) hash.update(text);
           }
         }
       }

@@ -3,10 +3,10 @@
 // with a log position, in batches every 100 ms at WRITE_RATE tags/s, until SIGTERM. The store comes from
 // the settings the query API reads (PROFILES=sqlite:<file> or aerospike://<hosts>/<namespace>, AEROSPIKE_SET).
 import { createEventCodec, parseUserTag } from '@usertags/contracts';
-import { toProfileEntry } from '@usertags/projector';
 import { openProfileStore } from '@usertags/read-models';
 import { chooseProfiles } from '@usertags/runtime';
 import { referenceTags } from '@usertags/testkit';
+import { profileEntryOf } from './support.ts';
 
 const rate = Number(process.env.WRITE_RATE ?? 4000);
 // The store the query API's settings choose (PROFILES, AEROSPIKE_SET, …), read the same way.
@@ -36,7 +36,7 @@ while (!stopping) {
     const input = tags.next().value;
     const parsed = parseUserTag({ ...input, cookie: `writer-${input.cookie}` });
     if (!parsed.ok) throw parsed.error;
-    entries.push(toProfileEntry(parsed.value, codec.encode(parsed.value), 0, offset++));
+    entries.push(profileEntryOf(codec, parsed.value, offset++));
   }
   await store.apply(entries, { topic: 'bench-profile-writer', partition: 0, nextOffset: offset });
   applied += entries.length;

@@ -1,7 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createEventCodec, parseUserTag, type UserTagInput } from '@usertags/contracts';
+import { createEventCodec, type EventCodec, parseUserTag, type UserTag, type UserTagInput } from '@usertags/contracts';
 import { toProfileEntry } from '@usertags/projector';
 import autocannon from 'autocannon';
 import { type Kafka, Partitioners } from 'kafkajs';
@@ -402,6 +402,12 @@ export const quantile = (xs: readonly number[], q: number): number => {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? Number.NaN;
 };
 
+/** A tag as the projector makes its profile entry: encoded as the log holds it, decoded back, at partition 0 and `offset`. */
+export function profileEntryOf(codec: EventCodec, tag: UserTag, offset: bigint): ReturnType<typeof toProfileEntry> {
+  const payload = codec.encode(tag);
+  return toProfileEntry(codec.decode(payload), payload, 0, offset);
+}
+
 /** Applies `tags` to a profile store as the projector would (partition 0, offsets from 0), 5,000 a batch. */
 export async function applyProfileTags(
   store: { apply(entries: ReturnType<typeof toProfileEntry>[]): Promise<void> },
@@ -413,7 +419,7 @@ export async function applyProfileTags(
   for (const input of tags) {
     const parsed = parseUserTag(input);
     if (!parsed.ok) throw parsed.error;
-    batch.push(toProfileEntry(parsed.value, codec.encode(parsed.value), 0, offset++));
+    batch.push(profileEntryOf(codec, parsed.value, offset++));
     if (batch.length === 5000) {
       await store.apply(batch);
       batch = [];

@@ -37,7 +37,6 @@ export {
   QueryParams,
 } from './queries.ts';
 export { type DecodedQuery, decodeQuery } from './query-string.ts';
-export { createTagJsonWriter, JsonBytes, type TagJsonWriter } from './tag-json.ts';
 export { MAX_TEXT_CODE_POINTS, textProblem } from './text.ts';
 export { parseMinuteRange, parseTimeRange, type TimeRange } from './time-range.ts';
 export { ACTIONS, type Action, DEVICES, type Device, UserTag, type UserTagInput } from './user-tag.ts';

@@ -173,7 +173,7 @@ describe('the projector (aggregates and profiles) killed again and again while e
           ['VIEW', expected.views],
           ['BUY', expected.buys],
         ] as const) {
-          const got = (await profiles.read(cookie, action, START, START + MINUTES * 60_000, 200)).map((p) => codec.decode(p));
+          const got = (await profiles.read(cookie, action, START, START + MINUTES * 60_000, 200)).map((json) => JSON.parse(json));
           assert.deepEqual(got, list, `${cookie} ${action}`);
         }
       }

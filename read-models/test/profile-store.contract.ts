@@ -5,15 +5,16 @@ import type { ProfileEntry, ProfileStore } from '../src/profiles/profile-store.t
 
 const T0 = Date.UTC(2022, 2, 22, 12, 0);
 
-/** Entries whose payload is a readable label, so tests can compare order at a glance. */
+/** Entries whose JSON text is a readable label (a JSON string), so tests can compare order at a glance. */
 function entry(cookie: string, action: Action, timeMs: number, seq: number): ProfileEntry {
   const digest = Buffer.alloc(12);
   digest.writeUInt32BE(0, 0);
   digest.writeBigUInt64BE(BigInt(seq), 4);
-  return { cookie, action, timeMs, digest, payload: Buffer.from(`${cookie}/${action}/${timeMs - T0}/${seq}`) };
+  const label = `${cookie}/${action}/${timeMs - T0}/${seq}`;
+  return { cookie, action, timeMs, digest, json: JSON.stringify(label), payload: Buffer.from(label) };
 }
 
-const labels = (payloads: Uint8Array[]) => payloads.map((p) => Buffer.from(p).toString());
+const labels = (texts: string[]) => texts.map((t) => JSON.parse(t) as string);
 
 /** The behaviour every ProfileStore adapter must have; each adapter's test calls this with a way to open a fresh store. */
 export function describeProfileStoreContract(
@@ -70,23 +71,29 @@ export function describeProfileStoreContract(
       assert.deepEqual(await store.read('d', 'BUY', T0, T0 + 5000, 200), []);
     });
 
-    it('gives back every payload byte for byte, whatever its bytes and length, newest first', async () => {
-      // Zero bytes, every byte value, lengths from 1 byte to past 64 KiB: the store holds payloads, not text.
-      const lengths = [1, 2, 255, 256, 300, 65_535, 65_536, 70_000, 17, 4];
-      const entries = lengths.map((length, i) => ({
-        ...entry('binary', 'BUY', T0 + i, 500 + i),
-        payload: Buffer.from(Array.from({ length }, (_, j) => (j * 31 + i * 7) % 256)),
-      }));
+    it('gives back every JSON text character for character, whatever it holds and however long, newest first', async () => {
+      // Escapes, characters of every UTF-8 length, what JSON.stringify escapes (a NUL, a lone surrogate), texts up to past 64 KiB.
+      const values = [
+        '',
+        'plain',
+        'quote " backslash \\ newline \n tab \t',
+        '\u0000 and \u001f',
+        'é ß ü \u2028 \u2029',
+        '🍪 cookie 🍪',
+        'lone \ud800 surrogate',
+        'x'.repeat(65_535),
+        '€'.repeat(30_000),
+        { nested: ['a', 1, null, { deep: true }], price: -2147483648 },
+      ];
+      const entries = values.map((value, i) => ({ ...entry('texts', 'BUY', T0 + i, 500 + i), json: JSON.stringify(value) }));
       await store.apply(entries);
-      const back = await store.read('binary', 'BUY', T0, T0 + 100, 200);
+      const back = await store.read('texts', 'BUY', T0, T0 + 100, 200);
+      assert.deepEqual(back, entries.map((e) => e.json).reverse());
       assert.deepEqual(
-        back.map((p) => Buffer.from(p).toString('hex')),
-        entries.map((e) => e.payload.toString('hex')).reverse(),
+        back.map((t) => JSON.parse(t)),
+        [...values].reverse(),
       );
-      assert.deepEqual(
-        (await store.read('binary', 'BUY', T0 + 2, T0 + 5, 2)).map((p) => p.length),
-        [lengths[4], lengths[3]],
-      );
+      assert.deepEqual(await store.read('texts', 'BUY', T0 + 7, T0 + 9, 2), [entries[8]?.json, entries[7]?.json]);
     });
 
     it('keeps any cookie apart, unicode and URL-special characters included', async () => {

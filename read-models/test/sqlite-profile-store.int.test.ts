@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { it } from 'node:test';
+import { createEventCodec, type UserTag } from '@usertags/contracts';
 import { PROFILE_KEEP, type ProfileEntry } from '../src/profiles/profile-store.ts';
 import { createSqliteProfileStore, TRIM_SLACK } from '../src/profiles/sqlite-profile-store.ts';
 import { describeProfileStoreContract } from './profile-store.contract.ts';
@@ -41,16 +42,16 @@ it('embedded SQLite: trims a pair only once it holds TRIM_SLACK tags more than i
   const tag = (i: number): ProfileEntry => {
     const digest = Buffer.alloc(12);
     digest.writeUInt32BE(i, 8);
-    return { cookie: 'k', action: 'BUY', timeMs: 1_000_000 + i, digest, payload: Buffer.from(String(i)) };
+    return { cookie: 'k', action: 'BUY', timeMs: 1_000_000 + i, digest, json: JSON.stringify(String(i)), payload: Buffer.from(String(i)) };
   };
-  const text = (payload: Uint8Array) => Buffer.from(payload).toString();
+  const text = (json: string) => JSON.parse(json) as string;
   try {
     const full = PROFILE_KEEP + TRIM_SLACK;
     await store.apply(Array.from({ length: full - 1 }, (_, i) => tag(i)));
     assert.equal(rows(), full - 1, 'below the slack nothing is deleted');
     const shown = await store.read('k', 'BUY', 0, 2_000_000, 1000);
     assert.equal(shown.length, PROFILE_KEEP);
-    assert.equal(text(shown.at(-1) as Uint8Array), String(full - 1 - PROFILE_KEEP), 'only the newest PROFILE_KEEP are read');
+    assert.equal(text(shown.at(-1) as string), String(full - 1 - PROFILE_KEEP), 'only the newest PROFILE_KEEP are read');
     assert.deepEqual(await store.read('k', 'BUY', 0, 1_000_000 + full - 1 - PROFILE_KEEP, 1000), [], 'not even in a range of their own');
     await store.apply([tag(full - 1)]);
     assert.equal(rows(), PROFILE_KEEP, 'at the slack the pair is trimmed back to what reads see');
@@ -61,6 +62,97 @@ it('embedded SQLite: trims a pair only once it holds TRIM_SLACK tags more than i
         .slice(0, PROFILE_KEEP - 1)
         .toSpliced(0, 0, String(full - 1)),
     );
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** A store file as builds before the JSON text made it: each tag's Avro payload, no `json` column. */
+function writeOldFile(path: string, tags: readonly UserTag[], codec = createEventCodec()): void {
+  const db = new DatabaseSync(path);
+  db.exec(`PRAGMA journal_mode = WAL;
+    CREATE TABLE profile_tags (cookie TEXT NOT NULL, action INTEGER NOT NULL, time_ms INTEGER NOT NULL, digest BLOB NOT NULL,
+      payload BLOB NOT NULL, PRIMARY KEY (cookie, action, time_ms, digest)) WITHOUT ROWID;
+    CREATE TABLE profile_positions (topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
+      PRIMARY KEY (topic, partition)) WITHOUT ROWID`);
+  const insert = db.prepare('INSERT INTO profile_tags (cookie, action, time_ms, digest, payload) VALUES (?, ?, ?, ?, ?)');
+  for (const [i, t] of tags.entries()) insert.run(t.cookie, t.action === 'VIEW' ? 0 : 1, Date.parse(t.time), digestOf(i), codec.encode(t));
+  db.close();
+}
+
+function digestOf(offset: number): Buffer {
+  const digest = Buffer.alloc(12);
+  digest.writeBigUInt64BE(BigInt(offset), 4);
+  return digest;
+}
+
+const oldTag = (i: number): UserTag => ({
+  time: new Date(Date.UTC(2022, 2, 1) + i * 1000).toISOString(),
+  cookie: 'old',
+  country: 'PL',
+  device: 'PC',
+  action: 'VIEW',
+  origin: `o-${i} "é"`,
+  product_info: { product_id: i % 2 === 0 ? i : `p${i}`, brand_id: 'b', category_id: 'c', price: i },
+});
+
+it('embedded SQLite: reads a file made before the JSON text, and writes it so that those builds still read it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'profiles-'));
+  const path = join(dir, 'profiles.sqlite');
+  const codec = createEventCodec();
+  writeOldFile(path, [0, 1, 2].map(oldTag));
+  // Two programs (the projector and the query API) open it at once: the column is added once, neither fails.
+  const [a, b] = [createSqliteProfileStore(path), createSqliteProfileStore(path)];
+  try {
+    await Promise.all([a.migrate(), b.migrate()]);
+    const newer = [3, 4].map(oldTag);
+    await a.apply(
+      newer.map((t, i) => {
+        const payload = codec.encode(t);
+        return {
+          cookie: 'old',
+          action: 'VIEW',
+          timeMs: Date.parse(t.time),
+          digest: digestOf(3 + i),
+          json: JSON.stringify(codec.decode(payload)),
+          payload,
+        };
+      }),
+    );
+    const expected = [4, 3, 2, 1, 0].map((i) => JSON.stringify(codec.decode(codec.encode(oldTag(i)))));
+    for (const store of [a, b]) {
+      assert.deepEqual(await store.read('old', 'VIEW', 0, Date.UTC(2023, 0, 1), 200), expected, 'old rows decoded, new rows as stored');
+      assert.deepEqual(await store.read('old', 'VIEW', 0, Date.UTC(2023, 0, 1), 2), expected.slice(0, 2));
+    }
+    // What a build from before reads: every row's payload, the new ones too.
+    const db = new DatabaseSync(path, { readOnly: true });
+    const payloads = db.prepare("SELECT payload FROM profile_tags WHERE cookie = 'old' ORDER BY time_ms DESC").all() as Array<{
+      payload: Uint8Array;
+    }>;
+    db.close();
+    assert.deepEqual(
+      payloads.map((r) => JSON.stringify(codec.decode(r.payload))),
+      expected,
+    );
+  } finally {
+    await a.close();
+    await b.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it('embedded SQLite: a new file holds each tag once, as its JSON text', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'profiles-'));
+  const path = join(dir, 'profiles.sqlite');
+  const store = createSqliteProfileStore(path);
+  try {
+    await store.apply([{ cookie: 'n', action: 'BUY', timeMs: 5, digest: digestOf(0), json: '{"n":1}', payload: Buffer.from('avro') }]);
+    const db = new DatabaseSync(path, { readOnly: true });
+    const columns = (db.prepare('PRAGMA table_info(profile_tags)').all() as Array<{ name: string }>).map((c) => c.name);
+    db.close();
+    assert.deepEqual(columns, ['cookie', 'action', 'time_ms', 'digest', 'json']);
+    assert.deepEqual(await store.read('n', 'BUY', 0, 10, 200), ['{"n":1}']);
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });

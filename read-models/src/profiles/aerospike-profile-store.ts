@@ -1,4 +1,4 @@
-import { type Action, ContractError, errorMessage } from '@usertags/contracts';
+import { type Action, ContractError, createEventCodec, type EventCodec, errorMessage } from '@usertags/contracts';
 import { lazyConnection } from '@usertags/runtime';
 import Aerospike from 'aerospike';
 import { PROFILE_KEEP, type ProfileEntry, type ProfileStore, type StorePosition } from './profile-store.ts';
@@ -40,8 +40,9 @@ function unavailable(error: unknown): ContractError {
 /**
  * The production profile store: one Aerospike record per cookie, keyed by the
  * cookie's UTF-8 bytes (namespace and set configurable), with two KEY_ORDERED
- * map bins, `views` and `buys`, from the map key above to the event's Avro
- * bytes. A batch becomes one `batchWrite` with a record per cookie; each
+ * map bins, `views` and `buys`, from the map key above to the tag's JSON text
+ * (records written before held the event's Avro bytes there; those values
+ * are still read, by decoding them). A batch becomes one `batchWrite` with a record per cookie; each
  * record's operations put its entries and then trim each touched map to the
  * newest PROFILE_KEEP by index
  * (`removeByIndexRange(bin, -PROFILE_KEEP, PROFILE_KEEP, INVERTED)`), atomically.
@@ -74,6 +75,8 @@ export function createAerospikeProfileStore(config: AerospikeProfileStoreConfig)
   const positionKey = (topic: string) => ({ ns: config.namespace, set: `${config.set}_positions`, key: topic });
   // Profiles never expire by age: the newest 200 tags are kept however old they are.
   const writePolicy = new Aerospike.BatchWritePolicy({ ttl: Aerospike.ttl.NEVER_EXPIRE });
+  /** Made on the first Avro value read: only records written before the JSON text have any. */
+  let codec: EventCodec | undefined;
 
   return {
     async migrate() {
@@ -117,9 +120,18 @@ export function createAerospikeProfileStore(config: AerospikeProfileStoreConfig)
         const record = await (await connect()).operate({ ns: config.namespace, set: config.set, key: userKey(cookie) }, [
           Aerospike.maps.getByKeyRange(BIN[action], timeKey(fromMs), timeKey(toMs), Aerospike.maps.returnType.VALUE),
         ]);
-        const values = (record.bins[BIN[action]] ?? []) as Buffer[];
+        const values = (record.bins[BIN[action]] ?? []) as Array<string | Buffer>;
         // The map returns the range in key order (oldest first); answers are newest first.
-        return values.slice(-limit).reverse();
+        const texts: string[] = [];
+        for (let i = values.length - 1; i >= 0 && texts.length < limit; i--) {
+          const value = values[i] as string | Buffer;
+          if (typeof value === 'string') texts.push(value);
+          else {
+            codec ??= createEventCodec();
+            texts.push(JSON.stringify(codec.decode(value)));
+          }
+        }
+        return texts;
       } catch (error) {
         if ((error as { code?: number }).code === Aerospike.status.ERR_RECORD_NOT_FOUND) return [];
         throw unavailable(error);
@@ -149,7 +161,7 @@ export function createAerospikeProfileStore(config: AerospikeProfileStoreConfig)
       const ops: Aerospike.operations.Operation[] = [];
       const touched = new Set<Action>();
       for (const e of list) {
-        ops.push(Aerospike.maps.put(BIN[e.action], mapKeyOf(e.timeMs, e.digest), e.payload, mapPolicy));
+        ops.push(Aerospike.maps.put(BIN[e.action], mapKeyOf(e.timeMs, e.digest), e.json, mapPolicy));
         touched.add(e.action);
       }
       for (const action of touched) {

@@ -14,7 +14,16 @@ export interface ProfileEntry {
   readonly action: Action;
   readonly timeMs: number;
   readonly digest: Buffer;
-  /** The event exactly as the log holds it (Avro single-object encoding). */
+  /**
+   * The tag as profile answers show it: `JSON.stringify` of the event decoded
+   * from the log. Stores keep this text, so an answer is the texts joined.
+   */
+  readonly json: string;
+  /**
+   * The event exactly as the log holds it (Avro single-object encoding). Only
+   * an embedded store file made before the JSON text was kept stores it too,
+   * for builds that still read it (sqlite-profile-store.ts).
+   */
   readonly payload: Buffer;
 }
 
@@ -41,8 +50,8 @@ export interface ProfileStore {
   apply(entries: readonly ProfileEntry[], position?: StorePosition): Promise<void>;
   /** The recorded next offset of each partition of `topic` (empty for a store written before positions were kept). */
   positions(topic: string): Promise<Map<number, bigint>>;
-  /** Payloads of `cookie`'s `action` tags with time in `[fromMs, toMs)`, newest first, at most `limit`. */
-  read(cookie: string, action: Action, fromMs: number, toMs: number, limit: number): Promise<Uint8Array[]>;
+  /** The JSON texts of `cookie`'s `action` tags with time in `[fromMs, toMs)`, newest first, at most `limit`. */
+  read(cookie: string, action: Action, fromMs: number, toMs: number, limit: number): Promise<string[]>;
   checkReady(): Promise<void>;
   close(): Promise<void>;
 }

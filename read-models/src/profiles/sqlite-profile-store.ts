@@ -1,5 +1,5 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import { type Action, ContractError } from '@usertags/contracts';
+import { type Action, ContractError, createEventCodec, type EventCodec } from '@usertags/contracts';
 import { openSqlite } from '@usertags/runtime';
 import { PROFILE_KEEP, type ProfileStore } from './profile-store.ts';
 
@@ -17,10 +17,17 @@ export const TRIM_SLACK = 10;
 /**
  * The embedded profile store: SQLite on local disk through Node's built-in
  * `node:sqlite`, no server. One row per kept tag, keyed so that a cookie's
- * tags of one action are contiguous and ordered by time:
+ * tags of one action are contiguous and ordered by time, holding the tag's
+ * JSON text — a read is a range of rows, and an answer their texts joined:
  *
- *   profile_tags(cookie, action, time_ms, digest, payload) PRIMARY KEY (cookie, action, time_ms, digest) WITHOUT ROWID
+ *   profile_tags(cookie, action, time_ms, digest, json) PRIMARY KEY (cookie, action, time_ms, digest) WITHOUT ROWID
  *   profile_positions(topic, partition, next_offset) PRIMARY KEY (topic, partition)
+ *
+ * Files made before the JSON text was kept held each tag's Avro payload
+ * instead (`payload BLOB NOT NULL`, no `json`). Opening one adds the `json`
+ * column; its old rows are read by decoding the payload, and new rows get both,
+ * so a build from before can still read the file. Newer tags replace the old
+ * rows as profiles fill up; `projector replay profiles` rebuilds it at once.
  *
  * A batch's entries and its partition's position are committed in one
  * transaction, so the store always knows where in the log its data ends —
@@ -43,6 +50,9 @@ export const TRIM_SLACK = 10;
  */
 export function createSqliteProfileStore(path: string): ProfileStore {
   let db: DatabaseSync | undefined;
+  let holdsPayloads = false;
+  /** Made on the first old row read: only files from before the JSON text have any. */
+  let codec: EventCodec | undefined;
   let statements:
     | {
         insert: StatementSync;
@@ -65,14 +75,21 @@ export function createSqliteProfileStore(path: string): ProfileStore {
     // Reads should come from memory: the page cache and the file memory-mapped (bench:profiles p99).
     opened.exec('PRAGMA mmap_size = 1073741824');
     opened.exec(`CREATE TABLE IF NOT EXISTS profile_tags (
-      cookie TEXT NOT NULL, action INTEGER NOT NULL, time_ms INTEGER NOT NULL, digest BLOB NOT NULL, payload BLOB NOT NULL,
+      cookie TEXT NOT NULL, action INTEGER NOT NULL, time_ms INTEGER NOT NULL, digest BLOB NOT NULL, json TEXT NOT NULL,
       PRIMARY KEY (cookie, action, time_ms, digest)) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS profile_positions (topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
       PRIMARY KEY (topic, partition)) WITHOUT ROWID`);
+    holdsPayloads = addJsonColumn(opened);
     /** The n-th newest tag of a cookie and action, if it has that many. */
     const nth = (n: number) => `ORDER BY time_ms DESC, digest DESC LIMIT 1 OFFSET ${n - 1}`;
+    // A file from before the JSON text: its old rows have only their payload (read below), new rows get both.
+    const value = holdsPayloads ? 'json, CASE WHEN json IS NULL THEN payload END' : 'json';
     const prepared = {
-      insert: opened.prepare('INSERT OR IGNORE INTO profile_tags (cookie, action, time_ms, digest, payload) VALUES (?, ?, ?, ?, ?)'),
+      insert: opened.prepare(
+        holdsPayloads
+          ? 'INSERT OR IGNORE INTO profile_tags (cookie, action, time_ms, digest, json, payload) VALUES (?, ?, ?, ?, ?, ?)'
+          : 'INSERT OR IGNORE INTO profile_tags (cookie, action, time_ms, digest, json) VALUES (?, ?, ?, ?, ?)',
+      ),
       // Whether this cookie and action hold PROFILE_KEEP + TRIM_SLACK tags: most hold fewer, and then
       // this one index probe is all a trim costs.
       overFull: opened.prepare(`SELECT 1 FROM profile_tags WHERE cookie = ? AND action = ? ${nth(PROFILE_KEEP + TRIM_SLACK)}`),
@@ -82,8 +99,8 @@ export function createSqliteProfileStore(path: string): ProfileStore {
       // Only the newest PROFILE_KEEP count, whatever waits untrimmed below them. The outer ORDER BY costs
       // no sort: SQLite keeps the inner query's order.
       read: opened.prepare(
-        `SELECT payload FROM (SELECT time_ms, digest, payload FROM profile_tags WHERE cookie = ?1 AND action = ?2
-           ORDER BY time_ms DESC, digest DESC LIMIT ${PROFILE_KEEP})
+        `SELECT ${value} FROM (SELECT time_ms, digest, ${holdsPayloads ? 'json, payload' : 'json'} FROM profile_tags
+           WHERE cookie = ?1 AND action = ?2 ORDER BY time_ms DESC, digest DESC LIMIT ${PROFILE_KEEP})
          WHERE time_ms >= ?3 AND time_ms < ?4 ORDER BY time_ms DESC, digest DESC LIMIT ?5`,
       ),
       begin: opened.prepare('BEGIN IMMEDIATE'),
@@ -116,7 +133,8 @@ export function createSqliteProfileStore(path: string): ProfileStore {
       try {
         for (const e of entries) {
           const action = actionCode(e.action);
-          s.insert.run(e.cookie, action, e.timeMs, e.digest, e.payload);
+          if (holdsPayloads) s.insert.run(e.cookie, action, e.timeMs, e.digest, e.json, e.payload);
+          else s.insert.run(e.cookie, action, e.timeMs, e.digest, e.json);
           touched.set(`${action}${e.cookie}`, [e.cookie, action]);
         }
         for (const [cookie, action] of touched.values()) {
@@ -141,10 +159,17 @@ export function createSqliteProfileStore(path: string): ProfileStore {
 
     async read(cookie, action, fromMs, toMs, limit) {
       const { statements: s } = open();
-      const rows = s.read.all(cookie, actionCode(action), fromMs, toMs, limit) as unknown as Array<[Uint8Array]>;
-      const payloads = new Array<Uint8Array>(rows.length);
-      for (let i = 0; i < rows.length; i++) payloads[i] = (rows[i] as [Uint8Array])[0];
-      return payloads;
+      const rows = s.read.all(cookie, actionCode(action), fromMs, toMs, limit) as unknown as Array<[string | null, Uint8Array?]>;
+      const texts = new Array<string>(rows.length);
+      for (let i = 0; i < rows.length; i++) {
+        const [json, payload] = rows[i] as [string | null, Uint8Array?];
+        if (json !== null) texts[i] = json;
+        else {
+          codec ??= createEventCodec();
+          texts[i] = JSON.stringify(codec.decode(payload as Uint8Array));
+        }
+      }
+      return texts;
     },
 
     async checkReady() {
@@ -157,4 +182,25 @@ export function createSqliteProfileStore(path: string): ProfileStore {
       statements = undefined;
     },
   };
+}
+
+/**
+ * Adds the `json` column to a file made before it, once, whichever program
+ * opens the file first (under the write lock, so two cannot both add it).
+ * Says whether the file has the old `payload` column.
+ */
+function addJsonColumn(db: DatabaseSync): boolean {
+  const columns = () => new Set((db.prepare('PRAGMA table_info(profile_tags)').all() as Array<{ name: string }>).map((c) => c.name));
+  const seen = columns();
+  if (!seen.has('payload')) return false;
+  if (seen.has('json')) return true;
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    if (!columns().has('json')) db.exec('ALTER TABLE profile_tags ADD COLUMN json TEXT');
+    db.exec('COMMIT');
+  } catch (error) {
+    db.exec('ROLLBACK');
+    throw error;
+  }
+  return true;
 }
