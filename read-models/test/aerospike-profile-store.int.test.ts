@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { createEventCodec, type UserTag } from '@usertags/contracts';
+import { createEventCodec, } from '@usertags/contracts';
 import Aerospike from 'aerospike';
 import { createAerospikeProfileStore, mapKeyOf } from '../src/profiles/aerospike-profile-store.ts';
-import { describeProfileStoreContract } from './profile-store.contract.ts';
+import { describeProfileStoreContract, digestOf, entryOfTag, oldTag } from './profile-store.contract.ts';
 
 // The Aerospike adapter runs the same suite as the embedded store whenever a server is configured:
 //   AEROSPIKE_HOSTS=127.0.0.1:3000 [AEROSPIKE_NAMESPACE=test] ./run.sh test:int
@@ -34,16 +34,6 @@ if (hosts === undefined || hosts === '') {
   it('Aerospike: answers a record written before the JSON text, whose values are Avro bytes, beside new values', async () => {
     const config = { hosts, namespace: process.env.AEROSPIKE_NAMESPACE ?? 'test', set: `profiles_${randomUUID().slice(0, 8)}` };
     const codec = createEventCodec();
-    const tag = (i: number): UserTag => ({
-      time: new Date(Date.UTC(2022, 2, 1) + i * 1000).toISOString(),
-      cookie: 'old',
-      country: 'PL',
-      device: 'PC',
-      action: 'BUY',
-      origin: `o-${i} "é"`,
-      product_info: { product_id: i % 2 === 0 ? i : `p${i}`, brand_id: 'b', category_id: 'c', price: i },
-    });
-    const digest = (i: number) => Buffer.from(`00000000000000000000000${i}`, 'hex');
     // What the store wrote before: the event's bytes as the map value.
     const client = await Aerospike.connect({ hosts });
     const store = createAerospikeProfileStore(config);
@@ -51,15 +41,13 @@ if (hosts === undefined || hosts === '') {
       await client.operate(
         { ns: config.namespace, set: config.set, key: Buffer.from('old', 'utf8') },
         [0, 1].map((i) =>
-          Aerospike.maps.put('buys', mapKeyOf(Date.parse(tag(i).time), digest(i)), codec.encode(tag(i)), {
+          Aerospike.maps.put('buys', mapKeyOf(Date.parse(oldTag(i, 'BUY').time), digestOf(i)), codec.encode(oldTag(i, 'BUY')), {
             order: Aerospike.maps.order.KEY_ORDERED,
           }),
         ),
       );
-      const payload = codec.encode(tag(2));
-      const json = JSON.stringify(codec.decode(payload));
-      await store.apply([{ cookie: 'old', action: 'BUY', timeMs: Date.parse(tag(2).time), digest: digest(2), json, payload }]);
-      const expected = [2, 1, 0].map((i) => JSON.stringify(codec.decode(codec.encode(tag(i)))));
+      await store.apply([entryOfTag(oldTag(2, 'BUY'), 2, codec)]);
+      const expected = [2, 1, 0].map((i) => entryOfTag(oldTag(i, 'BUY'), i, codec).json);
       assert.deepEqual(await store.read('old', 'BUY', 0, Date.UTC(2023, 0, 1), 200), expected);
       assert.deepEqual(await store.read('old', 'BUY', 0, Date.UTC(2023, 0, 1), 2), expected.slice(0, 2));
     } finally {

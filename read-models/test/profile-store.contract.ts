@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Action } from '@usertags/contracts';
+import type { Action, EventCodec, UserTag } from '@usertags/contracts';
 import type { ProfileEntry, ProfileStore } from '../src/profiles/profile-store.ts';
 
 const T0 = Date.UTC(2022, 2, 22, 12, 0);
@@ -15,6 +15,33 @@ function entry(cookie: string, action: Action, timeMs: number, seq: number): Pro
 }
 
 const labels = (texts: string[]) => texts.map((t) => JSON.parse(t) as string);
+
+/** Cookie `old`'s tag at second `i` of 2022-03-01: for the tests of stores written before the JSON text. */
+export function oldTag(i: number, action: Action): UserTag {
+  return {
+    time: new Date(Date.UTC(2022, 2, 1) + i * 1000).toISOString(),
+    cookie: 'old',
+    country: 'PL',
+    device: 'PC',
+    action,
+    origin: `o-${i} "é"`,
+    product_info: { product_id: i % 2 === 0 ? i : `p${i}`, brand_id: 'b', category_id: 'c', price: i },
+  };
+}
+
+/** The digest of offset `offset` of partition 0. */
+export function digestOf(offset: number): Buffer {
+  const digest = Buffer.alloc(12);
+  digest.writeBigUInt64BE(BigInt(offset), 4);
+  return digest;
+}
+
+/** The entry the projector makes of `tag` at `offset`: its Avro payload, and the JSON text of that decoded. */
+export function entryOfTag(tag: UserTag, offset: number, codec: EventCodec): ProfileEntry {
+  const payload = codec.encode(tag);
+  const json = JSON.stringify(codec.decode(payload));
+  return { cookie: tag.cookie, action: tag.action, timeMs: Date.parse(tag.time), digest: digestOf(offset), json, payload };
+}
 
 /** The behaviour every ProfileStore adapter must have; each adapter's test calls this with a way to open a fresh store. */
 export function describeProfileStoreContract(

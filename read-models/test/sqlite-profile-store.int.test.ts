@@ -7,7 +7,7 @@ import { it } from 'node:test';
 import { createEventCodec, type UserTag } from '@usertags/contracts';
 import { PROFILE_KEEP, type ProfileEntry } from '../src/profiles/profile-store.ts';
 import { createSqliteProfileStore, TRIM_SLACK } from '../src/profiles/sqlite-profile-store.ts';
-import { describeProfileStoreContract } from './profile-store.contract.ts';
+import { describeProfileStoreContract, digestOf, entryOfTag, oldTag } from './profile-store.contract.ts';
 
 describeProfileStoreContract('embedded SQLite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'profiles-'));
@@ -81,46 +81,20 @@ function writeOldFile(path: string, tags: readonly UserTag[], codec = createEven
   db.close();
 }
 
-function digestOf(offset: number): Buffer {
-  const digest = Buffer.alloc(12);
-  digest.writeBigUInt64BE(BigInt(offset), 4);
-  return digest;
-}
-
-const oldTag = (i: number): UserTag => ({
-  time: new Date(Date.UTC(2022, 2, 1) + i * 1000).toISOString(),
-  cookie: 'old',
-  country: 'PL',
-  device: 'PC',
-  action: 'VIEW',
-  origin: `o-${i} "é"`,
-  product_info: { product_id: i % 2 === 0 ? i : `p${i}`, brand_id: 'b', category_id: 'c', price: i },
-});
-
 it('embedded SQLite: reads a file made before the JSON text, and writes it so that those builds still read it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'profiles-'));
   const path = join(dir, 'profiles.sqlite');
   const codec = createEventCodec();
-  writeOldFile(path, [0, 1, 2].map(oldTag));
+  writeOldFile(
+    path,
+    [0, 1, 2].map((i) => oldTag(i, 'VIEW')),
+  );
   // Two programs (the projector and the query API) open it at once: the column is added once, neither fails.
   const [a, b] = [createSqliteProfileStore(path), createSqliteProfileStore(path)];
   try {
     await Promise.all([a.migrate(), b.migrate()]);
-    const newer = [3, 4].map(oldTag);
-    await a.apply(
-      newer.map((t, i) => {
-        const payload = codec.encode(t);
-        return {
-          cookie: 'old',
-          action: 'VIEW',
-          timeMs: Date.parse(t.time),
-          digest: digestOf(3 + i),
-          json: JSON.stringify(codec.decode(payload)),
-          payload,
-        };
-      }),
-    );
-    const expected = [4, 3, 2, 1, 0].map((i) => JSON.stringify(codec.decode(codec.encode(oldTag(i)))));
+    await a.apply([3, 4].map((i) => entryOfTag(oldTag(i, 'VIEW'), i, codec)));
+    const expected = [4, 3, 2, 1, 0].map((i) => entryOfTag(oldTag(i, 'VIEW'), i, codec).json);
     for (const store of [a, b]) {
       assert.deepEqual(await store.read('old', 'VIEW', 0, Date.UTC(2023, 0, 1), 200), expected, 'old rows decoded, new rows as stored');
       assert.deepEqual(await store.read('old', 'VIEW', 0, Date.UTC(2023, 0, 1), 2), expected.slice(0, 2));
