@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { createEventCodec, } from '@usertags/contracts';
+import { createEventCodec } from '@usertags/contracts';
 import Aerospike from 'aerospike';
 import { createAerospikeProfileStore, mapKeyOf } from '../src/profiles/aerospike-profile-store.ts';
 import { describeProfileStoreContract, digestOf, entryOfTag, oldTag } from './profile-store.contract.ts';
