@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,7 +90,7 @@ it('embedded SQLite: reads a file made before the JSON text, and writes it so th
     path,
     [0, 1, 2].map((i) => oldTag(i, 'VIEW')),
   );
-  // Two programs (the projector and the query API) open it at once: the column is added once, neither fails.
+  // Two stores (as the projector and the query API) open it: the column is added once, neither fails.
   const [a, b] = [createSqliteProfileStore(path), createSqliteProfileStore(path)];
   try {
     await Promise.all([a.migrate(), b.migrate()]);
@@ -112,6 +113,46 @@ it('embedded SQLite: reads a file made before the JSON text, and writes it so th
   } finally {
     await a.close();
     await b.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it('embedded SQLite: a program that finds the old layout while another is adding the column waits, and does not add it twice', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'profiles-'));
+  const path = join(dir, 'profiles.sqlite');
+  const codec = createEventCodec();
+  writeOldFile(path, [oldTag(0, 'VIEW')]);
+  // Another program has added the column and holds the write lock for a while before it commits.
+  const other = spawn(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `import { DatabaseSync } from 'node:sqlite';
+       const db = new DatabaseSync(${JSON.stringify(path)});
+       db.exec('BEGIN IMMEDIATE');
+       db.exec('ALTER TABLE profile_tags ADD COLUMN json TEXT');
+       console.log('added, not committed');
+       setTimeout(() => { db.exec('COMMIT'); db.close(); }, 1000);`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const exited = new Promise<number | null>((resolve) => other.once('exit', resolve));
+  await new Promise<void>((resolve, reject) => {
+    other.stdout.once('data', () => resolve());
+    other.once('exit', (code) => reject(new Error(`the other program exited (${code}) before it held the lock`)));
+  });
+  const store = createSqliteProfileStore(path);
+  try {
+    await store.migrate(); // sees no column, waits for the lock, then finds the other's column
+    await store.apply([entryOfTag(oldTag(1, 'VIEW'), 1, codec)]);
+    assert.deepEqual(
+      await store.read('old', 'VIEW', 0, Date.UTC(2023, 0, 1), 200),
+      [1, 0].map((i) => entryOfTag(oldTag(i, 'VIEW'), i, codec).json),
+    );
+    assert.equal(await exited, 0);
+  } finally {
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

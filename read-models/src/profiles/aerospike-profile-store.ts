@@ -116,26 +116,28 @@ export function createAerospikeProfileStore(config: AerospikeProfileStoreConfig)
     },
 
     async read(cookie, action, fromMs, toMs, limit) {
+      let values: Array<string | Buffer>;
       try {
         const record = await (await connect()).operate({ ns: config.namespace, set: config.set, key: userKey(cookie) }, [
           Aerospike.maps.getByKeyRange(BIN[action], timeKey(fromMs), timeKey(toMs), Aerospike.maps.returnType.VALUE),
         ]);
-        const values = (record.bins[BIN[action]] ?? []) as Array<string | Buffer>;
-        // The map returns the range in key order (oldest first); answers are newest first.
-        const texts: string[] = [];
-        for (let i = values.length - 1; i >= 0 && texts.length < limit; i--) {
-          const value = values[i] as string | Buffer;
-          if (typeof value === 'string') texts.push(value);
-          else {
-            codec ??= createEventCodec();
-            texts.push(JSON.stringify(codec.decode(value)));
-          }
-        }
-        return texts;
+        values = (record.bins[BIN[action]] ?? []) as Array<string | Buffer>;
       } catch (error) {
         if ((error as { code?: number }).code === Aerospike.status.ERR_RECORD_NOT_FOUND) return [];
         throw unavailable(error);
       }
+      // The map returns the range in key order (oldest first); answers are newest first. An old value that does
+      // not decode fails as the codec says (not as an unavailable store), as in the embedded store.
+      const texts: string[] = [];
+      for (let i = values.length - 1; i >= 0 && texts.length < limit; i--) {
+        const value = values[i] as string | Buffer;
+        if (typeof value === 'string') texts.push(value);
+        else {
+          codec ??= createEventCodec();
+          texts.push(JSON.stringify(codec.decode(value)));
+        }
+      }
+      return texts;
     },
 
     async checkReady() {

@@ -79,7 +79,13 @@ export function createSqliteProfileStore(path: string): ProfileStore {
       PRIMARY KEY (cookie, action, time_ms, digest)) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS profile_positions (topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
       PRIMARY KEY (topic, partition)) WITHOUT ROWID`);
-    holdsPayloads = addJsonColumn(opened);
+    try {
+      holdsPayloads = addJsonColumn(opened);
+    } catch (error) {
+      // E.g. busy past the timeout behind an older build's long write: nothing is kept open, the next call tries again.
+      opened.close();
+      throw error;
+    }
     /** The n-th newest tag of a cookie and action, if it has that many. */
     const nth = (n: number) => `ORDER BY time_ms DESC, digest DESC LIMIT 1 OFFSET ${n - 1}`;
     // A file from before the JSON text: its old rows have only their payload (read below), new rows get both.
@@ -159,10 +165,11 @@ export function createSqliteProfileStore(path: string): ProfileStore {
 
     async read(cookie, action, fromMs, toMs, limit) {
       const { statements: s } = open();
-      const rows = s.read.all(cookie, actionCode(action), fromMs, toMs, limit) as unknown as Array<[string | null, Uint8Array?]>;
+      // [json, payload]: the payload only where the text is NULL (an old row), and only in a file from before.
+      const rows = s.read.all(cookie, actionCode(action), fromMs, toMs, limit) as unknown as Array<[string | null, (Uint8Array | null)?]>;
       const texts = new Array<string>(rows.length);
       for (let i = 0; i < rows.length; i++) {
-        const [json, payload] = rows[i] as [string | null, Uint8Array?];
+        const [json, payload] = rows[i] as [string | null, (Uint8Array | null)?];
         if (json !== null) texts[i] = json;
         else {
           codec ??= createEventCodec();
