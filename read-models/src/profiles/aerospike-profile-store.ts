@@ -1,7 +1,7 @@
-import { type Action, ContractError, createEventCodec, type EventCodec, errorMessage } from '@usertags/contracts';
+import { type Action, ContractError, errorMessage } from '@usertags/contracts';
 import { lazyConnection } from '@usertags/runtime';
 import Aerospike from 'aerospike';
-import { PROFILE_KEEP, type ProfileEntry, type ProfileStore, type StorePosition } from './profile-store.ts';
+import { jsonOfPayload, PROFILE_KEEP, type ProfileEntry, type ProfileStore, type StorePosition } from './profile-store.ts';
 import { decodeLive, encodeLive, FIRST_VERSION, type ProfileVersioning } from './profile-versions.ts';
 
 export interface AerospikeProfileStoreConfig {
@@ -75,8 +75,6 @@ export function createAerospikeProfileStore(config: AerospikeProfileStoreConfig)
   const positionKey = (topic: string) => ({ ns: config.namespace, set: `${config.set}_positions`, key: topic });
   // Profiles never expire by age: the newest 200 tags are kept however old they are.
   const writePolicy = new Aerospike.BatchWritePolicy({ ttl: Aerospike.ttl.NEVER_EXPIRE });
-  /** Made on the first Avro value read: only records written before the JSON text have any. */
-  let codec: EventCodec | undefined;
 
   return {
     async migrate() {
@@ -131,11 +129,7 @@ export function createAerospikeProfileStore(config: AerospikeProfileStoreConfig)
       const texts: string[] = [];
       for (let i = values.length - 1; i >= 0 && texts.length < limit; i--) {
         const value = values[i] as string | Buffer;
-        if (typeof value === 'string') texts.push(value);
-        else {
-          codec ??= createEventCodec();
-          texts.push(JSON.stringify(codec.decode(value)));
-        }
+        texts.push(typeof value === 'string' ? value : jsonOfPayload(value));
       }
       return texts;
     },

@@ -1,4 +1,4 @@
-import type { Action } from '@usertags/contracts';
+import { type Action, createEventCodec, type EventCodec } from '@usertags/contracts';
 
 /** Profiles keep at least this many of the newest tags per cookie and action (spec §3.2). */
 export const PROFILE_KEEP = 200;
@@ -54,4 +54,16 @@ export interface ProfileStore {
   read(cookie: string, action: Action, fromMs: number, toMs: number, limit: number): Promise<string[]>;
   checkReady(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Made on the first old value read: only stores written before the JSON text have any. */
+let legacyCodec: EventCodec | undefined;
+
+/**
+ * The JSON text of a tag a store wrote before it kept the text: its Avro
+ * payload decoded, as the projector now makes the text when it applies a tag.
+ */
+export function jsonOfPayload(payload: Uint8Array): string {
+  legacyCodec ??= createEventCodec();
+  return JSON.stringify(legacyCodec.decode(payload));
 }

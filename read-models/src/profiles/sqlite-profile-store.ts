@@ -1,7 +1,7 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import { type Action, ContractError, createEventCodec, type EventCodec } from '@usertags/contracts';
+import { type Action, ContractError } from '@usertags/contracts';
 import { openSqlite } from '@usertags/runtime';
-import { PROFILE_KEEP, type ProfileStore } from './profile-store.ts';
+import { jsonOfPayload, PROFILE_KEEP, type ProfileStore } from './profile-store.ts';
 
 /**
  * How many tags over PROFILE_KEEP a (cookie, action) may hold before a batch
@@ -51,8 +51,6 @@ export const TRIM_SLACK = 10;
 export function createSqliteProfileStore(path: string): ProfileStore {
   let db: DatabaseSync | undefined;
   let holdsPayloads = false;
-  /** Made on the first old row read: only files from before the JSON text have any. */
-  let codec: EventCodec | undefined;
   let statements:
     | {
         insert: StatementSync;
@@ -170,11 +168,7 @@ export function createSqliteProfileStore(path: string): ProfileStore {
       const texts = new Array<string>(rows.length);
       for (let i = 0; i < rows.length; i++) {
         const [json, payload] = rows[i] as [string | null, (Uint8Array | null)?];
-        if (json !== null) texts[i] = json;
-        else {
-          codec ??= createEventCodec();
-          texts[i] = JSON.stringify(codec.decode(payload as Uint8Array));
-        }
+        texts[i] = json ?? jsonOfPayload(payload as Uint8Array);
       }
       return texts;
     },
