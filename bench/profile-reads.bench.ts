@@ -7,7 +7,7 @@
 //    made by bench/base-tree.sh), that tree's query API over the same store, checked to answer the same bytes
 //    (embedded store only: the base tree makes the file, in its layout, and this checkout's store writes every
 //    row so that both read it — a file from before the JSON text gets both the payload and the text);
-//  - closed loop at max rate (autocannon, BENCH_CONNECTIONS connections, BENCH_SECONDS per run), the arms taking turns,
+//  - closed loop at max rate (autocannon in its own process, bench/closed-loop.ts, BENCH_CONNECTIONS connections, BENCH_SECONDS per run), the arms taking turns,
 //    BENCH_ROUNDS rounds, order reversed every other round;
 //  - open loop at BENCH_RATE requests/s (bench/probe.ts: latency from each request's scheduled send time, sub-millisecond);
 //  - all of it twice: with the store left alone, and while a writer process (bench/profile-writer.ts, standing in
@@ -145,7 +145,8 @@ async function closedLoop(arm: Arm, seconds: number): Promise<GetLoadResult & { 
   const ours0 = ours();
   const result = await driveGets(arm.url, paths, seconds, CONNECTIONS, arm.pid);
   const machine = cpuBetween(machine0, cpuSnapshot());
-  return { ...result, othersCores: round(Math.max(0, machine.machineCores - (ours() - ours0) / machine.seconds), 2) };
+  const oursSeconds = ours() - ours0 + result.loadCpuSeconds;
+  return { ...result, othersCores: round(Math.max(0, machine.machineCores - oursSeconds / machine.seconds), 2) };
 }
 
 /** One phase: every arm in closed loop, the rounds taking turns, then every arm at RATE open loop. */
@@ -240,7 +241,8 @@ Each phase's ratios are against the bare server measured in that phase.
 
 `
     : ''
-}Max rate: autocannon, closed loop, ${CONNECTIONS} connections, ${SECONDS} s per run, the arms taking turns, ${ROUNDS} rounds (means; max is the largest).
+}Max rate: autocannon in a process of its own, closed loop, ${CONNECTIONS} connections, ${SECONDS} s per run, the arms taking turns, ${ROUNDS} rounds
+(means; max is the largest). "Other processes" is the machine's CPU less the programs', the load generator's and the bench's.
 
 | arm | answers/s | of the ceiling | p50 ms | p99 ms | max ms | server CPU ms / answer | other processes, cores busy |
 |---|---:|---:|---:|---:|---:|---:|---:|
@@ -252,7 +254,8 @@ Every run (the order of the arms reverses every other round):
 |---:|---|---:|---:|---:|---:|---:|
 ${runs.map((r) => `| ${r.round} | ${r.arm} | ${r.perSecond.toLocaleString('en')} | ${r.p99} | ${r.max} | ${r.cpuMsPerAnswer} | ${r.othersCores} |`).join('\n')}
 
-At ${RATE} answers/s offered (\`bench/probe.ts\`, open loop, ${RATE_SECONDS} s each, latency from the scheduled send time):
+At ${RATE} answers/s offered (\`bench/probe.ts\` in a process of its own, open loop, ${RATE_SECONDS} s each, latency from the scheduled
+send time; the probe spins through its loop for the last 2 ms before each send, so that its timers' lateness is not counted):
 
 | arm | p50 ms | p99 ms | p99.9 ms | max ms | failed |
 |---|---:|---:|---:|---:|---:|

@@ -157,11 +157,14 @@ export interface GetLoadResult {
   failed: number;
   /** CPU (user + system) the server process spent per 2xx answer, ms; NaN without a pid. */
   cpuMsPerAnswer: number;
+  /** CPU seconds the load generator's own process spent. */
+  loadCpuSeconds: number;
 }
 
 /**
  * GETs `paths` in turn on `url` with autocannon, closed loop at `connections` for `seconds` (latencies in whole
- * milliseconds, from each send), and the CPU the server process `pid` spent meanwhile.
+ * milliseconds, from each send), and the CPU the server process `pid` spent meanwhile. autocannon runs in a
+ * process of its own (bench/closed-loop.ts), so that the bench's own work does not count as the server's time.
  */
 export async function driveGets(
   url: string,
@@ -170,32 +173,56 @@ export async function driveGets(
   connections: number,
   pid?: number,
 ): Promise<GetLoadResult> {
-  let i = 0;
   const cpu0 = cpuSeconds(pid);
-  const result = await autocannon({
-    url,
-    connections,
-    duration: seconds,
-    timeout: 10,
-    requests: [
-      {
-        setupRequest: (req) => {
-          req.path = paths[i++ % paths.length] as string;
-          return req;
-        },
-      },
-    ],
-  });
+  const result = await runJob<ClosedLoopResult>('bench/closed-loop.ts', { url, paths, seconds, connections });
   const cpu = cpuSeconds(pid) - cpu0;
-  const ok = result['2xx'];
   return {
-    perSecond: Math.round(ok / seconds),
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    max: result.latency.max,
-    failed: result.non2xx + result.errors + result.timeouts,
-    cpuMsPerAnswer: pid === undefined || ok === 0 ? Number.NaN : Number(((cpu * 1000) / ok).toFixed(3)),
+    perSecond: Math.round(result.ok / seconds),
+    p50: result.p50,
+    p99: result.p99,
+    max: result.max,
+    failed: result.failed,
+    cpuMsPerAnswer: pid === undefined || result.ok === 0 ? Number.NaN : Number(((cpu * 1000) / result.ok).toFixed(3)),
+    loadCpuSeconds: result.cpuSeconds,
   };
+}
+
+/** What bench/closed-loop.ts reports. */
+export interface ClosedLoopResult {
+  ok: number;
+  p50: number;
+  p99: number;
+  max: number;
+  failed: number;
+  /** CPU seconds the load generator's process spent, start-up included. */
+  cpuSeconds: number;
+}
+
+/**
+ * Runs a load generator (`script`, relative to the repository) in a process of its own: `job` goes to its stdin
+ * as JSON, and its answer is the last line it prints, JSON too (see `jobOfStdin`).
+ */
+export async function runJob<T>(script: string, job: unknown): Promise<T> {
+  const child = spawn(process.execPath, [join(repo, script)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    out += chunk;
+  });
+  const exited = new Promise<number | null>((done) => child.once('exit', done));
+  child.stdin.end(JSON.stringify(job));
+  const code = await exited;
+  const last = out.trim().split('\n').at(-1) ?? '';
+  if (code !== 0) throw new Error(`${script} exited with ${code}: ${out}`);
+  return JSON.parse(last) as T;
+}
+
+/** The job a load generator started by `runJob` was given. */
+export async function jobOfStdin<T>(): Promise<T> {
+  let input = '';
+  process.stdin.setEncoding('utf8');
+  for await (const chunk of process.stdin) input += chunk;
+  return JSON.parse(input) as T;
 }
 
 /**
