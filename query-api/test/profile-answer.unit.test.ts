@@ -17,7 +17,7 @@ const T0 = Date.UTC(2022, 2, 1);
 
 /** A store that holds given JSON texts and answers every read with them (the order and the cut are the store's business, not tested here). */
 function reader(views: readonly string[], buys: readonly string[]): ProfileReader {
-  return { read: async (_cookie, action) => (action === 'VIEW' ? views : buys) };
+  return { read: async () => ({ views, buys }) };
 }
 
 const query = (cookie: string, qs = RANGE) => {
@@ -105,7 +105,7 @@ describe('GET and POST /user_profiles sending the JSON text', () => {
 
   before(async () => {
     const profiles = {
-      read: async (c: string, action: 'VIEW' | 'BUY') => (c === 'ü 1' ? (action === 'VIEW' ? views : buys).map(stored) : []),
+      read: async (c: string) => (c === 'ü 1' ? { views: views.map(stored), buys: buys.map(stored) } : { views: [], buys: [] }),
       checkReady: async () => {},
     };
     const app = createQueryApp({

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { createEventCodec } from '@usertags/contracts';
 import Aerospike from 'aerospike';
 import { createAerospikeProfileStore, mapKeyOf } from '../src/profiles/aerospike-profile-store.ts';
-import { describeProfileStoreContract, digestOf, entryOfTag, oldTag } from './profile-store.contract.ts';
+import { describeProfileStoreContract, digestOf, entryOfTag, oldTag, readAction } from './profile-store.contract.ts';
 
 // The Aerospike adapter runs the same suite as the embedded store whenever a server is configured:
 //   AEROSPIKE_HOSTS=127.0.0.1:3000 [AEROSPIKE_NAMESPACE=test] ./run.sh test:int
@@ -48,8 +48,8 @@ if (hosts === undefined || hosts === '') {
       );
       await store.apply([entryOfTag(oldTag(2, 'BUY'), 2, codec)]);
       const expected = [2, 1, 0].map((i) => entryOfTag(oldTag(i, 'BUY'), i, codec).json);
-      assert.deepEqual(await store.read('old', 'BUY', 0, Date.UTC(2023, 0, 1), 200), expected);
-      assert.deepEqual(await store.read('old', 'BUY', 0, Date.UTC(2023, 0, 1), 2), expected.slice(0, 2));
+      assert.deepEqual(await readAction(store, 'old', 'BUY', 0, Date.UTC(2023, 0, 1), 200), expected);
+      assert.deepEqual(await readAction(store, 'old', 'BUY', 0, Date.UTC(2023, 0, 1), 2), expected.slice(0, 2));
     } finally {
       await store.close();
       await client.truncate(config.namespace, config.set, 0);

@@ -8,7 +8,7 @@ import { it } from 'node:test';
 import { createEventCodec, type UserTag } from '@usertags/contracts';
 import { PROFILE_KEEP, type ProfileEntry } from '../src/profiles/profile-store.ts';
 import { createSqliteProfileStore, TRIM_SLACK } from '../src/profiles/sqlite-profile-store.ts';
-import { describeProfileStoreContract, digestOf, entryOfTag, oldTag } from './profile-store.contract.ts';
+import { describeProfileStoreContract, digestOf, entryOfTag, oldTag, readAction } from './profile-store.contract.ts';
 
 describeProfileStoreContract('embedded SQLite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'profiles-'));
@@ -50,14 +50,18 @@ it('embedded SQLite: trims a pair only once it holds TRIM_SLACK tags more than i
     const full = PROFILE_KEEP + TRIM_SLACK;
     await store.apply(Array.from({ length: full - 1 }, (_, i) => tag(i)));
     assert.equal(rows(), full - 1, 'below the slack nothing is deleted');
-    const shown = await store.read('k', 'BUY', 0, 2_000_000, 1000);
+    const shown = await readAction(store, 'k', 'BUY', 0, 2_000_000, 1000);
     assert.equal(shown.length, PROFILE_KEEP);
     assert.equal(text(shown.at(-1) as string), String(full - 1 - PROFILE_KEEP), 'only the newest PROFILE_KEEP are read');
-    assert.deepEqual(await store.read('k', 'BUY', 0, 1_000_000 + full - 1 - PROFILE_KEEP, 1000), [], 'not even in a range of their own');
+    assert.deepEqual(
+      await readAction(store, 'k', 'BUY', 0, 1_000_000 + full - 1 - PROFILE_KEEP, 1000),
+      [],
+      'not even in a range of their own',
+    );
     await store.apply([tag(full - 1)]);
     assert.equal(rows(), PROFILE_KEEP, 'at the slack the pair is trimmed back to what reads see');
     assert.deepEqual(
-      (await store.read('k', 'BUY', 0, 2_000_000, 1000)).map(text),
+      (await readAction(store, 'k', 'BUY', 0, 2_000_000, 1000)).map(text),
       shown
         .map(text)
         .slice(0, PROFILE_KEEP - 1)
@@ -97,8 +101,12 @@ it('embedded SQLite: reads a file made before the JSON text, and writes it so th
     await a.apply([3, 4].map((i) => entryOfTag(oldTag(i, 'VIEW'), i, codec)));
     const expected = [4, 3, 2, 1, 0].map((i) => entryOfTag(oldTag(i, 'VIEW'), i, codec).json);
     for (const store of [a, b]) {
-      assert.deepEqual(await store.read('old', 'VIEW', 0, Date.UTC(2023, 0, 1), 200), expected, 'old rows decoded, new rows as stored');
-      assert.deepEqual(await store.read('old', 'VIEW', 0, Date.UTC(2023, 0, 1), 2), expected.slice(0, 2));
+      assert.deepEqual(
+        await readAction(store, 'old', 'VIEW', 0, Date.UTC(2023, 0, 1), 200),
+        expected,
+        'old rows decoded, new rows as stored',
+      );
+      assert.deepEqual(await readAction(store, 'old', 'VIEW', 0, Date.UTC(2023, 0, 1), 2), expected.slice(0, 2));
     }
     // What a build from before reads: every row's payload, the new ones too.
     const db = new DatabaseSync(path, { readOnly: true });
@@ -147,7 +155,7 @@ it('embedded SQLite: a program that finds the old layout while another is adding
     await store.migrate(); // sees no column, waits for the lock, then finds the other's column
     await store.apply([entryOfTag(oldTag(1, 'VIEW'), 1, codec)]);
     assert.deepEqual(
-      await store.read('old', 'VIEW', 0, Date.UTC(2023, 0, 1), 200),
+      await readAction(store, 'old', 'VIEW', 0, Date.UTC(2023, 0, 1), 200),
       [1, 0].map((i) => entryOfTag(oldTag(i, 'VIEW'), i, codec).json),
     );
     assert.equal(await exited, 0);
@@ -167,7 +175,7 @@ it('embedded SQLite: a new file holds each tag once, as its JSON text', async ()
     const columns = (db.prepare('PRAGMA table_info(profile_tags)').all() as Array<{ name: string }>).map((c) => c.name);
     db.close();
     assert.deepEqual(columns, ['cookie', 'action', 'time_ms', 'digest', 'json']);
-    assert.deepEqual(await store.read('n', 'BUY', 0, 10, 200), ['{"n":1}']);
+    assert.deepEqual(await readAction(store, 'n', 'BUY', 0, 10, 200), ['{"n":1}']);
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });

@@ -2,16 +2,13 @@ import type { ProfileQuery } from '@usertags/contracts';
 
 /** What the profile answer needs from the read model (the store module that owns the layout implements it). */
 export interface ProfileReader {
-  /** The JSON texts of the cookie's tags of one action in the range, newest first, at most `limit`. */
-  read(cookie: string, action: 'VIEW' | 'BUY', fromMs: number, toMs: number, limit: number): Promise<readonly string[]>;
-}
-
-async function readBoth(query: ProfileQuery, reader: ProfileReader): Promise<[readonly string[], readonly string[]]> {
-  const { cookie, range, limit } = query;
-  return Promise.all([
-    reader.read(cookie, 'VIEW', range.fromMs, range.toMs, limit),
-    reader.read(cookie, 'BUY', range.fromMs, range.toMs, limit),
-  ]);
+  /** The JSON texts of the cookie's views and buys in the range, each newest first and at most `limit`. */
+  read(
+    cookie: string,
+    fromMs: number,
+    toMs: number,
+    limit: number,
+  ): Promise<{ readonly views: readonly string[]; readonly buys: readonly string[] }>;
 }
 
 /**
@@ -23,6 +20,6 @@ async function readBoth(query: ProfileQuery, reader: ProfileReader): Promise<[re
  * them.
  */
 export async function answerProfileJson(query: ProfileQuery, reader: ProfileReader): Promise<Buffer> {
-  const [views, buys] = await readBoth(query, reader);
+  const { views, buys } = await reader.read(query.cookie, query.range.fromMs, query.range.toMs, query.limit);
   return Buffer.from(`{"cookie":${JSON.stringify(query.cookie)},"views":[${views.join(',')}],"buys":[${buys.join(',')}]}`);
 }

@@ -47,7 +47,7 @@ function unavailable(error: unknown): ContractError {
  * newest PROFILE_KEEP by index
  * (`removeByIndexRange(bin, -PROFILE_KEEP, PROFILE_KEEP, INVERTED)`), atomically.
  * Putting an existing key again rewrites the same value, so re-applying is
- * harmless. A read takes the key range of the time range from one bin.
+ * harmless. A read takes the key range of the time range from both bins in one request.
  */
 /** A lazily made, shared connection; a failed attempt is forgotten so the next call tries again. */
 function connector(hosts: string): { connect(): Promise<Aerospike.Client>; close(): Promise<void> } {
@@ -113,25 +113,32 @@ export function createAerospikeProfileStore(config: AerospikeProfileStoreConfig)
       }
     },
 
-    async read(cookie, action, fromMs, toMs, limit) {
-      let values: Array<string | Buffer>;
+    async read(cookie, fromMs, toMs, limit) {
+      let bins: Record<string, unknown>;
       try {
+        // Both bins' ranges in one request.
+        const range = (bin: string) => Aerospike.maps.getByKeyRange(bin, timeKey(fromMs), timeKey(toMs), Aerospike.maps.returnType.VALUE);
         const record = await (await connect()).operate({ ns: config.namespace, set: config.set, key: userKey(cookie) }, [
-          Aerospike.maps.getByKeyRange(BIN[action], timeKey(fromMs), timeKey(toMs), Aerospike.maps.returnType.VALUE),
+          range(BIN.VIEW),
+          range(BIN.BUY),
         ]);
-        values = (record.bins[BIN[action]] ?? []) as Array<string | Buffer>;
+        bins = record.bins;
       } catch (error) {
-        if ((error as { code?: number }).code === Aerospike.status.ERR_RECORD_NOT_FOUND) return [];
+        if ((error as { code?: number }).code === Aerospike.status.ERR_RECORD_NOT_FOUND) return { views: [], buys: [] };
         throw unavailable(error);
       }
       // The map returns the range in key order (oldest first); answers are newest first. An old value that does
       // not decode fails as the codec says (not as an unavailable store), as in the embedded store.
-      const texts: string[] = [];
-      for (let i = values.length - 1; i >= 0 && texts.length < limit; i--) {
-        const value = values[i] as string | Buffer;
-        texts.push(typeof value === 'string' ? value : jsonOfPayload(value));
-      }
-      return texts;
+      const texts = (action: Action) => {
+        const values = (bins[BIN[action]] ?? []) as Array<string | Buffer>;
+        const out: string[] = [];
+        for (let i = values.length - 1; i >= 0 && out.length < limit; i--) {
+          const value = values[i] as string | Buffer;
+          out.push(typeof value === 'string' ? value : jsonOfPayload(value));
+        }
+        return out;
+      };
+      return { views: texts('VIEW'), buys: texts('BUY') };
     },
 
     async checkReady() {

@@ -34,6 +34,12 @@ export interface StorePosition {
   readonly nextOffset: bigint;
 }
 
+/** A cookie's tags of each action as a profile read returns them: JSON texts, newest first. */
+export interface ProfileTexts {
+  readonly views: string[];
+  readonly buys: string[];
+}
+
 /** The profile read model: per cookie and action, the newest tags by event time. */
 export interface ProfileStore {
   /** Creates the storage if needed. */
@@ -50,8 +56,12 @@ export interface ProfileStore {
   apply(entries: readonly ProfileEntry[], position?: StorePosition): Promise<void>;
   /** The recorded next offset of each partition of `topic` (empty for a store written before positions were kept). */
   positions(topic: string): Promise<Map<number, bigint>>;
-  /** The JSON texts of `cookie`'s `action` tags with time in `[fromMs, toMs)`, newest first, at most `limit`. */
-  read(cookie: string, action: Action, fromMs: number, toMs: number, limit: number): Promise<string[]>;
+  /**
+   * The JSON texts of `cookie`'s tags with time in `[fromMs, toMs)`, views and
+   * buys, each newest first and at most `limit`: both actions in one read, as
+   * an answer needs them (one request to a store over the network).
+   */
+  read(cookie: string, fromMs: number, toMs: number, limit: number): Promise<ProfileTexts>;
   checkReady(): Promise<void>;
   close(): Promise<void>;
 }

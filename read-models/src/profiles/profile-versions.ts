@@ -158,8 +158,8 @@ export function followLive(versioning: ProfileVersioning): FollowingProfileStore
     async positions(topic) {
       return (await store()).positions(topic);
     },
-    async read(cookie, action, fromMs, toMs, limit) {
-      return (await store()).read(cookie, action, fromMs, toMs, limit);
+    async read(cookie, fromMs, toMs, limit) {
+      return (await store()).read(cookie, fromMs, toMs, limit);
     },
     async checkReady() {
       await (await store()).checkReady();

@@ -161,16 +161,19 @@ export function createSqliteProfileStore(path: string): ProfileStore {
       return new Map(rows.map((r) => [Number(r.partition), r.next_offset]));
     },
 
-    async read(cookie, action, fromMs, toMs, limit) {
+    async read(cookie, fromMs, toMs, limit) {
       const { statements: s } = open();
-      // [json, payload]: the payload only where the text is NULL (an old row), and only in a file from before.
-      const rows = s.read.all(cookie, actionCode(action), fromMs, toMs, limit) as unknown as Array<[string | null, (Uint8Array | null)?]>;
-      const texts = new Array<string>(rows.length);
-      for (let i = 0; i < rows.length; i++) {
-        const [json, payload] = rows[i] as [string | null, (Uint8Array | null)?];
-        texts[i] = json ?? jsonOfPayload(payload as Uint8Array);
-      }
-      return texts;
+      const texts = (action: Action) => {
+        // [json, payload]: the payload only where the text is NULL (an old row), and only in a file from before.
+        const rows = s.read.all(cookie, actionCode(action), fromMs, toMs, limit) as unknown as Array<[string | null, (Uint8Array | null)?]>;
+        const out = new Array<string>(rows.length);
+        for (let i = 0; i < rows.length; i++) {
+          const [json, payload] = rows[i] as [string | null, (Uint8Array | null)?];
+          out[i] = json ?? jsonOfPayload(payload as Uint8Array);
+        }
+        return out;
+      };
+      return { views: texts('VIEW'), buys: texts('BUY') };
     },
 
     async checkReady() {

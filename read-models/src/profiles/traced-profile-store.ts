@@ -15,10 +15,8 @@ export function traceProfileStore(store: ProfileStore, system: 'aerospike' | 'sq
     apply: (entries, position) =>
       inChildSpan('profiles.apply', { attributes: { ...db, 'usertags.entries': entries.length } }, () => store.apply(entries, position)),
     positions: (topic) => store.positions(topic),
-    read: (cookie, action, fromMs, toMs, limit) =>
-      inChildSpan('profiles.read', { attributes: { ...db, 'usertags.action': action, 'usertags.limit': limit } }, () =>
-        store.read(cookie, action, fromMs, toMs, limit),
-      ),
+    read: (cookie, fromMs, toMs, limit) =>
+      inChildSpan('profiles.read', { attributes: { ...db, 'usertags.limit': limit } }, () => store.read(cookie, fromMs, toMs, limit)),
     checkReady: () => store.checkReady(),
     close: () => store.close(),
   };
