@@ -203,7 +203,7 @@ Machine: ${machineLine()}; Kafka, the programs and the load all on it; profile s
 | freshness at 1000 tags/s (204 → visible), p50 / p99 / max s | ${fresh.p50} / ${fresh.p99} / ${fresh.max} | — | — |
 | \`/user_profiles\` at max rate, answers/s (${answers.size.toLocaleString('en')} paths, ${answerKiB} KiB an answer) | ${maxRate.api.toLocaleString('en')} (p99 ${maxRate.apiP99} ms, max ${maxRate.apiMax} ms) | bare node:http, same bytes: ${maxRate.bare.toLocaleString('en')} (p99 ${maxRate.bareP99} ms) | ${(maxRate.api / maxRate.bare).toFixed(2)} |
 
-\`/user_profiles\` over ${COOKIES.toLocaleString('en')} cookies: \`bench/probe.ts\`, open loop, latency from each request's scheduled send time (sub-millisecond), ${SECONDS} s per endpoint and rate, GET /health on the same server interleaved with it in 5 s turns. Send lag: how late the probe itself sent (p99), part of both latencies.
+\`/user_profiles\` over ${COOKIES.toLocaleString('en')} cookies: \`bench/probe.ts\` in a process of its own, open loop, latency from each request's scheduled send time (sub-millisecond), ${SECONDS} s per endpoint and rate, GET /health on the same server interleaved with it in 5 s turns; at 100/s the probe spins for the last 2 ms before each send. Send lag: how late the probe itself sent (p99), part of both latencies.
 
 | offered | profile p50 / p99 / p99.9 ms | GET /health p50 / p99 / p99.9 ms (baseline) | send lag p99 ms (profile / health) | answered | failed |
 |---:|---:|---:|---:|---:|---:|
