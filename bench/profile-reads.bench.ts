@@ -7,6 +7,8 @@
 //    made by bench/base-tree.sh), that tree's query API over the same store, checked to answer the same bytes
 //    (embedded store only: the base tree makes the file, in its layout, and this checkout's store writes every
 //    row so that both read it — a file from before the JSON text gets both the payload and the text);
+//  - with BENCH_QUERY_WORKERS=<n> (Aerospike only, BENCH_AGGREGATES=<PostgreSQL URL>), a further arm: the query API as a
+//    primary with n worker processes on one port, its CPU counted over all of them;
 //  - closed loop at max rate (autocannon in its own process, bench/closed-loop.ts, BENCH_CONNECTIONS connections, BENCH_SECONDS per run), the arms taking turns,
 //    BENCH_ROUNDS rounds, order reversed every other round;
 //  - open loop at BENCH_RATE requests/s (bench/probe.ts: latency from each request's scheduled send time, sub-millisecond);
@@ -16,6 +18,7 @@
 //   node bench/profile-reads.bench.ts   (BENCH_COOKIES=200 BENCH_TAGS=200 BENCH_CONNECTIONS=32 BENCH_SECONDS=10 BENCH_ROUNDS=2
 //                                        BENCH_RATE=100 BENCH_RATE_SECONDS=20 BENCH_WRITE_RATE=4000 [AEROSPIKE_HOSTS=<host:port>]
 //                                        [BENCH_BASE_ROOT=<checkout>] [BENCH_CPU_PROF=<dir>]
+//                                        [BENCH_QUERY_WORKERS=<n> BENCH_AGGREGATES=<PostgreSQL URL>]
 //                                        [BENCH_NODE_OPTIONS=<options for the programs measured>])
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -34,6 +37,7 @@ import {
   machineLine,
   startBareCopy,
   startProgram,
+  treeCpuSeconds,
   writeReport,
 } from './support.ts';
 
@@ -50,6 +54,11 @@ const BASE_ROOT = process.env.BENCH_BASE_ROOT;
 const CPU_PROF = process.env.BENCH_CPU_PROF;
 /** Node options for the programs measured (the query APIs, the bare server), e.g. a preload that reports stalls. */
 const NODE_OPTIONS = process.env.BENCH_NODE_OPTIONS;
+/** A further arm: the query API with this many worker processes (needs Aerospike and BENCH_AGGREGATES, a PostgreSQL URL). */
+const QUERY_WORKERS = process.env.BENCH_QUERY_WORKERS === undefined ? undefined : Number(process.env.BENCH_QUERY_WORKERS);
+const AGGREGATES_URL = process.env.BENCH_AGGREGATES;
+if (QUERY_WORKERS !== undefined && (process.env.AEROSPIKE_HOSTS === undefined || AGGREGATES_URL === undefined))
+  throw new Error('BENCH_QUERY_WORKERS needs stores that several processes share: AEROSPIKE_HOSTS, and BENCH_AGGREGATES=<PostgreSQL URL>');
 const START = Date.UTC(2022, 2, 1, 0, 0);
 const round = (n: number, d = 1) => Number(n.toFixed(d));
 
@@ -106,6 +115,15 @@ const profiling = (name: string): Record<string, string> => {
 const withProfile = (name: string) => ({ ...env, ...profiling(name) });
 const api = await startProgram('query-api/src/main.ts', withProfile('query-api'));
 const base = BASE_ROOT === undefined ? undefined : await startProgram('query-api/src/main.ts', withProfile('query-api-base'), BASE_ROOT);
+// The query API as a primary with worker processes: only with stores other processes can share (Aerospike, PostgreSQL).
+const multi =
+  QUERY_WORKERS === undefined
+    ? undefined
+    : await startProgram('query-api/src/main.ts', {
+        ...withProfile('query-api-workers'),
+        AGGREGATES: AGGREGATES_URL as string,
+        WORKERS: String(QUERY_WORKERS),
+      });
 
 // --- the answers: the bare server's bodies, and the base's answers compared byte for byte -----------
 const { server: bare, answers } = await startBareCopy(api.url, paths, join(dir, 'answers.json'), profiling('bare'));
@@ -131,6 +149,7 @@ const arms: Arm[] = [
   { label: 'bare node:http, same bytes (ceiling)', url: bare.url, pid: bare.child.pid },
   { label: 'query API', url: api.url, pid: api.child.pid },
   ...(base === undefined ? [] : [{ label: 'query API, base checkout', url: base.url, pid: base.child.pid }]),
+  ...(multi === undefined ? [] : [{ label: `query API, WORKERS=${QUERY_WORKERS}`, url: multi.url, pid: multi.child.pid }]),
 ];
 
 interface Run extends GetLoadResult {
@@ -139,7 +158,7 @@ interface Run extends GetLoadResult {
   /** Cores the rest of the machine kept busy meanwhile: everything but the programs measured and this process (the load). */
   othersCores: number;
 }
-const ours = () => [api, base, bare].reduce((n, p) => n + cpuSeconds(p?.child.pid), 0) + cpuSeconds(process.pid);
+const ours = () => [api, base, multi, bare].reduce((n, p) => n + treeCpuSeconds(p?.child.pid), 0) + cpuSeconds(process.pid);
 async function closedLoop(arm: Arm, seconds: number): Promise<GetLoadResult & { othersCores: number }> {
   const machine0 = cpuSnapshot();
   const ours0 = ours();
@@ -195,7 +214,7 @@ if (WRITE_RATE > 0) {
 const runs = [...quiet.runs, ...written.runs];
 const atRate = [...quiet.atRate, ...written.atRate];
 
-await Promise.all([api.stop(), bare.stop(), base?.stop()]);
+await Promise.all([api.stop(), bare.stop(), base?.stop(), multi?.stop()]);
 rmSync(dir, { recursive: true, force: true });
 
 const mean = (label: string, key: 'perSecond' | 'p50' | 'p99' | 'max' | 'cpuMsPerAnswer' | 'othersCores') => {
@@ -223,7 +242,7 @@ const summary = phases.flatMap((phase) => {
 for (const s of summary)
   console.log(`${s.arm.padEnd(52)} ${s.perSecond}/s = ${s.ofCeiling} % of the ceiling, p99 ${s.p99} ms, max ${s.max} ms`);
 
-const settings = `BENCH_COOKIES=${COOKIES}, BENCH_TAGS=${TAGS}, BENCH_CONNECTIONS=${CONNECTIONS}, BENCH_SECONDS=${SECONDS}, BENCH_ROUNDS=${ROUNDS}, BENCH_RATE=${RATE}, BENCH_RATE_SECONDS=${RATE_SECONDS}, BENCH_WRITE_RATE=${WRITE_RATE}${AEROSPIKE === undefined ? '' : `, AEROSPIKE_HOSTS=${AEROSPIKE}`}`;
+const settings = `BENCH_COOKIES=${COOKIES}, BENCH_TAGS=${TAGS}, BENCH_CONNECTIONS=${CONNECTIONS}, BENCH_SECONDS=${SECONDS}, BENCH_ROUNDS=${ROUNDS}, BENCH_RATE=${RATE}, BENCH_RATE_SECONDS=${RATE_SECONDS}, BENCH_WRITE_RATE=${WRITE_RATE}${AEROSPIKE === undefined ? '' : `, AEROSPIKE_HOSTS=${AEROSPIKE}`}${QUERY_WORKERS === undefined ? '' : `, BENCH_QUERY_WORKERS=${QUERY_WORKERS}, BENCH_AGGREGATES=<PostgreSQL URL>`}`;
 const markdown = `
 ## Profile reads against the bare ceiling (\`bench:profile-reads\`${AEROSPIKE === undefined ? '' : ' with `AEROSPIKE_HOSTS`'})
 

@@ -163,7 +163,7 @@ export interface GetLoadResult {
 
 /**
  * GETs `paths` in turn on `url` with autocannon, closed loop at `connections` for `seconds` (latencies in whole
- * milliseconds, from each send), and the CPU the server process `pid` spent meanwhile. autocannon runs in a
+ * milliseconds, from each send), and the CPU the server process `pid` (with its workers) spent meanwhile. autocannon runs in a
  * process of its own (bench/closed-loop.ts), so that the bench's own work does not count as the server's time.
  */
 export async function driveGets(
@@ -173,9 +173,9 @@ export async function driveGets(
   connections: number,
   pid?: number,
 ): Promise<GetLoadResult> {
-  const cpu0 = cpuSeconds(pid);
+  const cpu0 = treeCpuSeconds(pid);
   const result = await runJob<ClosedLoopResult>('bench/closed-loop.ts', { url, paths, seconds, connections });
-  const cpu = cpuSeconds(pid) - cpu0;
+  const cpu = treeCpuSeconds(pid) - cpu0;
   return {
     perSecond: Math.round(result.ok / seconds),
     p50: result.p50,
@@ -281,6 +281,24 @@ export function cpuSeconds(pid: number | undefined): number {
     return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).ticks / 100;
   } catch {
     return 0;
+  }
+}
+
+/** CPU seconds (user + system) of process `pid` and its live descendants: a program's worker processes. */
+export function treeCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  let total = cpuSeconds(pid);
+  for (const child of childrenOf(pid)) total += treeCpuSeconds(child);
+  return total;
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+      readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
+    );
+  } catch {
+    return [];
   }
 }
 
