@@ -369,6 +369,11 @@ const LAYOUTS: Layout[] = [
     open: (p: string) => rowStore(p, { slack }),
   })),
   {
+    key: 'storeprobed',
+    name: `trimmed at ${PROFILE_KEEP} + ${TRIM_SLACK}, JSON text, every touched pair counted at every batch (the store before 2026-12-04 night)`,
+    open: (p) => rowStore(p, { slack: TRIM_SLACK, json: true }),
+  },
+  {
     key: 'storeckpt16k',
     name: `trimmed at ${PROFILE_KEEP} + ${TRIM_SLACK}, JSON text, checkpoint every 16,000 WAL pages`,
     open: (p) => rowStore(p, { slack: TRIM_SLACK, json: true, checkpointPages: 16_000 }),

@@ -28,6 +28,50 @@ describeProfileStoreContract('embedded SQLite', async () => {
   };
 });
 
+it('embedded SQLite: a pair fed a tag at a time, again after a restart and with tags delivered twice, never holds PROFILE_KEEP + TRIM_SLACK tags after a batch', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'profiles-'));
+  const path = join(dir, 'profiles.sqlite');
+  const held = () => {
+    const db = new DatabaseSync(path, { readOnly: true });
+    try {
+      return (db.prepare("SELECT count(*) AS n FROM profile_tags WHERE cookie = 'one'").get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  };
+  const tag = (i: number): ProfileEntry => {
+    const digest = Buffer.alloc(12);
+    digest.writeUInt32BE(i, 8);
+    return { cookie: 'one', action: 'VIEW', timeMs: 5_000_000 + i, digest, json: JSON.stringify(i), payload: Buffer.from(String(i)) };
+  };
+  let store = createSqliteProfileStore(path);
+  try {
+    const counts: number[] = [];
+    for (let i = 0; i < 700; i++) {
+      // Every seventh batch delivers the previous tag again with the new one; a restart (no memory of the pairs) at 450.
+      await store.apply(i % 7 === 0 && i > 0 ? [tag(i - 1), tag(i)] : [tag(i)]);
+      if (i === 450) {
+        await store.close();
+        store = createSqliteProfileStore(path);
+      }
+      counts.push(held());
+    }
+    assert.ok(
+      Math.max(...counts) < PROFILE_KEEP + TRIM_SLACK,
+      `at most ${PROFILE_KEEP + TRIM_SLACK - 1} after a batch: ${Math.max(...counts)}`,
+    );
+    assert.ok(counts.filter((n, i) => i > 0 && n < (counts[i - 1] as number)).length >= 40, 'trimmed every TRIM_SLACK tags or so');
+    const newest = await readAction(store, 'one', 'VIEW', 0, 10_000_000, 1000);
+    assert.deepEqual(
+      newest.map((t) => JSON.parse(t) as number),
+      Array.from({ length: PROFILE_KEEP }, (_, k) => 699 - k),
+    );
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 it('embedded SQLite: trims a pair only once it holds TRIM_SLACK tags more than it shows, then back to PROFILE_KEEP', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'profiles-'));
   const path = join(dir, 'profiles.sqlite');

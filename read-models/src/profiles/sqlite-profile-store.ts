@@ -15,6 +15,13 @@ import { jsonOfPayload, PROFILE_KEEP, type ProfileStore } from './profile-store.
 export const TRIM_SLACK = 10;
 
 /**
+ * How many (cookie, action) pairs the store remembers the room of (see
+ * `apply`); past that it forgets them all and counts again as pairs come.
+ * About 100 bytes each.
+ */
+const ROOM_PAIRS = 200_000;
+
+/**
  * The embedded profile store: SQLite on local disk through Node's built-in
  * `node:sqlite`, no server. One row per kept tag, keyed so that a cookie's
  * tags of one action are contiguous and ordered by time, holding the tag's
@@ -54,7 +61,7 @@ export function createSqliteProfileStore(path: string): ProfileStore {
   let statements:
     | {
         insert: StatementSync;
-        overFull: StatementSync;
+        rowsUpToFull: StatementSync;
         oldestKept: StatementSync;
         trim: StatementSync;
         read: StatementSync;
@@ -94,9 +101,10 @@ export function createSqliteProfileStore(path: string): ProfileStore {
           ? 'INSERT OR IGNORE INTO profile_tags (cookie, action, time_ms, digest, json, payload) VALUES (?, ?, ?, ?, ?, ?)'
           : 'INSERT OR IGNORE INTO profile_tags (cookie, action, time_ms, digest, json) VALUES (?, ?, ?, ?, ?)',
       ),
-      // Whether this cookie and action hold PROFILE_KEEP + TRIM_SLACK tags: most hold fewer, and then
-      // this one index probe is all a trim costs.
-      overFull: opened.prepare(`SELECT 1 FROM profile_tags WHERE cookie = ? AND action = ? ${nth(PROFILE_KEEP + TRIM_SLACK)}`),
+      // How many tags this cookie and action hold, counted up to PROFILE_KEEP + TRIM_SLACK: a walk of that many index entries at most.
+      rowsUpToFull: opened.prepare(
+        `SELECT count(*) AS n FROM (SELECT 1 FROM profile_tags WHERE cookie = ? AND action = ? LIMIT ${PROFILE_KEEP + TRIM_SLACK})`,
+      ),
       // The PROFILE_KEEP-th newest, the oldest a read sees: a trim deletes what is older.
       oldestKept: opened.prepare(`SELECT time_ms, digest FROM profile_tags WHERE cookie = ? AND action = ? ${nth(PROFILE_KEEP)}`),
       trim: opened.prepare('DELETE FROM profile_tags WHERE cookie = ? AND action = ? AND (time_ms, digest) < (?, ?)'),
@@ -123,6 +131,14 @@ export function createSqliteProfileStore(path: string): ProfileStore {
   }
 
   const actionCode = (action: Action) => (action === 'VIEW' ? 0 : 1);
+  /**
+   * Per (cookie, action) this program wrote, how many more tags it can take
+   * before it holds PROFILE_KEEP + TRIM_SLACK and must be trimmed, as of the
+   * last committed batch. Counting a pair walks up to 210 index entries, so a
+   * full pair is counted once per TRIM_SLACK tags it receives instead of at
+   * every batch; a pair not remembered is counted when a batch touches it.
+   */
+  let room = new Map<string, number>();
 
   return {
     async migrate() {
@@ -132,23 +148,43 @@ export function createSqliteProfileStore(path: string): ProfileStore {
     async apply(entries, position) {
       if (entries.length === 0 && position === undefined) return;
       const { statements: s } = open();
-      const touched = new Map<string, [string, number]>();
+      // Per pair this batch touched: its cookie and action, and the tags it added.
+      const touched = new Map<string, { cookie: string; action: number; added: number }>();
+      const roomAfter = new Map<string, number>();
       s.begin.run();
       try {
         for (const e of entries) {
           const action = actionCode(e.action);
-          if (holdsPayloads) s.insert.run(e.cookie, action, e.timeMs, e.digest, e.json, e.payload);
-          else s.insert.run(e.cookie, action, e.timeMs, e.digest, e.json);
-          touched.set(`${action}${e.cookie}`, [e.cookie, action]);
+          const { changes } = holdsPayloads
+            ? s.insert.run(e.cookie, action, e.timeMs, e.digest, e.json, e.payload)
+            : s.insert.run(e.cookie, action, e.timeMs, e.digest, e.json);
+          const key = `${action}${e.cookie}`;
+          const pair = touched.get(key);
+          if (pair === undefined) touched.set(key, { cookie: e.cookie, action, added: Number(changes) });
+          else pair.added += Number(changes);
         }
-        for (const [cookie, action] of touched.values()) {
-          if (s.overFull.get(cookie, action) === undefined) continue;
-          const oldest = s.oldestKept.get(cookie, action) as { time_ms: number; digest: Uint8Array } | undefined;
-          if (oldest !== undefined) s.trim.run(cookie, action, oldest.time_ms, oldest.digest);
+        for (const [key, { cookie, action, added }] of touched) {
+          const left = (room.get(key) ?? 0) - added;
+          if (left > 0) {
+            roomAfter.set(key, left);
+            continue;
+          }
+          // Not remembered, or perhaps full: counted, and trimmed back to PROFILE_KEEP once it holds PROFILE_KEEP + TRIM_SLACK.
+          let held = (s.rowsUpToFull.get(cookie, action) as { n: number }).n;
+          if (held >= PROFILE_KEEP + TRIM_SLACK) {
+            const oldest = s.oldestKept.get(cookie, action) as { time_ms: number; digest: Uint8Array } | undefined;
+            if (oldest !== undefined) s.trim.run(cookie, action, oldest.time_ms, oldest.digest);
+            held = PROFILE_KEEP;
+          }
+          roomAfter.set(key, PROFILE_KEEP + TRIM_SLACK - held);
         }
         if (position !== undefined) s.position.run(position.topic, position.partition, position.nextOffset);
         s.commit.run();
+        if (room.size + roomAfter.size > ROOM_PAIRS) room = new Map();
+        for (const [key, left] of roomAfter) room.set(key, left);
       } catch (error) {
+        // What was counted in the batch rolled back may be wrong now: everything is counted again.
+        room = new Map();
         s.rollback.run();
         throw new ContractError('STORE_UNAVAILABLE', `the profile store could not apply a batch (${(error as Error).message})`, {
           cause: error,
