@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { it } from 'node:test';
-import { createEventCodec, type UserTag } from '@usertags/contracts';
+import { type Action, createEventCodec, type UserTag } from '@usertags/contracts';
 import { PROFILE_KEEP, type ProfileEntry } from '../src/profiles/profile-store.ts';
 import { createSqliteProfileStore, TRIM_SLACK } from '../src/profiles/sqlite-profile-store.ts';
 import { describeProfileStoreContract, digestOf, entryOfTag, oldTag, readAction } from './profile-store.contract.ts';
@@ -28,22 +28,32 @@ describeProfileStoreContract('embedded SQLite', async () => {
   };
 });
 
+/** The rows the file holds (of one cookie, when given), counted through a connection of its own. */
+function rowsIn(path: string, cookie?: string): number {
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    const count =
+      cookie === undefined
+        ? db.prepare('SELECT count(*) AS n FROM profile_tags').get()
+        : db.prepare('SELECT count(*) AS n FROM profile_tags WHERE cookie = ?').get(cookie);
+    return (count as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+/** The i-th tag of one cookie and action: its digest made of i, its text `json`. */
+function pairEntry(cookie: string, action: Action, timeMs: number, i: number, json: string): ProfileEntry {
+  const digest = Buffer.alloc(12);
+  digest.writeUInt32BE(i, 8);
+  return { cookie, action, timeMs, digest, json, payload: Buffer.from(String(i)) };
+}
+
 it('embedded SQLite: a pair fed a tag at a time, again after a restart and with tags delivered twice, never holds PROFILE_KEEP + TRIM_SLACK tags after a batch', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'profiles-'));
   const path = join(dir, 'profiles.sqlite');
-  const held = () => {
-    const db = new DatabaseSync(path, { readOnly: true });
-    try {
-      return (db.prepare("SELECT count(*) AS n FROM profile_tags WHERE cookie = 'one'").get() as { n: number }).n;
-    } finally {
-      db.close();
-    }
-  };
-  const tag = (i: number): ProfileEntry => {
-    const digest = Buffer.alloc(12);
-    digest.writeUInt32BE(i, 8);
-    return { cookie: 'one', action: 'VIEW', timeMs: 5_000_000 + i, digest, json: JSON.stringify(i), payload: Buffer.from(String(i)) };
-  };
+  const held = () => rowsIn(path, 'one');
+  const tag = (i: number) => pairEntry('one', 'VIEW', 5_000_000 + i, i, JSON.stringify(i));
   let store = createSqliteProfileStore(path);
   try {
     const counts: number[] = [];
@@ -76,19 +86,8 @@ it('embedded SQLite: trims a pair only once it holds TRIM_SLACK tags more than i
   const dir = mkdtempSync(join(tmpdir(), 'profiles-'));
   const path = join(dir, 'profiles.sqlite');
   const store = createSqliteProfileStore(path);
-  const rows = () => {
-    const db = new DatabaseSync(path, { readOnly: true });
-    try {
-      return (db.prepare('SELECT count(*) AS n FROM profile_tags').get() as { n: number }).n;
-    } finally {
-      db.close();
-    }
-  };
-  const tag = (i: number): ProfileEntry => {
-    const digest = Buffer.alloc(12);
-    digest.writeUInt32BE(i, 8);
-    return { cookie: 'k', action: 'BUY', timeMs: 1_000_000 + i, digest, json: JSON.stringify(String(i)), payload: Buffer.from(String(i)) };
-  };
+  const rows = () => rowsIn(path);
+  const tag = (i: number) => pairEntry('k', 'BUY', 1_000_000 + i, i, JSON.stringify(String(i)));
   const text = (json: string) => JSON.parse(json) as string;
   try {
     const full = PROFILE_KEEP + TRIM_SLACK;
