@@ -39,9 +39,10 @@ export function createTopic(
 ): Promise<void> {
   const configEntries = Object.entries(config).map(([name, value]) => ({ name, value }));
   return withAdmin(brokers, async (admin) => {
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, configEntries }] });
-    // kafkajs's own wait for leaders gives up at once when the broker has not yet heard of the new
-    // topic from the controller (UNKNOWN_TOPIC_OR_PARTITION), which a busy machine often shows.
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, configEntries }], waitForLeaders: false });
+    // Not kafkajs's own wait for leaders (waitForLeaders): it gives up at once when the broker has not yet
+    // heard of the new topic from the controller (UNKNOWN_TOPIC_OR_PARTITION), which a busy machine often
+    // shows; the loop below waits through that instead.
     for (let attempt = 0; ; attempt++) {
       try {
         const [found] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
