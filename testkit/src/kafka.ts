@@ -39,14 +39,23 @@ export function createTopic(
 ): Promise<void> {
   const configEntries = Object.entries(config).map(([name, value]) => ({ name, value }));
   return withAdmin(brokers, async (admin) => {
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, configEntries }], waitForLeaders: false });
-    // Not kafkajs's own wait for leaders (waitForLeaders): it gives up at once when the broker has not yet
-    // heard of the new topic from the controller (UNKNOWN_TOPIC_OR_PARTITION), which a busy machine often
-    // shows; the loop below waits through that instead.
+    try {
+      await admin.createTopics({ topics: [{ topic, numPartitions: partitions, configEntries }] });
+    } catch (error) {
+      // kafkajs's own wait for leaders gives up at once when the broker has not yet heard of the new
+      // topic from the controller (UNKNOWN_TOPIC_OR_PARTITION), which a busy machine often shows: the
+      // topic is made, and the loop below waits through that.
+      if ((error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
+    }
+    // Leaders in the metadata, and each of them answering for its partition (a broker may name itself
+    // leader a moment before it serves the partition: NOT_LEADER_FOR_PARTITION).
     for (let attempt = 0; ; attempt++) {
       try {
         const [found] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
-        if (found !== undefined && found.partitions.length === partitions && found.partitions.every((p) => p.leader >= 0)) return;
+        if (found !== undefined && found.partitions.length === partitions && found.partitions.every((p) => p.leader >= 0)) {
+          await admin.fetchTopicOffsets(topic);
+          return;
+        }
       } catch (error) {
         if (attempt >= 100) throw error;
       }
