@@ -3,7 +3,17 @@ import { after, before, describe, it } from 'node:test';
 import { createEventCodec, ProblemBody } from '@usertags/contracts';
 import { createKafkaEventLog } from '@usertags/event-log';
 import { createLogger } from '@usertags/runtime';
-import { countRecords, deleteTopic, javaPartition, postTag, readTopic, sampleTag, TEST_BROKERS, uniqueName } from '@usertags/testkit';
+import {
+  countRecords,
+  deleteTopic,
+  javaPartition,
+  postTag,
+  rawRequest,
+  readTopic,
+  sampleTag,
+  TEST_BROKERS,
+  uniqueName,
+} from '@usertags/testkit';
 import { type CommandApi, startCommandApi } from '../src/command-api.ts';
 import { loadConfig } from '../src/config.ts';
 
@@ -185,5 +195,31 @@ describe('POST /user_tags against a real Kafka', () => {
     const wrong = await fetch(`${base}/user_tags`);
     assert.equal(wrong.status, 405);
     assert.equal(wrong.headers.get('allow'), 'POST');
+  });
+
+  // POST /user_tags in its plain form skips express (createApp); every other spelling express matches is still routed by it.
+  it('stores a tag and refuses a bad one alike at every spelling of the path it routes', async () => {
+    const targets = ['/user_tags', '/user_tags?from=test', '/user_tags/', '/USER_TAGS', `${base}/user_tags`];
+    const post = (target: string, body: string) =>
+      rawRequest(
+        base,
+        `POST ${target} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    for (const [i, target] of targets.entries()) {
+      const tag = sampleTag(9000 + i, { cookie: `spelling-${i}` });
+      const stored = await post(target, JSON.stringify(tag));
+      assert.equal(stored.status, 204, target);
+      assert.equal(stored.body, '', target);
+      const refused = await post(target, JSON.stringify({ ...tag, action: 'LIKE' }));
+      assert.equal(refused.status, 400, target);
+      assert.match(refused.headers['content-type'] ?? '', /^application\/problem\+json/, target);
+      assert.deepEqual(
+        ProblemBody.parse(JSON.parse(refused.body)).errors?.map((e) => e.field),
+        ['action'],
+        target,
+      );
+    }
+    const keys = (await readTopic(topic)).map((r) => r.key);
+    for (const i of targets.keys()) assert.equal(keys.filter((k) => k === `spelling-${i}`).length, 1, `the tag sent to ${targets[i]}`);
   });
 });

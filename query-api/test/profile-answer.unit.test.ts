@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createEventCodec, parseProfileQuery, type UserTag } from '@usertags/contracts';
 import { createLogger } from '@usertags/runtime';
+import { rawRequest } from '@usertags/testkit';
 import fc from 'fast-check';
 import { answerProfileJson, type ProfileReader } from '../src/core/profiles.ts';
 import { createQueryApp } from '../src/http/app.ts';
@@ -167,6 +168,31 @@ describe('GET and POST /user_profiles sending the JSON text', () => {
       lines.some((l) => l.includes('buys[0].product_info.price: expected 7, got 1000')),
       lines.join('\n'),
     );
+  });
+
+  // The plain form skips express (createQueryApp); the absolute form, legal HTTP/1.1, is routed by express as before.
+  it('answers the same bytes, and refuses a bad query alike, whether express routes the request or not', async () => {
+    const { host, pathname, search } = new URL(url);
+    const answers = async (query: string) =>
+      Promise.all(
+        [`${pathname}${query}`, `http://${host}${pathname}${query}`].map((target) =>
+          rawRequest(url, `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`),
+        ),
+      );
+    const [plain, absolute] = await answers(search);
+    assert.equal(plain?.status, 200);
+    assert.equal(plain?.body, expected);
+    assert.deepEqual(absolute?.body, plain?.body);
+    assert.equal(absolute?.headers['content-type'], plain?.headers['content-type']);
+    const refused = await answers('?time_range=nonsense');
+    for (const r of refused) {
+      assert.equal(r.status, 400);
+      assert.equal(r.headers['content-type'], 'application/problem+json');
+      assert.deepEqual(
+        JSON.parse(r.body).errors.map((e: { field: string }) => e.field),
+        ['time_range'],
+      );
+    }
   });
 
   it('still refuses a bad query with a problem', async () => {

@@ -62,6 +62,33 @@ export function createHttpServer(
   return server;
 }
 
+/** A node:http request handler. */
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * Whether a request target is `path` itself, with or without a query: the
+ * plain origin-form a client sends, and the only form a hot route takes
+ * (any other spelling the router would also match goes to the router).
+ */
+export function targetIs(url: string | undefined, path: string): boolean {
+  return url?.startsWith(path) === true && (url.length === path.length || url.charCodeAt(path.length) === 63); // '?'
+}
+
+/**
+ * Hands each request `pick` returns a handler for straight to that handler,
+ * and every other request to `app` (the express app). express costs every
+ * request its router's walk and the prototypes it sets on the request and
+ * the response; the routes that carry the load skip that, while every other
+ * path, method and form of a target is routed by express as before.
+ */
+export function withHotRoutes(app: RequestHandler, pick: (req: IncomingMessage) => RequestHandler | undefined): RequestHandler {
+  return (req, res) => {
+    const hot = pick(req);
+    if (hot === undefined) app(req, res);
+    else hot(req, res);
+  };
+}
+
 function refusal(error: NodeJS.ErrnoException | ContractError): ContractError {
   if (error instanceof ContractError) return error;
   switch (error.code) {

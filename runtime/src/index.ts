@@ -16,7 +16,7 @@ export {
   MAX_WORKERS,
   resolveWorkers,
 } from './config.ts';
-export { createHttpServer, type HttpServerOptions } from './http-server.ts';
+export { createHttpServer, type HttpServerOptions, type RequestHandler, targetIs, withHotRoutes } from './http-server.ts';
 export { isJsonContentType, readJsonBody, readTextBody } from './json-body.ts';
 export { createLogger, errorFields, type Logger, type LogLevel, limitRepeats } from './logger.ts';
 export { mountFallbacks, mountOperational, type OperationalDeps, refuseOtherMethods } from './operational.ts';

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   ContractError,
   errorMessage,
@@ -10,12 +11,14 @@ import {
   type Logger,
   mountFallbacks,
   mountOperational,
+  type RequestHandler,
   readTextBody,
   refuseOtherMethods,
   sendProblem,
   splitTarget,
+  withHotRoutes,
 } from '@usertags/runtime';
-import express, { type Request, type Response } from 'express';
+import express from 'express';
 import { type AggregateReader, answerAggregates } from '../core/aggregates.ts';
 import { answerProfileJson, type ProfileReader } from '../core/profiles.ts';
 import type { QueryApiMetrics } from '../metrics.ts';
@@ -36,7 +39,7 @@ export interface QueryAppDeps {
  * sent is always ours. A body that is not JSON counts as a mismatch. `answer`
  * is our answer as a value, or as the JSON text (a Buffer) that is sent.
  */
-async function checkExpected(req: Request, endpoint: string, answer: unknown, deps: QueryAppDeps): Promise<void> {
+async function checkExpected(req: IncomingMessage, endpoint: string, answer: unknown, deps: QueryAppDeps): Promise<void> {
   if (req.method !== 'POST') return;
   let text: string;
   try {
@@ -60,13 +63,13 @@ async function checkExpected(req: Request, endpoint: string, answer: unknown, de
     expected = JSON.parse(text);
   } catch {
     deps.metrics.debugComparisons.inc({ endpoint, result: 'mismatch' });
-    deps.logger.warn('debug mode: expected answer is not JSON', { endpoint, url: req.originalUrl });
+    deps.logger.warn('debug mode: expected answer is not JSON', { endpoint, url: req.url });
     return;
   }
   const difference = firstDifference(expected, actual);
   deps.metrics.debugComparisons.inc({ endpoint, result: difference === undefined ? 'match' : 'mismatch' });
   if (difference !== undefined)
-    deps.logger.warn('debug mode: answer differs from the expected one', { endpoint, url: req.originalUrl, difference });
+    deps.logger.warn('debug mode: answer differs from the expected one', { endpoint, url: req.url, difference });
 }
 
 const PROFILES_PREFIX = '/user_profiles/';
@@ -88,31 +91,48 @@ function cookieOf(path: string): string {
   }
 }
 
-/** The query API: `/user_profiles/{cookie}` and `/aggregates` (GET and POST), operational endpoints, problems for everything else. */
-export function createQueryApp(deps: QueryAppDeps): express.Express {
+/**
+ * Whether a target is the plain origin-form of a profile path with a cookie
+ * (`/user_profiles/x`, `/user_profiles/x?…`): those go straight to the profile
+ * route; every other form the router matches still reaches it through express.
+ */
+function isProfileTarget(url: string | undefined): boolean {
+  if (url === undefined || !url.startsWith(PROFILES_PREFIX) || url.length === PROFILES_PREFIX.length) return false;
+  const next = url.charCodeAt(PROFILES_PREFIX.length);
+  return next !== 63 && next !== 35; // '?', '#': no cookie, which the router answers 404
+}
+
+/**
+ * The query API's request handler: `/user_profiles/{cookie}` and `/aggregates`
+ * (GET and POST), operational endpoints, problems for everything else. The
+ * profile reads, most of the load, skip express (`withHotRoutes`).
+ */
+export function createQueryApp(deps: QueryAppDeps): RequestHandler {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
 
-  const timed = (route: string, handler: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response) => {
-    const started = performance.now();
-    handler(req, res)
-      .then(
-        () => res.statusCode,
-        (error: unknown) => {
-          // A client gone (499) or too slow (408) is sent nothing more; the status is what it is counted as.
-          const status = sendProblem(res, error);
-          if (error instanceof ContractError) deps.logger.debug('query rejected', { route, code: error.code, status });
-          else deps.logger.error('query failed', { route, error: errorMessage(error) });
-          return status;
-        },
-      )
-      .then((status) => {
-        deps.metrics.requestDuration.observe({ route, method: req.method, status }, (performance.now() - started) / 1000);
-      });
-  };
+  const timed =
+    <Req extends IncomingMessage, Res extends ServerResponse>(route: string, handler: (req: Req, res: Res) => Promise<void>) =>
+    (req: Req, res: Res) => {
+      const started = performance.now();
+      handler(req, res)
+        .then(
+          () => res.statusCode,
+          (error: unknown) => {
+            // A client gone (499) or too slow (408) is sent nothing more; the status is what it is counted as.
+            const status = sendProblem(res, error);
+            if (error instanceof ContractError) deps.logger.debug('query rejected', { route, code: error.code, status });
+            else deps.logger.error('query failed', { route, error: errorMessage(error) });
+            return status;
+          },
+        )
+        .then((status) => {
+          deps.metrics.requestDuration.observe({ route, method: req.method ?? '', status }, (performance.now() - started) / 1000);
+        });
+    };
 
-  const aggregates = timed('/aggregates', async (req, res) => {
+  const aggregates = timed('/aggregates', async (req: express.Request, res: express.Response) => {
     const parsed = parseAggregatesQuery(splitTarget(req.originalUrl).query, deps.maxMinutes);
     if (!parsed.ok) throw parsed.error;
     const answer = await answerAggregates(parsed.value, deps.aggregates);
@@ -123,8 +143,8 @@ export function createQueryApp(deps: QueryAppDeps): express.Express {
   app.post('/aggregates', aggregates);
   refuseOtherMethods(app, '/aggregates', ['GET', 'POST']);
 
-  const profile = timed('/user_profiles', async (req, res) => {
-    const { path, query } = splitTarget(req.originalUrl);
+  const profile = timed('/user_profiles', async (req: IncomingMessage, res: ServerResponse) => {
+    const { path, query } = splitTarget(req.url ?? '/');
     const parsed = parseProfileQuery(cookieOf(path), query);
     if (!parsed.ok) throw parsed.error;
     // Up to 400 tags: their stored JSON texts joined, and sent as they are (what res.json would send, without its work).
@@ -141,5 +161,5 @@ export function createQueryApp(deps: QueryAppDeps): express.Express {
 
   mountOperational(app, { checkReady: deps.checkReady, registry: deps.metrics.registry, openapi: queryApiOpenApi() });
   mountFallbacks(app, deps.logger);
-  return app;
+  return withHotRoutes(app, (req) => ((req.method === 'GET' || req.method === 'POST') && isProfileTarget(req.url) ? profile : undefined));
 }
