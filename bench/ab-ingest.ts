@@ -1,6 +1,9 @@
 // bench/ab-ingest.ts — same-invocation A/B of the command API of two checkouts: both against the same
 // Kafka topic (./run.sh stack:up), closed loop (or RATE requests/s), 64 connections, 15 s rounds alternating,
-// ROUNDS (3) each; requests/s, p99 and the command API's CPU µs per tag.
+// ROUNDS (3) each; requests/s, p99 and the command API's CPU µs per tag. COOKIES=many gives every request a
+// cookie of its own (spread over the topic's 12 partitions, as real traffic is) instead of one cookie; BEFORE_ENV
+// and AFTER_ENV add settings to one side (`BATCH_LINGER_MS=5,KAFKA_CLIENT=platformatic`), and BEFORE may name
+// this very checkout to compare settings alone.
 //
 //   git worktree add ../before <commit> && (cd ../before && pnpm install --frozen-lockfile)
 //   BEFORE=../before node bench/ab-ingest.ts
@@ -13,6 +16,13 @@ const before = process.env.BEFORE;
 if (before === undefined) throw new Error('BEFORE must name the other checkout (a worktree with its dependencies installed)');
 const trees: Record<string, string> = { before: resolve(before), after: process.cwd() };
 const ports: Record<string, number> = { before: 18180, after: 18181 };
+const sideEnv = (name: string) =>
+  Object.fromEntries(
+    (process.env[`${name.toUpperCase()}_ENV`] ?? '')
+      .split(',')
+      .filter((pair) => pair.includes('='))
+      .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+  );
 const procs: ReturnType<typeof spawn>[] = [];
 const pids: Record<string, number> = {};
 /** CPU time a process has used so far, in µs (utime + stime from /proc, clock ticks of 10 ms). */
@@ -34,6 +44,7 @@ for (const [name, dir] of Object.entries(trees)) {
       LOG_LEVEL: 'error',
       // One process: its CPU is read from /proc/<pid>/stat.
       WORKERS: '1',
+      ...sideEnv(name),
     },
   });
   procs.push(p);
@@ -50,7 +61,8 @@ const ready = async (port: number) => {
 await Promise.all(Object.values(ports).map(ready));
 const body = JSON.stringify({
   time: '2022-03-01T00:00:00.000Z',
-  cookie: 'ab-cookie',
+  // autocannon puts a fresh id in place of [<id>] in every request (idReplacement).
+  cookie: process.env.COOKIES === 'many' ? 'ab-[<id>]' : 'ab-cookie',
   country: 'PL',
   device: 'PC',
   action: 'VIEW',
@@ -67,6 +79,7 @@ for (let round = 1; round <= rounds; round++) {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body,
+      idReplacement: process.env.COOKIES === 'many',
       connections: 64,
       duration: 15,
       // RATE: an open loop at that many requests/s in all (the CPU per tag of both at the same batching).

@@ -95,6 +95,8 @@ export function createEventCodec(
   const readerType = typeOf(readerSchema);
   const readerFingerprint = fingerprintOf(readerType);
   const header = Buffer.concat([Buffer.from([MAGIC_0, MAGIC_1]), readerFingerprint]);
+  let scratch = Buffer.allocUnsafe(4096);
+  header.copy(scratch);
 
   // Fingerprint (hex) → functions that decode a body written with that schema: all of it, or only the
   // fields the aggregates need (avsc resolves the writer's record into a reader record that lacks the
@@ -142,7 +144,15 @@ export function createEventCodec(
       const time = Date.parse(tag.time);
       if (Number.isNaN(time)) throw new ContractError('INVALID_EVENT', `time ${tag.time} is not canonical`);
       const stored: StoredTag = { ...tag, time };
-      return Buffer.concat([header, readerType.toBuffer(stored)]);
+      // Written behind the header in a buffer kept for it, then copied once into one of the exact size
+      // (toBuffer and a concat allocate twice, zero-filling one, and copy twice).
+      let end = readerType.encode(stored, scratch, HEADER_LENGTH);
+      if (end < 0) {
+        scratch = Buffer.allocUnsafe(2 * (scratch.length - end));
+        header.copy(scratch);
+        end = readerType.encode(stored, scratch, HEADER_LENGTH);
+      }
+      return Buffer.from(scratch.subarray(0, end));
     },
     decode(payload) {
       const { decoder, body } = bodyDecoder(payload);

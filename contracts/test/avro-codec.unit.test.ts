@@ -40,6 +40,17 @@ describe('the Avro event codec', () => {
     assert.equal(JSON.stringify(back), JSON.stringify(tag));
   });
 
+  it('encodes tags of any size, each into bytes of its own that the next encoding leaves alone', () => {
+    const codec = createEventCodec();
+    const sizes = [10, 5000, 3, 40_000, 20];
+    const tags = sizes.map((n, i) => ({ ...tag, origin: `${i}`.padEnd(n, 'ö') }));
+    const encoded = tags.map((t) => codec.encode(t));
+    for (const [i, bytes] of encoded.entries()) {
+      assert.ok(bytes.length > (sizes[i] ?? 0));
+      assert.deepEqual(codec.decode(bytes), tags[i]);
+    }
+  });
+
   it('reads payloads written with v1 through an evolved v2 reader', () => {
     const v1 = createEventCodec(USER_TAG_V1, [USER_TAG_V1]);
     const v2 = createEventCodec(USER_TAG_V2, [USER_TAG_V1, USER_TAG_V2]);
