@@ -27,7 +27,8 @@ export const EventTime = z
       });
       return z.NEVER;
     }
-    return formatEventTime(ms);
+    // 24 characters that parsed are already the canonical form (four-digit year, three fraction digits, Z).
+    return text.length === 24 ? text : formatEventTime(ms);
   })
   .meta({
     pattern: EVENT_TIME_PATTERN,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { MAX_TEXT_CODE_POINTS, parseUserTag } from '../src/index.ts';
 
 const valid = {
@@ -34,6 +35,23 @@ describe('a user tag', () => {
       assert.equal(result.value.time, canonical);
     });
   }
+
+  it('stores every instant of years 0000–9999, sent with 0–3 fraction digits, in the form toISOString gives', () => {
+    fc.assert(
+      fc.property(
+        fc.date({ min: new Date('0000-01-01T00:00:00.000Z'), max: new Date('9999-12-31T23:59:59.999Z'), noInvalidDate: true }),
+        (date) => {
+          const iso = date.toISOString();
+          for (const digits of [3, 2, 1, 0]) {
+            const sent = `${iso.slice(0, digits === 0 ? 19 : 20 + digits)}Z`;
+            const result = parseUserTag(withTime(sent));
+            assert.ok(result.ok, sent);
+            assert.equal(result.value.time, new Date(Date.parse(sent)).toISOString(), sent);
+          }
+        },
+      ),
+    );
+  });
 
   for (const bad of [
     '2022-03-22T12:15:00.000+01:00',
