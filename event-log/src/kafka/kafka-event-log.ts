@@ -1,6 +1,7 @@
 import { AppendInDoubt, ContractError, type EventAppender, errorMessage, type LogRecord, PartlyAppended } from '@usertags/contracts';
 import { type Logger, lazyConnection, sleep, sparedConnection } from '@usertags/runtime';
-import { type Admin, type ICustomPartitioner, type Message, Partitioners, type PartitionMetadata, type Producer } from 'kafkajs';
+import type { Admin, ICustomPartitioner, Message, PartitionMetadata, Producer } from 'kafkajs';
+import { javaCompatiblePartitioner } from './java-partitioner.ts';
 import { createKafkaClient, tagTopicConfig } from './kafka-client.ts';
 
 /** Why a record for a partition in doubt is refused (see `held` in `createKafkaEventLog`). */
@@ -73,7 +74,7 @@ export function createKafkaEventLog(config: KafkaEventLogConfig, logger: Logger)
 
   // Records are partitioned like the Java client (murmur2 over the key). The adapter partitions a
   // record itself only to keep it away from a partition in doubt, with the count the producer saw last.
-  const partitionByKey = Partitioners.DefaultPartitioner();
+  const partitionByKey = javaCompatiblePartitioner();
   let partitionMetadata: PartitionMetadata[] = [];
   const countingPartitioner: ICustomPartitioner = () => (args) => {
     if (args.partitionMetadata.length !== partitionMetadata.length) {

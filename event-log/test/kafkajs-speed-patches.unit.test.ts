@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
+import { javaPartition } from '@usertags/testkit';
 import fc from 'fast-check';
+import { Partitioners } from 'kafkajs';
+import { javaCompatiblePartitioner, murmur2 } from '../src/kafka/java-partitioner.ts';
 
 // patches/kafkajs@2.2.4.patch writes varints in place and takes int32 numbers past Long; the bytes must not change.
 const require = createRequire(import.meta.url);
@@ -74,5 +77,43 @@ describe("kafkajs's encoder, as patched", () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('the Java-compatible partitioner in 32-bit arithmetic', () => {
+  const reference = Partitioners.DefaultPartitioner();
+  const ours = javaCompatiblePartitioner();
+  const metadata = (n: number) =>
+    Array.from({ length: n }, (_, partitionId) => ({ partitionErrorCode: 0, partitionId, leader: 0, replicas: [], isr: [] }));
+
+  it("sends every key where kafkajs's own (64-bit Long) murmur2 partitioner does, for any partition count", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), fc.uint8Array().map(Buffer.from)),
+        fc.integer({ min: 1, max: 1000 }),
+        (key, n) => {
+          const args = { topic: 't', partitionMetadata: metadata(n), message: { key, value: null } };
+          assert.equal(ours(args), reference(args));
+        },
+      ),
+      { numRuns: 5000 },
+    );
+  });
+
+  it("agrees with the test kit's reference for cookies (the partition the e2e tests expect a cookie in)", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', minLength: 1 }), fc.integer({ min: 1, max: 64 }), (cookie, n) => {
+        assert.equal(ours({ topic: 't', partitionMetadata: metadata(n), message: { key: cookie, value: null } }), javaPartition(cookie, n));
+        assert.equal((murmur2(Buffer.from(cookie)) & 0x7fffffff) % n, javaPartition(cookie, n));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('keeps an explicit partition, and spreads records without a key', () => {
+    const message = { key: null, value: null };
+    assert.equal(ours({ topic: 't', partitionMetadata: metadata(4), message: { ...message, partition: 3 } }), 3);
+    const chosen = new Set(Array.from({ length: 40 }, () => ours({ topic: 't', partitionMetadata: metadata(4), message })));
+    assert.deepEqual([...chosen].sort(), [0, 1, 2, 3]);
   });
 });
