@@ -173,6 +173,9 @@ describe('traces over the whole pipeline: ingest → Kafka → projector → sto
       () =>
         `no query traces down to the stores in ${JSON.stringify(receiver.spans.filter((s) => s.service === 'query-api').map((s) => s.name))}`,
     );
+    // Profile reads skip express; the span still names its route, as express's instrumentation does for the others.
+    assert.equal(serverSpan('/user_profiles/')?.attributes['http.route'], '/user_profiles/{cookie}');
+    assert.equal(serverSpan('/user_profiles/')?.name, 'GET /user_profiles/{cookie}');
     const read = inTrace(serverSpan('/aggregates'), 'aggregates.read') as ReceivedSpan;
     assert.ok(ancestors(receiver.spans, read).includes(serverSpan('/aggregates') as ReceivedSpan));
     await waitFor(

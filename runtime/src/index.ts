@@ -33,6 +33,6 @@ export {
   useTelemetryForTests,
   warnIfTelemetryMissing,
 } from './telemetry.ts';
-export { createLinkCollector, inChildSpan, inSpan, type LinkCollector, MAX_BATCH_LINKS } from './tracing.ts';
+export { createLinkCollector, inChildSpan, inSpan, type LinkCollector, MAX_BATCH_LINKS, nameServerRoute } from './tracing.ts';
 export { backoffMs, type LazyConnection, lazyConnection, type SparedConnection, sleep, sparedConnection } from './waiting.ts';
 export { isWorkerPrimary, superviseWorkers } from './workers.ts';

@@ -37,6 +37,19 @@ export function inChildSpan<T>(name: string, options: SpanOptions, work: () => P
   return trace.getSpan(context.active()) === undefined ? work() : inSpan(name, options, work);
 }
 
+/**
+ * Names the request's server span (the HTTP instrumentation's, when tracing
+ * is on) after the route that served it, as the express instrumentation does
+ * for the routes it sees: `http.route` and a span name of method and route.
+ * For the hot routes, which skip express (`withHotRoutes`).
+ */
+export function nameServerRoute(method: string, route: string): void {
+  const span = trace.getSpan(context.active());
+  if (span === undefined || !span.isRecording()) return;
+  span.setAttribute('http.route', route);
+  span.updateName(`${method} ${route}`);
+}
+
 /** Most links one batch span carries; the rest are counted in `usertags.links.dropped`. */
 export const MAX_BATCH_LINKS = 64;
 

@@ -11,6 +11,7 @@ import {
   type Logger,
   mountFallbacks,
   mountOperational,
+  nameServerRoute,
   type RequestHandler,
   readTextBody,
   refuseOtherMethods,
@@ -73,6 +74,8 @@ async function checkExpected(req: IncomingMessage, endpoint: string, answer: unk
 }
 
 const PROFILES_PREFIX = '/user_profiles/';
+/** The profile route as traces and messages name it. */
+const PROFILE_ROUTE = '/user_profiles/{cookie}';
 
 /**
  * The cookie of `/user_profiles/{cookie}`, percent-decoded from the raw path
@@ -144,6 +147,7 @@ export function createQueryApp(deps: QueryAppDeps): RequestHandler {
   refuseOtherMethods(app, '/aggregates', ['GET', 'POST']);
 
   const profile = timed('/user_profiles', async (req: IncomingMessage, res: ServerResponse) => {
+    nameServerRoute(req.method ?? 'GET', PROFILE_ROUTE);
     const { path, query } = splitTarget(req.url ?? '/');
     const parsed = parseProfileQuery(cookieOf(path), query);
     if (!parsed.ok) throw parsed.error;
@@ -157,7 +161,7 @@ export function createQueryApp(deps: QueryAppDeps): RequestHandler {
   const profilePath = /^\/user_profiles\/.+/;
   app.get(profilePath, profile);
   app.post(profilePath, profile);
-  refuseOtherMethods(app, profilePath, ['GET', 'POST'], '/user_profiles/{cookie}');
+  refuseOtherMethods(app, profilePath, ['GET', 'POST'], PROFILE_ROUTE);
 
   mountOperational(app, { checkReady: deps.checkReady, registry: deps.metrics.registry, openapi: queryApiOpenApi() });
   mountFallbacks(app, deps.logger);
