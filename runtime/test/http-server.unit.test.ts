@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ProblemBody } from '@usertags/contracts';
 import { rawRequest, SlowClient } from '@usertags/testkit';
-import { createHttpServer } from '../src/http-server.ts';
+import { createHttpServer, targetIs } from '../src/http-server.ts';
 
 describe('the HTTP server every program runs', () => {
   // Answers 204 once it has read the whole body.
@@ -78,5 +78,13 @@ describe('the HTTP server every program runs', () => {
   it('still answers a well-formed request at once', async () => {
     const res = await fetch(`${base}/`, { method: 'POST', body: 'ok' });
     assert.equal(res.status, 204);
+  });
+});
+
+describe('the targets a hot route takes', () => {
+  it('is the path itself, with or without a query, and no other spelling', () => {
+    for (const url of ['/user_tags', '/user_tags?', '/user_tags?from=x']) assert.equal(targetIs(url, '/user_tags'), true, url);
+    for (const url of [undefined, '', '/user_tags/', '/user_tagsx', '/USER_TAGS', '/user_tags#x', 'http://h/user_tags', '//user_tags'])
+      assert.equal(targetIs(url, '/user_tags'), false, String(url));
   });
 });
