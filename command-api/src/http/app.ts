@@ -33,12 +33,7 @@ export function createApp(deps: AppDeps): RequestHandler {
   app.disable('etag');
   app.set('query parser', 'simple');
 
-  app.post(INGEST_PATH, (req, res, next) => {
-    deps.ingestRoute(req, res).catch(next);
-  });
-  refuseOtherMethods(app, INGEST_PATH, ['POST']);
-  mountOperational(app, { checkReady: () => deps.log.checkReady(), registry: deps.metrics.registry, openapi: commandApiOpenApi() });
-  mountFallbacks(app, deps.logger);
+  // One handler for both ways in: straight from node:http, and through the router.
   const ingest: RequestHandler = (req, res) => {
     deps.ingestRoute(req, res).catch((error: unknown) => {
       // The route answers every failure itself; this is a defect, answered as the router's error handler would.
@@ -46,5 +41,9 @@ export function createApp(deps: AppDeps): RequestHandler {
       sendProblem(res, error);
     });
   };
+  app.post(INGEST_PATH, (req, res) => ingest(req, res));
+  refuseOtherMethods(app, INGEST_PATH, ['POST']);
+  mountOperational(app, { checkReady: () => deps.log.checkReady(), registry: deps.metrics.registry, openapi: commandApiOpenApi() });
+  mountFallbacks(app, deps.logger);
   return withHotRoutes(app, (req) => (req.method === 'POST' && targetIs(req.url, INGEST_PATH) ? ingest : undefined));
 }
