@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { createHttpTarget } from '../src/http/client.ts';
 
 /** A node:http server with a few routes that answer in the ways a deployment may; counts connections. */
-async function httpServer(): Promise<{ url: string; connections: () => number; close(): Promise<void> }> {
+async function httpServer(keepAliveTimeoutMs = 150): Promise<{ url: string; connections: () => number; close(): Promise<void> }> {
   let connections = 0;
   const server = http.createServer((req, res) => {
     let body = '';
@@ -46,7 +46,7 @@ async function httpServer(): Promise<{ url: string; connections: () => number; c
     });
   });
   server.on('connection', () => connections++);
-  server.keepAliveTimeout = 150;
+  server.keepAliveTimeout = keepAliveTimeoutMs;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
@@ -191,6 +191,27 @@ describe('the tester HTTP client', () => {
       assert.equal(server.connections() - before, 20);
     } finally {
       target.close();
+    }
+  });
+
+  it('keeps the connections a burst opened in use under steadier load, instead of closing and reopening them', async () => {
+    // A server that keeps idle connections for 30 s, as the platform's APIs do.
+    const patient = await httpServer(30_000);
+    const target = createHttpTarget(patient.url);
+    try {
+      const burst = () => Promise.all(Array.from({ length: 8 }, () => target.request('GET', '/echo', '', 2000, true)));
+      await burst();
+      assert.equal(patient.connections(), 8);
+      // Longer than the 2 s after which an idle connection is not reused, one request at a time.
+      for (let i = 0; i < 40; i++) {
+        assert.equal((await target.request('GET', '/echo', '', 2000, true)).status, 200);
+        await new Promise((r) => setTimeout(r, 60));
+      }
+      await burst();
+      assert.equal(patient.connections(), 8, 'the second burst found all eight connections recently used');
+    } finally {
+      target.close();
+      await patient.close();
     }
   });
 

@@ -27,8 +27,12 @@ const IDLE_REUSE_MS = 2000;
  * docs/tester.md), which at 10,000 tags/s is a third of a core given back.
  *
  * Each request in flight has a connection of its own (no pipelining, no
- * queue: the caller bounds the requests in flight), taken from a LIFO stack
- * of idle ones or newly opened. Answers may have a Content-Length, chunked
+ * queue: the caller bounds the requests in flight), the one idle longest
+ * (first in, first out) or newly opened. First in, first out keeps every
+ * connection a burst opened in use, so none sits idle past IDLE_REUSE_MS while
+ * traffic goes on: a stack used the top few, and each burst past them found
+ * the ones below too old, closed them and opened new ones (about 20 a second
+ * in the end-to-end run at 4,000 tags/s). Answers may have a Content-Length, chunked
  * transfer coding or run to the end of the connection; 1xx interim answers
  * are skipped. Anything the parser does not understand ends the exchange as
  * an error and the connection is closed.
@@ -39,6 +43,7 @@ export function createHttpTarget(baseUrl: string): HttpTarget {
   const port = Number(url.port || (secure ? 443 : 80));
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const prefix = url.pathname.replace(/\/$/, '');
+  /** Idle connections, the longest idle first. */
   const idle: Connection[] = [];
   const open = new Set<Connection>();
 
@@ -54,7 +59,7 @@ export function createHttpTarget(baseUrl: string): HttpTarget {
   };
 
   const take = (now: number): Connection => {
-    for (let c = idle.pop(); c !== undefined; c = idle.pop()) {
+    for (let c = idle.shift(); c !== undefined; c = idle.shift()) {
       if (now - c.idleSince < IDLE_REUSE_MS && c.usable) return c;
       c.destroy();
     }
