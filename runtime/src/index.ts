@@ -23,7 +23,7 @@ export { mountFallbacks, mountOperational, type OperationalDeps, refuseOtherMeth
 export { sendProblem } from './problem.ts';
 export { splitTarget, type TargetParts } from './request-target.ts';
 export { onShutdownSignal } from './shutdown.ts';
-export { openDurableSqlite, openSqlite, type SqliteDurability, useWal } from './sqlite.ts';
+export { openDurableSqlite, openSqlite, type SqliteDurability, statementsPerLimit, useWal } from './sqlite.ts';
 export {
   type RunningTelemetry,
   startTelemetry,

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 
 const SQLITE_BUSY = 5;
 
@@ -60,4 +60,32 @@ export function openSqlite(path: string, durability: SqliteDurability): Database
 /** The event log's file: `synced` (see `SqliteDurability`). */
 export function openDurableSqlite(path: string): DatabaseSync {
   return openSqlite(path, 'synced');
+}
+
+/**
+ * Statements that differ only in their LIMIT, one prepared per limit asked
+ * for, with the limit written into the SQL. A LIMIT given as a bound
+ * parameter costs a compile per run in the SQLite of Node 24 (3.53): the
+ * planner reads the bound value, so any binding of it, even the same value
+ * again, expires the statement, and its next step prepares it anew — about
+ * a third of a small profile read's time (docs/embedded.md, "A LIMIT
+ * written into the statement"). `limit` must be a non-negative integer;
+ * callers bound it, so the statements kept are few.
+ */
+export function statementsPerLimit(
+  db: DatabaseSync,
+  sql: (limit: number) => string,
+  setUp: (statement: StatementSync) => void = () => {},
+): (limit: number) => StatementSync {
+  const prepared = new Map<number, StatementSync>();
+  return (limit) => {
+    let statement = prepared.get(limit);
+    if (statement === undefined) {
+      if (!Number.isSafeInteger(limit) || limit < 0) throw new RangeError(`a LIMIT must be a non-negative integer, not ${limit}`);
+      statement = db.prepare(sql(limit));
+      setUp(statement);
+      prepared.set(limit, statement);
+    }
+    return statement;
+  };
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { StatementSync } from 'node:sqlite';
 import type { AppendedRecord, LogRecord } from '@usertags/contracts';
-import { openDurableSqlite } from '@usertags/runtime';
+import { openDurableSqlite, statementsPerLimit } from '@usertags/runtime';
 
 /**
  * The embedded event log: a partitioned, append-only log in one SQLite file on
@@ -97,7 +97,8 @@ interface Statements {
   createTopic: StatementSync;
   end: StatementSync;
   insert: StatementSync;
-  read: StatementSync;
+  /** The read of up to `max` records. */
+  read: (max: number) => StatementSync;
   positions: StatementSync;
   commit: StatementSync;
 }
@@ -138,14 +139,18 @@ export function openEmbeddedLog(path: string, options: EmbeddedLogOptions = {}):
     createTopic: db.prepare('INSERT INTO topics (topic, partitions) VALUES (?, ?) ON CONFLICT (topic) DO NOTHING'),
     end: db.prepare('SELECT max(offset) AS last FROM records WHERE topic = ? AND partition = ?'),
     insert: db.prepare('INSERT INTO records (topic, partition, offset, key, value, headers) VALUES (?, ?, ?, ?, ?, ?)'),
-    read: db.prepare(
-      'SELECT offset, key, value, headers FROM records WHERE topic = ? AND partition = ? AND offset >= ? ORDER BY offset LIMIT ?',
+    // The limit written into each statement: a bound one would have SQLite compile the read at every poll.
+    read: statementsPerLimit(
+      db,
+      (max) =>
+        `SELECT offset, key, value, headers FROM records WHERE topic = ? AND partition = ? AND offset >= ? ORDER BY offset LIMIT ${max}`,
+      (st) => st.setReadBigInts(true),
     ),
     positions: db.prepare('SELECT partition, next_offset FROM positions WHERE grp = ? AND topic = ?'),
     commit: db.prepare(`INSERT INTO positions (grp, topic, partition, next_offset) VALUES (?, ?, ?, ?)
       ON CONFLICT (grp, topic, partition) DO UPDATE SET next_offset = excluded.next_offset`),
   };
-  for (const st of [s.end, s.read, s.positions]) st.setReadBigInts(true);
+  for (const st of [s.end, s.positions]) st.setReadBigInts(true);
 
   function transaction<T>(work: () => T): T {
     db.exec('BEGIN IMMEDIATE');
@@ -210,7 +215,7 @@ export function openEmbeddedLog(path: string, options: EmbeddedLogOptions = {}):
     },
 
     read(topic, partition, from, max) {
-      const rows = s.read.all(topic, partition, from, max) as Array<{
+      const rows = s.read(max).all(topic, partition, from) as Array<{
         offset: bigint;
         key: string | null;
         value: Uint8Array | null;

@@ -1,6 +1,6 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { type Action, ContractError } from '@usertags/contracts';
-import { openSqlite } from '@usertags/runtime';
+import { openSqlite, statementsPerLimit } from '@usertags/runtime';
 import { jsonOfPayload, PROFILE_KEEP, type ProfileStore } from './profile-store.ts';
 
 /**
@@ -64,7 +64,8 @@ export function createSqliteProfileStore(path: string): ProfileStore {
         rowsUpToFull: StatementSync;
         oldestKept: StatementSync;
         trim: StatementSync;
-        read: StatementSync;
+        /** The newest tags of a cookie and action in a time range, up to a limit of at most PROFILE_KEEP. */
+        read: (limit: number) => StatementSync;
         begin: StatementSync;
         commit: StatementSync;
         rollback: StatementSync;
@@ -110,10 +111,14 @@ export function createSqliteProfileStore(path: string): ProfileStore {
       trim: opened.prepare('DELETE FROM profile_tags WHERE cookie = ? AND action = ? AND (time_ms, digest) < (?, ?)'),
       // Only the newest PROFILE_KEEP count, whatever waits untrimmed below them. The outer ORDER BY costs
       // no sort: SQLite keeps the inner query's order.
-      read: opened.prepare(
-        `SELECT ${value} FROM (SELECT time_ms, digest, ${holdsPayloads ? 'json, payload' : 'json'} FROM profile_tags
+      // The limit written into the statement (at most PROFILE_KEEP + 1 of them): a bound one has SQLite compile it at every read.
+      read: statementsPerLimit(
+        opened,
+        (limit) => `SELECT ${value} FROM (SELECT time_ms, digest, ${holdsPayloads ? 'json, payload' : 'json'} FROM profile_tags
            WHERE cookie = ?1 AND action = ?2 ORDER BY time_ms DESC, digest DESC LIMIT ${PROFILE_KEEP})
-         WHERE time_ms >= ?3 AND time_ms < ?4 ORDER BY time_ms DESC, digest DESC LIMIT ?5`,
+         WHERE time_ms >= ?3 AND time_ms < ?4 ORDER BY time_ms DESC, digest DESC LIMIT ${limit}`,
+        // Rows as arrays, not objects: half the cost of a read of a full profile (node:sqlite builds each row's object key by key).
+        (st) => st.setReturnArrays(true),
       ),
       begin: opened.prepare('BEGIN IMMEDIATE'),
       commit: opened.prepare('COMMIT'),
@@ -123,8 +128,6 @@ export function createSqliteProfileStore(path: string): ProfileStore {
       positions: opened.prepare('SELECT partition, next_offset FROM profile_positions WHERE topic = ?'),
     };
     prepared.positions.setReadBigInts(true);
-    // Rows as arrays, not objects: half the cost of a read of a full profile (node:sqlite builds each row's object key by key).
-    prepared.read.setReturnArrays(true);
     db = opened;
     statements = prepared;
     return { db: opened, statements: prepared };
@@ -199,9 +202,11 @@ export function createSqliteProfileStore(path: string): ProfileStore {
 
     async read(cookie, fromMs, toMs, limit) {
       const { statements: s } = open();
+      // Never more than the store keeps: the limits asked for, and so the statements kept, stay few.
+      const read = s.read(Math.max(0, Math.min(PROFILE_KEEP, Math.floor(limit))));
       const texts = (action: Action) => {
         // [json, payload]: the payload only where the text is NULL (an old row), and only in a file from before.
-        const rows = s.read.all(cookie, actionCode(action), fromMs, toMs, limit) as unknown as Array<[string | null, (Uint8Array | null)?]>;
+        const rows = read.all(cookie, actionCode(action), fromMs, toMs) as unknown as Array<[string | null, (Uint8Array | null)?]>;
         const out = new Array<string>(rows.length);
         for (let i = 0; i < rows.length; i++) {
           const [json, payload] = rows[i] as [string | null, (Uint8Array | null)?];
