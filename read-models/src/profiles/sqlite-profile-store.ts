@@ -78,8 +78,8 @@ export function createSqliteProfileStore(path: string): ProfileStore {
     if (db !== undefined && statements !== undefined) return { db, statements };
     // Both the projector and the query API open it this way; whichever comes first creates the table.
     const opened = openSqlite(path, 'derived');
-    // Reads should come from memory: the page cache and the file memory-mapped (bench:profiles p99).
-    opened.exec('PRAGMA mmap_size = 1073741824');
+    // Not mapped until this connection writes (see `mapForWrites`).
+    opened.exec('PRAGMA mmap_size = 0');
     opened.exec(`CREATE TABLE IF NOT EXISTS profile_tags (
       cookie TEXT NOT NULL, action INTEGER NOT NULL, time_ms INTEGER NOT NULL, digest BLOB NOT NULL, json TEXT NOT NULL,
       PRIMARY KEY (cookie, action, time_ms, digest)) WITHOUT ROWID;
@@ -142,6 +142,22 @@ export function createSqliteProfileStore(path: string): ProfileStore {
    * every batch; a pair not remembered is counted when a batch touches it.
    */
   let room = new Map<string, number>();
+  /**
+   * A connection that writes maps the file (1 GiB at most) once it first
+   * applies a batch: its B-tree descents then read pages not in its own
+   * cache without a system call. A connection that only reads does not: when
+   * another process has committed, SQLite drops a reader's page cache and
+   * unmaps the whole file at its next read, so with the projector committing
+   * every few milliseconds the query API spent its time unmapping and
+   * faulting pages back in (docs/embedded.md, "The reader does not map the
+   * file"); a `pread` of each page it needs costs less.
+   */
+  let mapped = false;
+  const mapForWrites = (db: DatabaseSync) => {
+    if (mapped) return;
+    db.exec('PRAGMA mmap_size = 1073741824');
+    mapped = true;
+  };
 
   return {
     async migrate() {
@@ -150,7 +166,8 @@ export function createSqliteProfileStore(path: string): ProfileStore {
 
     async apply(entries, position) {
       if (entries.length === 0 && position === undefined) return;
-      const { statements: s } = open();
+      const { db: writing, statements: s } = open();
+      mapForWrites(writing);
       // Per pair this batch touched: its cookie and action, and the tags it added.
       const touched = new Map<string, { cookie: string; action: number; added: number }>();
       const roomAfter = new Map<string, number>();
@@ -225,6 +242,7 @@ export function createSqliteProfileStore(path: string): ProfileStore {
       db?.close();
       db = undefined;
       statements = undefined;
+      mapped = false;
     },
   };
 }
