@@ -153,9 +153,9 @@ export function createSqliteProfileStore(path: string): ProfileStore {
    * file"); a `pread` of each page it needs costs less.
    */
   let mapped = false;
-  const mapForWrites = (db: DatabaseSync) => {
+  const mapForWrites = (connection: DatabaseSync) => {
     if (mapped) return;
-    db.exec('PRAGMA mmap_size = 1073741824');
+    connection.exec('PRAGMA mmap_size = 1073741824');
     mapped = true;
   };
 
