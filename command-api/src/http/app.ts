@@ -41,7 +41,7 @@ export function createApp(deps: AppDeps): RequestHandler {
       sendProblem(res, error);
     });
   };
-  app.post(INGEST_PATH, (req, res) => ingest(req, res));
+  app.post(INGEST_PATH, ingest);
   refuseOtherMethods(app, INGEST_PATH, ['POST']);
   mountOperational(app, { checkReady: () => deps.log.checkReady(), registry: deps.metrics.registry, openapi: commandApiOpenApi() });
   mountFallbacks(app, deps.logger);
