@@ -9,6 +9,7 @@ import { createBatchingAppender } from './core/batching-appender.ts';
 import { createIngest } from './core/ingest.ts';
 import { localTraceContext } from './core/trace-context.ts';
 import { createApp } from './http/app.ts';
+import { createIngestClients } from './http/ingest-clients.ts';
 import { createIngestRoute, INGEST_PATH } from './http/ingest-route.ts';
 import { createMetrics } from './metrics.ts';
 
@@ -25,6 +26,7 @@ export interface CommandApi {
  * starts listening. Used by main.ts and by the end-to-end tests.
  */
 export async function startCommandApi(config: CommandApiConfig, log: EventAppender, logger: Logger): Promise<CommandApi> {
+  const clients = createIngestClients();
   const appender = createBatchingAppender(
     log,
     {
@@ -32,6 +34,7 @@ export async function startCommandApi(config: CommandApiConfig, log: EventAppend
       maxBatch: config.BATCH_MAX_RECORDS,
       maxPending: config.MAX_PENDING,
       queueTimeoutMs: config.APPEND_TIMEOUT_MS,
+      clients: clients.count,
     },
     {
       onBatch(size, seconds, ok) {
@@ -54,6 +57,7 @@ export async function startCommandApi(config: CommandApiConfig, log: EventAppend
     logger,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     isShuttingDown: () => shuttingDown,
+    clients,
     traceRequest: tracing ? createOtelRequestTracer(INGEST_PATH) : undefined,
   });
   const app = createApp({ ingestRoute, log, metrics, logger });

@@ -37,7 +37,7 @@ const Settings = z.object({
   APPEND_TIMEOUT_MS: int(50, 60_000)
     .default(1000)
     .describe('How long a tag may wait for its append before the request gets 503 (it is then not stored)'),
-  BATCH_LINGER_MS: int(0, 100).default(1).describe('How long the oldest tag of a batch waits for company before the batch is sent'),
+  BATCH_LINGER_MS: int(0, 100).default(5).describe('How long the oldest tag of a batch waits for company before the batch is sent'),
   BATCH_MAX_RECORDS: int(1, 100_000).default(1000).describe('Largest number of tags in one produce request'),
   MAX_PENDING: int(1, 1_000_000).default(20_000).describe('Tags waiting or in flight before new ones get 503'),
   BODY_LIMIT_BYTES: int(256, 16 * 1024 * 1024)

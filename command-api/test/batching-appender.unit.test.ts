@@ -228,6 +228,32 @@ describe('the batching appender', () => {
     await Promise.all(batch);
   });
 
+  it('sends a batch at once when every client that could join it has (clients)', async () => {
+    const { log, appends } = controlledLog();
+    let clients = 3;
+    const appender = createBatchingAppender(log, { ...options, lingerMs: 1000, clients: () => clients });
+    const batch = ['a', 'b', 'c'].map((k) => appender.append(record(k)));
+    await tick();
+    await tick();
+    assert.equal(appends.length, 1, 'three clients, three records: nobody is left to join');
+    assert.deepEqual(
+      appends[0]?.records.map((r) => r.key),
+      ['a', 'b', 'c'],
+    );
+    // A fourth client is connected: two records of the four possible linger (a look in a millisecond at the earliest).
+    clients = 4;
+    appends[0]?.settle();
+    await Promise.all(batch);
+    const next = ['d', 'e'].map((k) => appender.append(record(k)));
+    await tick();
+    await tick();
+    assert.equal(appends.length, 1, 'two of four clients in: the batch lingers');
+    clients = 2; // two clients left: the next look finds everyone in
+    while (appends.length === 1) await new Promise((r) => setTimeout(r, 1));
+    appends[1]?.settle();
+    await Promise.all(next);
+  });
+
   it('sends a full batch at once', async () => {
     const { log, appends } = controlledLog();
     const appender = createBatchingAppender(log, { ...options, lingerMs: 1000, maxBatch: 3 });

@@ -9,6 +9,13 @@ export interface BatchingOptions {
   readonly maxPending: number;
   /** How long a record may wait in the queue before it is dropped from it and rejected (it is then not stored). */
   readonly queueTimeoutMs: number;
+  /**
+   * How many clients could have a record waiting at most (the connections
+   * that have sent tags and are still open). Once that many are waiting, no
+   * one is left to join the batch and it leaves without lingering. Absent:
+   * unknown, the linger alone decides.
+   */
+  readonly clients?: (() => number) | undefined;
 }
 
 export interface BatchObserver {
@@ -84,6 +91,9 @@ export function createBatchingAppender(
 
   const waiting = () => queue.length - head;
   const inFlight = () => (sender.kind === 'appending' ? sender.size : 0);
+  const { clients } = options;
+  /** The batch cannot grow: it is full, or every client that could add to it already has. */
+  const complete = () => waiting() >= options.maxBatch || (clients !== undefined && waiting() >= clients());
 
   function compact(): void {
     if (head > 1024 && head * 2 > queue.length) {
@@ -127,18 +137,20 @@ export function createBatchingAppender(
   }
 
   /**
-   * Arranges the next append: at once when a batch is full or its oldest
+   * Arranges the next append: at once when a batch is full, when every
+   * client that could add to it has (`clients`), or when its oldest
    * record has already waited `lingerMs`; otherwise the batch lingers —
    * also right after an append completes — for as long as records keep
    * joining it: a look every millisecond sends it as soon as one passes with
    * no new record, and at the latest when its oldest has waited `lingerMs`.
    * A steady stream of independent requests thus leaves in batches of about
    * rate × linger, while a fixed set of clients that each wait for their
-   * answer (nothing more can join) is not held up by the linger.
+   * answer is not held up by the linger: their batch leaves once all of
+   * them are in it, or a millisecond after the last one joined.
    */
   function schedule(): void {
     if (sender.kind === 'appending' || sender.kind === 'due' || waiting() === 0) return;
-    const wait = waiting() >= options.maxBatch ? 0 : (queue[head] as Entry).enqueuedAt + options.lingerMs - now();
+    const wait = complete() ? 0 : (queue[head] as Entry).enqueuedAt + options.lingerMs - now();
     if (wait <= 0) {
       stopLingering();
       sender = { kind: 'due' };
@@ -166,7 +178,7 @@ export function createBatchingAppender(
       return;
     }
     const t = now();
-    if (t - (queue[head] as Entry).enqueuedAt >= options.lingerMs || waiting() >= options.maxBatch) {
+    if (t - (queue[head] as Entry).enqueuedAt >= options.lingerMs || complete()) {
       flush();
       return;
     }

@@ -4,6 +4,7 @@ import type { Logger } from '@usertags/runtime';
 import { limitRepeats, readJsonBody, sendProblem } from '@usertags/runtime';
 import type { Ingest } from '../core/ingest.ts';
 import type { CommandApiMetrics } from '../metrics.ts';
+import type { IngestClients } from './ingest-clients.ts';
 
 /** Runs one request's handling inside its trace (a server span), when tracing is on. */
 export type RequestTracer = (req: IncomingMessage, res: ServerResponse, handle: () => Promise<void>) => Promise<void>;
@@ -14,6 +15,8 @@ export interface IngestRouteDeps {
   readonly logger: Logger;
   readonly bodyLimitBytes: number;
   readonly isShuttingDown: () => boolean;
+  /** Where the connections that send tags are counted (for the batching appender). */
+  readonly clients?: IngestClients | undefined;
   /** Absent when tracing is off. */
   readonly traceRequest?: RequestTracer | undefined;
 }
@@ -32,6 +35,7 @@ export function createIngestRoute(deps: IngestRouteDeps): (req: IncomingMessage,
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = performance.now();
+    deps.clients?.seen(req.socket);
     let status: number;
     try {
       if (deps.isShuttingDown()) {
