@@ -1,5 +1,5 @@
 // bench/ab-ingest.ts — same-invocation A/B of the command API of two checkouts: both against the same
-// Kafka topic (./run.sh stack:up), closed loop (or RATE requests/s), 64 connections, 15 s rounds alternating,
+// Kafka topic (./run.sh stack:up), closed loop at 64 connections (or paced at RATE requests/s), 15 s rounds alternating,
 // ROUNDS (3) each; requests/s, p99 and the command API's CPU µs per tag. COOKIES=many gives every request a
 // cookie of its own (spread over the topic's 12 partitions, as real traffic is) instead of one cookie; BEFORE_ENV
 // and AFTER_ENV add settings to one side (`BATCH_LINGER_MS=5,KAFKA_CLIENT=platformatic`), and BEFORE may name
@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import autocannon from 'autocannon';
+import { type LoadResult, runJob } from './support.ts';
 
 const before = process.env.BEFORE;
 if (before === undefined) throw new Error('BEFORE must name the other checkout (a worktree with its dependencies installed)');
@@ -70,10 +71,38 @@ const body = JSON.stringify({
   product_info: { product_id: 1, brand_id: 'b', category_id: 'c', price: 5 },
 });
 const rounds = Number(process.env.ROUNDS ?? 3);
+// RATE: a paced open loop at that many requests/s (bench/paced.ts), the CPU per tag of both at the same batching.
+const rate = process.env.RATE === undefined ? undefined : Number(process.env.RATE);
+/** A round's bodies for the paced loop: with COOKIES=many a cookie of its own each, as autocannon's idReplacement gives. */
+const pacedBodies = (round: number): string[] =>
+  process.env.COOKIES === 'many'
+    ? Array.from({ length: Math.ceil((rate ?? 0) * 15) }, (_, i) => body.replace('ab-[<id>]', `ab-${round}-${i}`))
+    : [body];
 const rows: Array<{ round: number; name: string; rps: number; p99: number; cpuUsPerTag: number; non2xx: number; errors: number }> = [];
 for (let round = 1; round <= rounds; round++) {
   for (const name of round % 2 ? ['before', 'after'] : ['after', 'before']) {
     const cpuBefore = cpuMicros(pids[name] as number);
+    if (rate !== undefined) {
+      const paced = await runJob<LoadResult>('bench/paced.ts', {
+        label: name,
+        url: `http://127.0.0.1:${ports[name]}/user_tags`,
+        bodies: pacedBodies(round),
+        seconds: 15,
+        rate,
+      });
+      const cpuUsPerTag = Math.round((cpuMicros(pids[name] as number) - cpuBefore) / Math.max(1, paced.ok));
+      rows.push({
+        round,
+        name,
+        rps: paced.okPerSecond,
+        p99: paced.p99,
+        cpuUsPerTag,
+        non2xx: paced.non2xx,
+        errors: paced.errors + paced.timeouts,
+      });
+      console.log(JSON.stringify(rows.at(-1)));
+      continue;
+    }
     const r = await autocannon({
       url: `http://127.0.0.1:${ports[name]}/user_tags`,
       method: 'POST',
@@ -82,8 +111,6 @@ for (let round = 1; round <= rounds; round++) {
       idReplacement: process.env.COOKIES === 'many',
       connections: 64,
       duration: 15,
-      // RATE: an open loop at that many requests/s in all (the CPU per tag of both at the same batching).
-      ...(process.env.RATE === undefined ? {} : { overallRate: Number(process.env.RATE) }),
     });
     const cpuUsPerTag = Math.round((cpuMicros(pids[name] as number) - cpuBefore) / r.requests.total);
     rows.push({ round, name, rps: Math.round(r.requests.average), p99: r.latency.p99, cpuUsPerTag, non2xx: r.non2xx, errors: r.errors });

@@ -93,22 +93,35 @@ for (let round = 1; round <= rounds; round++) {
 }
 if (ceiling === undefined) throw new Error('BENCH_ROUNDS must be at least 1');
 
-// The same API with an event log that acknowledges at once: what HTTP, validation and encoding cost without a Kafka client and the broker.
-const nullLog = await startProgram('bench/null-log-api.ts', { PORT: '0', HOST: '127.0.0.1' });
-await drive('command API, no Kafka (warm-up)', { url: `${nullLog.url}/user_tags`, bodies, seconds: 8, connections });
-const cpuBefore = cpuSeconds(nullLog.child.pid);
-const withoutKafka: Run = await drive('command API, no Kafka (log acknowledges at once)', {
-  url: `${nullLog.url}/user_tags`,
-  bodies,
-  seconds,
-  connections,
-});
-withoutKafka.apiCpuPer1k = Number(((1000 * (cpuSeconds(nullLog.child.pid) - cpuBefore)) / Math.max(1, withoutKafka.ok)).toFixed(3));
-await nullLog.stop();
+/** One measured run of a program without Kafka (the bare server, the API with a null log): its CPU per 1,000 tags. */
+async function measureWithoutKafka(label: string, script: string, path: string, rate?: number): Promise<Run> {
+  const program = await startProgram(script, { PORT: '0', HOST: '127.0.0.1' });
+  try {
+    await drive(`${label} (warm-up)`, { url: `${program.url}${path}`, bodies, seconds: 8, connections });
+    const cpu0 = cpuSeconds(program.child.pid);
+    const result: Run = await drive(label, { url: `${program.url}${path}`, bodies, seconds, connections, ...(rate ? { rate } : {}) });
+    result.apiCpuPer1k = Number(((1000 * (cpuSeconds(program.child.pid) - cpu0)) / Math.max(1, result.ok)).toFixed(3));
+    return result;
+  } finally {
+    await program.stop();
+  }
+}
 
-// Open loop at the same rate for both: the CPU each client spends per tag when both send the same batches.
+// The same API with an event log that acknowledges at once: what HTTP, validation and encoding cost without a Kafka client and the broker.
+const withoutKafka = await measureWithoutKafka('command API, no Kafka (log acknowledges at once)', 'bench/null-log-api.ts', '/user_tags');
+
+// Open loop at the same rate, paced (bench/paced.ts): the bare server (what node:http alone costs for requests
+// that come one at a time), the API without Kafka, and each client, which then all send the same batches.
+const openBare: Run[] = [];
+const openWithoutKafka: Run[] = [];
 const open: Record<Client, Run[]> = { kafkajs: [], platformatic: [] };
 for (let round = 1; round <= rounds; round++) {
+  openBare.push(
+    await measureWithoutKafka(`bare node:http 204, ${openRate}/s offered #${round}`, 'bench/bare-server.ts', '/user_tags', openRate),
+  );
+  openWithoutKafka.push(
+    await measureWithoutKafka(`command API, no Kafka, ${openRate}/s offered #${round}`, 'bench/null-log-api.ts', '/user_tags', openRate),
+  );
   for (const client of clientOrder(round)) {
     open[client].push(await measureApi(`command API, ${CLIENTS[client]}, ${openRate}/s offered #${round}`, client, openRate));
   }
@@ -122,6 +135,8 @@ const api: Record<Client, Run> = {
   kafkajs: mean(`command API, ${CLIENTS.kafkajs}, saturated (mean of ${rounds})`, saturated.kafkajs),
   platformatic: mean(`command API, ${CLIENTS.platformatic}, saturated (mean of ${rounds})`, saturated.platformatic),
 };
+const openBareMean = mean(`bare node:http 204, ${openRate}/s offered (mean of ${rounds})`, openBare);
+const openWithoutKafkaMean = mean(`command API, no Kafka, ${openRate}/s offered (mean of ${rounds})`, openWithoutKafka);
 const openMean: Record<Client, Run> = {
   kafkajs: mean(`command API, ${CLIENTS.kafkajs}, ${openRate}/s offered (mean of ${rounds})`, open.kafkajs),
   platformatic: mean(`command API, ${CLIENTS.platformatic}, ${openRate}/s offered (mean of ${rounds})`, open.platformatic),
@@ -145,7 +160,7 @@ const markdown = `
 
 Reproduce: \`./run.sh bench:ingest\` (BENCH_SECONDS=${seconds}, BENCH_CONNECTIONS=${connections}, BENCH_RATE=${fixedRate}, BENCH_OPEN_RATE=${openRate}, BENCH_ROUNDS=${rounds}).
 Machine: ${machineLine()}. Kafka 4.4 (KRaft, one node; acks=all, idempotent producer), the API and the
-load generator (autocannon, closed loop unless a rate is offered) all share it. The command API runs with
+load generator (autocannon closed loop; with a rate offered, bench/paced.ts, paced like the tester) all share it. The command API runs with
 each Kafka client (\`KAFKA_CLIENT\`: kafkajs 2.2.4 patched, @platformatic/kafka), one fresh process per run,
 the clients alternating. Run at ${new Date().toISOString()}.
 
@@ -156,7 +171,9 @@ ${[...saturated.kafkajs, ...saturated.platformatic].map(row).join('\n')}
 ${row(api.kafkajs)}
 ${row(api.platformatic)}
 ${row(withoutKafka)}
-${[...open.kafkajs, ...open.platformatic].map(row).join('\n')}
+${[...openBare, ...openWithoutKafka, ...open.kafkajs, ...open.platformatic].map(row).join('\n')}
+${row(openBareMean)}
+${row(openWithoutKafkaMean)}
 ${row(openMean.kafkajs)}
 ${row(openMean.platformatic)}
 ${row(fixed.kafkajs)}
@@ -166,8 +183,11 @@ ${row(fixed.platformatic)}
   (${api.kafkajs.okPerSecond.toLocaleString('en')}/s, p99 ${ms(api.kafkajs.p99)} ms, ${us(api.kafkajs)} µs/tag), @platformatic/kafka
   **${pct(api.platformatic.okPerSecond, ceiling.okPerSecond)}** (${api.platformatic.okPerSecond.toLocaleString('en')}/s, p99 ${ms(api.platformatic.p99)} ms,
   ${us(api.platformatic)} µs/tag): ${ratio(api.platformatic.okPerSecond, api.kafkajs.okPerSecond)}× the throughput.
-- At ${openRate.toLocaleString('en')} tags/s offered (open loop): the API spends **${us(openMean.kafkajs)} µs** of CPU per tag with kafkajs and
+- At ${openRate.toLocaleString('en')} tags/s offered (paced open loop): the API spends **${us(openMean.kafkajs)} µs** of CPU per tag with kafkajs and
   **${us(openMean.platformatic)} µs** with @platformatic/kafka (${ratio(us(openMean.platformatic), us(openMean.kafkajs))}×); p99 ${ms(openMean.kafkajs.p99)} and ${ms(openMean.platformatic.p99)} ms.
+  At the same pace the bare server spends **${us(openBareMean)} µs** a request and the API without Kafka **${us(openWithoutKafkaMean)} µs**:
+  node:http's share of the kafkajs API's CPU is ${pct(us(openBareMean), us(openMean.kafkajs))}, the API's own work (body, validation, encoding, batching,
+  metrics) ${pct(us(openWithoutKafkaMean) - us(openBareMean), us(openMean.kafkajs))}, kafkajs and its socket ${pct(us(openMean.kafkajs) - us(openWithoutKafkaMean), us(openMean.kafkajs))}.
 - The same API with an event log that acknowledges at once: **${pct(withoutKafka.okPerSecond, ceiling.okPerSecond)}** of the ceiling, ${us(withoutKafka)} µs/tag; the Kafka client and the broker account for the difference.
 - At ${fixedRate.toLocaleString('en')} tags/s offered: kafkajs ${fixed.kafkajs.okPerSecond.toLocaleString('en')} acknowledged/s, p99 **${fixed.kafkajs.p99} ms**;
   @platformatic/kafka ${fixed.platformatic.okPerSecond.toLocaleString('en')}/s, p99 **${fixed.platformatic.p99} ms**.
@@ -182,7 +202,11 @@ writeReport('ingest', markdown, {
   api,
   withoutKafka,
   openRate,
+  openBare,
+  openWithoutKafka,
   open,
+  openBareMean,
+  openWithoutKafkaMean,
   openMean,
   fixed,
 });

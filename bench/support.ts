@@ -104,11 +104,26 @@ export function tagBodies(count: number, options: { mixedIdTypes?: boolean } = {
   );
 }
 
-/** Drives `url` with autocannon: closed loop at `connections`, or open loop at `rate` requests/s. */
+/**
+ * Drives `url` with `bodies`: closed loop with autocannon at `connections`, or, given a `rate`, paced open loop at
+ * that many requests/s (bench/paced.ts in a process of its own; `connections` then does not apply: a request in
+ * flight has a connection of its own, as the tester's do).
+ */
 export async function drive(
   label: string,
   options: { url: string; bodies: readonly string[]; seconds: number; connections: number; rate?: number },
 ): Promise<LoadResult> {
+  if (options.rate !== undefined) {
+    const paced = await runJob<LoadResult>('bench/paced.ts', {
+      label,
+      url: options.url,
+      bodies: options.bodies,
+      seconds: options.seconds,
+      rate: options.rate,
+    });
+    printLoad(paced);
+    return paced;
+  }
   let i = 0;
   const result = await autocannon({
     url: options.url,
@@ -117,7 +132,6 @@ export async function drive(
     connections: options.connections,
     duration: options.seconds,
     timeout: 10,
-    ...(options.rate === undefined ? {} : { overallRate: options.rate }),
     requests: [
       {
         setupRequest: (req) => {
@@ -141,10 +155,14 @@ export async function drive(
     p999: result.latency.p99_9,
     max: result.latency.max,
   };
-  console.log(
-    `${label.padEnd(44)} ${String(out.okPerSecond).padStart(7)} ok/s  p50 ${out.p50} ms  p99 ${out.p99} ms  p99.9 ${out.p999} ms  non-2xx ${out.non2xx}  errors ${out.errors}`,
-  );
+  printLoad(out);
   return out;
+}
+
+function printLoad(r: LoadResult): void {
+  console.log(
+    `${r.label.padEnd(44)} ${String(r.okPerSecond).padStart(7)} ok/s  p50 ${r.p50} ms  p99 ${r.p99} ms  p99.9 ${r.p999} ms  non-2xx ${r.non2xx}  errors ${r.errors}  timeouts ${r.timeouts}`,
+  );
 }
 
 export interface GetLoadResult {

@@ -8,6 +8,7 @@ export { type Clock, InFlightLimit, type OpenLoopOptions, realClock, runOpenLoop
 export { judge, type QueryScoreSummary, type Verdict } from './core/scoring.ts';
 export type { LatencySummary, Outcome, SecondPoint } from './core/stats.ts';
 export { CARDINALITIES, cookieName, sentBody, type TagRecord, tagRecord, userTag, type WorkloadShape } from './core/workload.ts';
+export { createHttpTarget, type HttpTarget } from './http/client.ts';
 export { type ResolvedOptions, resolveOptions, TesterOptions, type TesterOptionsInput } from './options.ts';
 export { renderHtml } from './report/html.ts';
 export { renderMarkdown } from './report/markdown.ts';
