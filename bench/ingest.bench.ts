@@ -56,17 +56,23 @@ async function measureApi(label: string, client: Client, rate?: number, warmUpSe
 
 function mean(label: string, runs: Run[]): Run {
   const avg = (f: (r: Run) => number) => runs.reduce((s, r) => s + f(r), 0) / runs.length;
+  // Runs of a program without Kafka have neither a stored count nor Kafka's CPU: left out, not averaged as zero.
+  const withKafka = runs.every((r) => r.stored !== undefined && r.kafkaCpuPer1k !== undefined);
   return {
     ...(runs[0] as Run),
     label,
     ok: runs.reduce((s, r) => s + r.ok, 0),
-    stored: runs.reduce((s, r) => s + (r.stored ?? 0), 0),
     okPerSecond: Math.round(avg((r) => r.okPerSecond)),
     p50: avg((r) => r.p50),
     p99: avg((r) => r.p99),
     p999: avg((r) => r.p999),
     apiCpuPer1k: Number(avg((r) => r.apiCpuPer1k ?? 0).toFixed(3)),
-    kafkaCpuPer1k: Number(avg((r) => r.kafkaCpuPer1k ?? 0).toFixed(3)),
+    ...(withKafka
+      ? {
+          stored: runs.reduce((s, r) => s + (r.stored ?? 0), 0),
+          kafkaCpuPer1k: Number(avg((r) => r.kafkaCpuPer1k ?? 0).toFixed(3)),
+        }
+      : {}),
   };
 }
 

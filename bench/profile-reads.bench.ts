@@ -26,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openProfileStore } from '@usertags/read-models';
 import { referenceTags } from '@usertags/testkit';
-import { probe } from './probe.ts';
+import { type ProbeResult, probe } from './probe.ts';
 import {
   applyProfileTags,
   cpuBetween,
@@ -169,7 +169,7 @@ async function closedLoop(arm: Arm, seconds: number): Promise<GetLoadResult & { 
 }
 
 /** One phase: every arm in closed loop, the rounds taking turns, then every arm at RATE open loop. */
-async function measure(phase: string): Promise<{ runs: Run[]; atRate: Array<Awaited<ReturnType<typeof probe>>[number] & object> }> {
+async function measure(phase: string): Promise<{ runs: Run[]; atRate: Array<ProbeResult & { cpuMsPerAnswer: number }> }> {
   const runs: Run[] = [];
   for (let r = 1; r <= ROUNDS; r++) {
     const order = r % 2 === 1 ? arms : [...arms].reverse();
@@ -183,13 +183,17 @@ async function measure(phase: string): Promise<{ runs: Run[]; atRate: Array<Awai
   }
   const atRate = [];
   for (const arm of arms) {
+    const cpu0 = treeCpuSeconds(arm.pid);
     const [result] = await probe({
       url: arm.url,
       rate: RATE,
       seconds: RATE_SECONDS,
       targets: [{ label: `${arm.label}${phase}`, path: (i) => paths[i % paths.length] as string }],
     });
-    atRate.push(result as NonNullable<typeof result>);
+    const answered = result as NonNullable<typeof result>;
+    // At a low rate every request wakes the server alone: what that costs it, next to the bare server's cost.
+    const cpuMsPerAnswer = round((1000 * (treeCpuSeconds(arm.pid) - cpu0)) / Math.max(1, answered.ok), 3);
+    atRate.push({ ...answered, cpuMsPerAnswer });
   }
   return { runs, atRate };
 }
@@ -276,9 +280,9 @@ ${runs.map((r) => `| ${r.round} | ${r.arm} | ${r.perSecond.toLocaleString('en')}
 At ${RATE} answers/s offered (\`bench/probe.ts\` in a process of its own, open loop, ${RATE_SECONDS} s each, latency from the scheduled
 send time; the probe spins through its loop for the last 2 ms before each send, so that its timers' lateness is not counted):
 
-| arm | p50 ms | p99 ms | p99.9 ms | max ms | failed |
-|---|---:|---:|---:|---:|---:|
-${atRate.map((a) => `| ${a.label} | ${a.p50} | ${a.p99} | ${a.p999} | ${a.max} | ${a.failed} |`).join('\n')}
+| arm | p50 ms | p99 ms | p99.9 ms | max ms | failed | server CPU ms / answer |
+|---|---:|---:|---:|---:|---:|---:|
+${atRate.map((a) => `| ${a.label} | ${a.p50} | ${a.p99} | ${a.p999} | ${a.max} | ${a.failed} | ${a.cpuMsPerAnswer} |`).join('\n')}
 
 Goals (issue 20): at max rate ≥ 10 % of the ceiling, p99 < 30 ms, nothing over 100 ms; at 100/s p99 < 3 ms.
 `;
