@@ -4,7 +4,8 @@
 //  2. a step-up: BENCH_STEP_SECONDS (60) at each rate of BENCH_STEPS until a step fails, to find the
 //     highest rate that still scores 100 % with no failed tag and every latency inside its budget.
 // For each mode of BENCH_MODES: `stack` (Kafka, PostgreSQL, the embedded profile store — or Aerospike
-// when AEROSPIKE_HOSTS is set) and `embedded` (`scripts/start.ts` with no servers). Every run gets a
+// when AEROSPIKE_HOSTS is set), `embedded` (`scripts/start.ts` with no servers) and, on request, `bare`
+// (bare node:http servers in the APIs' places: the floor of the two HTTP hops, deployBare). Every run gets a
 // fresh deployment (topic, database, data folder) and 15 s of unscored warm-up traffic first.
 //
 //   ./run.sh bench:e2e     (BENCH_MODES=stack,embedded BENCH_RATE=1000 BENCH_SECONDS=600 BENCH_STEP_SECONDS=60
@@ -19,7 +20,8 @@ import { type Report, runTester } from '@usertags/tester';
 import { createTestDatabase, deleteTopic, freePort, ProgramProcess, TEST_BROKERS, uniqueName, waitFor } from '@usertags/testkit';
 import { CPU_PARTS, type CpuUse, cpuBetween, cpuSnapshot, ensureStack, machineLine, repo, writeReport } from './support.ts';
 
-const MODES = (process.env.BENCH_MODES ?? 'stack,embedded').split(',') as Array<'stack' | 'embedded'>;
+type Mode = 'stack' | 'embedded' | 'bare';
+const MODES = (process.env.BENCH_MODES ?? 'stack,embedded').split(',') as Mode[];
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 600);
 const STEP_SECONDS = Number(process.env.BENCH_STEP_SECONDS ?? 60);
@@ -138,6 +140,49 @@ async function deployEmbedded(): Promise<Deployment> {
   };
 }
 
+/**
+ * The floor of the two HTTP hops under the very same traffic: bare node:http servers in the APIs' places — 204 to
+ * every tag, and every query answered with the answer the tester sent along with it (debug mode), so the bytes are
+ * those of a correct query API. No Kafka, no projector, no store: what is left is what node:http and the kernel cost.
+ */
+async function deployBare(): Promise<Deployment> {
+  const ports = { command: await freePort(), query: await freePort() };
+  const start = (program: string, port: number, env: Record<string, string>) =>
+    spawn(process.execPath, [join(repo, 'bench/bare-server.ts'), program], {
+      env: { ...process.env, PORT: String(port), ...env },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+  const children = [start('command-api', ports.command, {}), start('query-api', ports.query, { BARE_ECHO: '1' })];
+  const urls = [ports.command, ports.query].map((p) => `http://127.0.0.1:${p}`);
+  await waitFor(
+    async () =>
+      (
+        await Promise.all(
+          urls.map((u) =>
+            fetch(`${u}/ready`).then(
+              (r) => r.ok,
+              () => false,
+            ),
+          ),
+        )
+      ).every(Boolean),
+    30_000,
+    () => 'the bare servers start',
+  );
+  return {
+    commandUrl: urls[0] as string,
+    queryUrl: urls[1] as string,
+    async stop() {
+      await Promise.all(
+        children.map((c) => {
+          c.kill('SIGTERM');
+          return new Promise((r) => c.once('exit', r));
+        }),
+      );
+    },
+  };
+}
+
 interface Outcome {
   readonly mode: string;
   readonly rate: number;
@@ -165,8 +210,8 @@ function judgeRun(report: Report): string[] {
 }
 
 let runNumber = 0;
-async function scoredRun(mode: 'stack' | 'embedded', rate: number, seconds: number, keep: boolean): Promise<Outcome> {
-  const deployment = mode === 'stack' ? await deployStack() : await deployEmbedded();
+async function scoredRun(mode: Mode, rate: number, seconds: number, keep: boolean): Promise<Outcome> {
+  const deployment = mode === 'stack' ? await deployStack() : mode === 'embedded' ? await deployEmbedded() : await deployBare();
   try {
     runNumber++;
     // Warm-up: JIT, connections and caches, on event times of their own, not scored.
@@ -229,8 +274,10 @@ for (const mode of MODES) {
 const ms = (n: number | null | undefined) => (n === null || n === undefined ? '–' : n.toFixed(1));
 const pct = (n: number | null) => (n === null ? '–' : `${n.toFixed(2)}`);
 const modeName = (mode: string) =>
-  (mode === 'stack' ? `Kafka + PostgreSQL + ${process.env.AEROSPIKE_HOSTS ? 'Aerospike' : 'embedded profiles'}` : 'embedded `start`') +
-  (STORE_DIR === undefined ? '' : ` (read models in ${STORE_DIR})`);
+  mode === 'bare'
+    ? "bare node:http in the APIs' places (the HTTP floor)"
+    : (mode === 'stack' ? `Kafka + PostgreSQL + ${process.env.AEROSPIKE_HOSTS ? 'Aerospike' : 'embedded profiles'}` : 'embedded `start`') +
+      (STORE_DIR === undefined ? '' : ` (read models in ${STORE_DIR})`);
 const sustainedRows = sustained
   .map((o) => {
     const e = o.report.endpoints;

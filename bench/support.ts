@@ -337,6 +337,11 @@ function partOf(pid: number, comm: string, cmdline: string): CpuPart {
   if (comm === 'postgres') return 'postgres';
   if (cmdline.includes('kafka.Kafka')) return 'kafka';
   for (const program of ['command-api', 'projector', 'query-api'] as const) if (cmdline.includes(`${program}/src/main.ts`)) return program;
+  // A bare server in a program's place (bench:e2e's `bare` mode) names it after its script.
+  const args = cmdline.split('\0');
+  const bare = args.findIndex((a) => a.endsWith('bench/bare-server.ts'));
+  const stands = bare < 0 ? undefined : args[bare + 1];
+  if (stands === 'command-api' || stands === 'query-api') return stands;
   return 'other';
 }
 
