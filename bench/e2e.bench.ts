@@ -93,6 +93,20 @@ async function deployStack(): Promise<Deployment> {
   };
 }
 
+/** Waits until every one of `urls` answers /ready with a 2xx. */
+async function allReady(urls: readonly string[], timeoutMs: number, what: string): Promise<void> {
+  const ready = (u: string) =>
+    fetch(`${u}/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
+  await waitFor(
+    async () => (await Promise.all(urls.map(ready))).every(Boolean),
+    timeoutMs,
+    () => what,
+  );
+}
+
 async function deployEmbedded(): Promise<Deployment> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-e2e-embedded-'));
   const stores = storeDir();
@@ -113,21 +127,7 @@ async function deployEmbedded(): Promise<Deployment> {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const urls = [ports.command, ports.query, ports.projector].map((p) => `http://127.0.0.1:${p}`);
-  await waitFor(
-    async () =>
-      (
-        await Promise.all(
-          urls.map((u) =>
-            fetch(`${u}/ready`).then(
-              (r) => r.ok,
-              () => false,
-            ),
-          ),
-        )
-      ).every(Boolean),
-    60_000,
-    () => 'the embedded system starts',
-  );
+  await allReady(urls, 60_000, 'the embedded system starts');
   return {
     commandUrl: urls[0] as string,
     queryUrl: urls[1] as string,
@@ -154,21 +154,7 @@ async function deployBare(): Promise<Deployment> {
     });
   const children = [start('command-api', ports.command, {}), start('query-api', ports.query, { BARE_ECHO: '1' })];
   const urls = [ports.command, ports.query].map((p) => `http://127.0.0.1:${p}`);
-  await waitFor(
-    async () =>
-      (
-        await Promise.all(
-          urls.map((u) =>
-            fetch(`${u}/ready`).then(
-              (r) => r.ok,
-              () => false,
-            ),
-          ),
-        )
-      ).every(Boolean),
-    30_000,
-    () => 'the bare servers start',
-  );
+  await allReady(urls, 30_000, 'the bare servers start');
   return {
     commandUrl: urls[0] as string,
     queryUrl: urls[1] as string,
