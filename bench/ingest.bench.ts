@@ -7,6 +7,7 @@
 //
 //   ./run.sh bench:ingest     (BENCH_SECONDS=15 BENCH_CONNECTIONS=64 BENCH_RATE=10000 BENCH_OPEN_RATE=4000
 //                              BENCH_ROUNDS=2 to change)
+import { deleteTopic } from '@usertags/testkit';
 import { Kafka, logLevel } from 'kafkajs';
 import { cpuSeconds, drive, ensureStack, kafkaPid, type LoadResult, machineLine, startProgram, tagBodies, writeReport } from './support.ts';
 
@@ -51,6 +52,8 @@ async function measureApi(label: string, client: Client, rate?: number, warmUpSe
     return { ...result, stored, apiCpuPer1k: per1k(0), kafkaCpuPer1k: per1k(1) };
   } finally {
     await api.stop();
+    // A topic per run: deleted, so that runs do not pile partitions up in the dev stack's broker.
+    await deleteTopic(topic);
   }
 }
 

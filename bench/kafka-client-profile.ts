@@ -7,6 +7,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deleteTopic } from '@usertags/testkit';
 import { cpuSeconds, drive, ensureStack, machineLine, startProgram, tagBodies } from './support.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 15);
@@ -63,10 +64,11 @@ console.log(`kafka-client-profile on ${machineLine()}: ${rate}/s offered for ${s
 const rows: string[] = [];
 for (const client of ['kafkajs', 'platformatic', 'platformatic', 'kafkajs'] as const) {
   const dir = mkdtempSync(join(tmpdir(), 'usertags-cpu-prof-'));
+  const topic = `bench-profile-${Date.now()}`;
   const api = await startProgram('command-api/src/main.ts', {
     PORT: '0',
     HOST: '127.0.0.1',
-    KAFKA_TOPIC: `bench-profile-${Date.now()}`,
+    KAFKA_TOPIC: topic,
     KAFKA_CLIENT: client,
     NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}`,
   });
@@ -81,6 +83,7 @@ for (const client of ['kafkajs', 'platformatic', 'platformatic', 'kafkajs'] as c
   });
   const usPerTag = Math.round((1e6 * (cpuSeconds(api.child.pid) - cpu0)) / Math.max(1, run.ok));
   await api.stop();
+  await deleteTopic(topic);
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (file === undefined) throw new Error(`no profile written in ${dir}`);
   const s = shares(join(dir, file));
