@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { AppendInDoubt, ContractError, type EventAppender, type LogRecord, PartlyAppended } from '@usertags/contracts';
 import { createBatchingAppender } from '../src/core/batching-appender.ts';
 
@@ -263,5 +265,32 @@ describe('the batching appender', () => {
     assert.equal(appends.length, 1);
     appends[0]?.settle();
     await Promise.all(full);
+  });
+  it('keeps no record once its append is over', async () => {
+    // An appender that went on referring to the records it had sent kept them alive until its queue was
+    // compacted: in a busy API, megabytes a second outlived the young generation and were promoted.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const log: EventAppender = { append: async () => {}, checkReady: async () => {}, close: async () => {} };
+    const appender = createBatchingAppender(log, { ...options, maxBatch: 4 });
+    const sent: Array<WeakRef<LogRecord>> = [];
+    const appends: Array<Promise<void>> = [];
+    // Made in a function of their own, so that no variable of this test refers to the last one.
+    const send = (i: number) => {
+      const r = record(`k${i}`);
+      sent.push(new WeakRef(r));
+      return appender.append(r);
+    };
+    for (let i = 0; i < 40; i++) appends.push(send(i));
+    await Promise.all(appends);
+    await appender.drain();
+    appends.length = 0;
+    await tick();
+    gc();
+    assert.deepEqual(
+      sent.map((ref, i) => (ref.deref() === undefined ? undefined : i)).filter((i) => i !== undefined),
+      [],
+      'records still referenced after their appends',
+    );
   });
 });

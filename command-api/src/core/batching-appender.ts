@@ -82,8 +82,10 @@ export function createBatchingAppender(
   observer: BatchObserver = { onBatch: () => {} },
   now: () => number = performance.now.bind(performance),
 ): RecordAppender {
-  const queue: Entry[] = [];
-  let head = 0; // queue[head..] are waiting; avoids shifting on every dequeue
+  // queue[head..] are waiting; avoids shifting on every dequeue. The slots before head are emptied as
+  // their entries are taken, so that an entry lives no longer than its append.
+  const queue: Array<Entry | undefined> = [];
+  let head = 0;
   let sender: Sender = IDLE;
   let sweepTimer: NodeJS.Timeout | undefined;
   let drainWaiters: Array<() => void> = [];
@@ -96,7 +98,10 @@ export function createBatchingAppender(
   const complete = () => waiting() >= options.maxBatch || (clients !== undefined && waiting() >= clients());
 
   function compact(): void {
-    if (head > 1024 && head * 2 > queue.length) {
+    if (head === queue.length) {
+      queue.length = 0;
+      head = 0;
+    } else if (head > 1024 && head * 2 > queue.length) {
       queue.splice(0, head);
       head = 0;
     }
@@ -106,7 +111,7 @@ export function createBatchingAppender(
     const cutoff = now() - options.queueTimeoutMs;
     while (head < queue.length && (queue[head] as Entry).enqueuedAt <= cutoff) {
       const entry = queue[head] as Entry;
-      head++;
+      queue[head++] = undefined;
       entry.reject(
         new ContractError('LOG_UNAVAILABLE', `the event log did not take the tag within ${options.queueTimeoutMs} ms; it was not stored`),
       );
@@ -215,7 +220,10 @@ export function createBatchingAppender(
     expireStale();
     if (waiting() === 0) return;
     const end = Math.min(queue.length, head + options.maxBatch);
-    const batch = queue.slice(head, end);
+    const batch = queue.slice(head, end) as Entry[];
+    // Taken: kept by the batch alone. Held by the array until it was compacted (every thousand or so), the
+    // entries of many batches outlived two scavenges and were promoted to the old generation.
+    queue.fill(undefined, head, end);
     head = end;
     compact();
     sender = { kind: 'appending', size: batch.length };
