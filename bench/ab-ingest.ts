@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import autocannon from 'autocannon';
-import { type LoadResult, runJob } from './support.ts';
+import { drive } from './support.ts';
 
 const before = process.env.BEFORE;
 if (before === undefined) throw new Error('BEFORE must name the other checkout (a worktree with its dependencies installed)');
@@ -71,7 +71,7 @@ const body = JSON.stringify({
   product_info: { product_id: 1, brand_id: 'b', category_id: 'c', price: 5 },
 });
 const rounds = Number(process.env.ROUNDS ?? 3);
-// RATE: a paced open loop at that many requests/s (bench/paced.ts), the CPU per tag of both at the same batching.
+// RATE: a paced open loop at that many requests/s (support.ts `drive`, bench/paced.ts), the CPU per tag of both at the same batching.
 const rate = process.env.RATE === undefined ? undefined : Number(process.env.RATE);
 /** A round's bodies for the paced loop: with COOKIES=many a cookie of its own each, as autocannon's idReplacement gives. */
 const pacedBodies = (round: number): string[] =>
@@ -83,11 +83,11 @@ for (let round = 1; round <= rounds; round++) {
   for (const name of round % 2 ? ['before', 'after'] : ['after', 'before']) {
     const cpuBefore = cpuMicros(pids[name] as number);
     if (rate !== undefined) {
-      const paced = await runJob<LoadResult>('bench/paced.ts', {
-        label: name,
+      const paced = await drive(name, {
         url: `http://127.0.0.1:${ports[name]}/user_tags`,
         bodies: pacedBodies(round),
         seconds: 15,
+        connections: 64,
         rate,
       });
       const cpuUsPerTag = Math.round((cpuMicros(pids[name] as number) - cpuBefore) / Math.max(1, paced.ok));
