@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
 import { javaPartition } from '@usertags/testkit';
 import fc from 'fast-check';
 import { Partitioners } from 'kafkajs';
@@ -77,6 +77,148 @@ describe("kafkajs's encoder, as patched", () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+// The produce request writes an uncompressed batch in one pass (record/v0 `encodeInto`); the bytes must be
+// the ones kafkajs's own path builds: an encoder per record and per header, copied into a RecordBatch.
+type HeaderValue = string | Buffer;
+interface Message {
+  key: string | Buffer | null;
+  value: string | Buffer | null;
+  headers?: Record<string, HeaderValue | HeaderValue[]>;
+  timestamp?: string;
+}
+interface PartitionData {
+  partition: number;
+  firstSequence?: number | undefined;
+  messages: Message[];
+}
+const produceV3 = require('kafkajs/src/protocol/requests/produce/v3/request') as (args: {
+  acks: number;
+  timeout: number;
+  transactionalId?: string | null;
+  producerId?: unknown;
+  producerEpoch?: number;
+  topicData: { topic: string; partitions: PartitionData[] }[];
+}) => { encode(): Promise<KafkaEncoder> };
+const Record = require('kafkajs/src/protocol/recordBatch/record/v0') as (args: object) => KafkaEncoder;
+const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0') as { RecordBatch(args: object): Promise<KafkaEncoder> };
+const Long = require('kafkajs/src/utils/long') as { fromValue(v: number | string): unknown; fromInt(v: number): unknown };
+type Writer = KafkaEncoder & {
+  writeString(v: string | null): Writer;
+  writeInt16(v: number): Writer;
+  writeInt32(v: number): Writer;
+  writeArray(v: unknown[]): Writer;
+  writeEncoder(v: KafkaEncoder): Writer;
+  size(): number;
+};
+const newWriter = () => new Encoder() as unknown as Writer;
+
+/** The request's bytes as kafkajs 2.2.4 builds them without the one-pass patch (its produce v3 `encode`). */
+async function unpatchedProduce(args: Parameters<typeof produceV3>[0], now: number): Promise<Buffer> {
+  const { transactionalId = null, producerId = Long.fromInt(-1), producerEpoch = 0 } = args;
+  const topics: Writer[] = [];
+  for (const { topic, partitions } of args.topicData) {
+    const entries: Writer[] = [];
+    for (const { partition, firstSequence, messages } of partitions) {
+      const given = messages
+        .map((m) => m.timestamp)
+        .filter((t) => t != null)
+        .sort();
+      const timestamps = given.length === 0 ? [now] : given;
+      const firstTimestamp = timestamps[0] as number | string;
+      const records = messages.map((m, i) =>
+        Record({ ...m, offsetDelta: i, timestampDelta: Number(m.timestamp || now) - Number(firstTimestamp) }),
+      );
+      const batch = await RecordBatch({
+        records,
+        firstTimestamp,
+        maxTimestamp: timestamps[timestamps.length - 1],
+        producerId,
+        producerEpoch,
+        firstSequence,
+        transactional: !!transactionalId,
+        lastOffsetDelta: records.length - 1,
+      });
+      entries.push(
+        newWriter()
+          .writeInt32(partition)
+          .writeInt32((batch as Writer).size())
+          .writeEncoder(batch),
+      );
+    }
+    topics.push(newWriter().writeString(topic).writeArray(entries));
+  }
+  return newWriter().writeString(transactionalId).writeInt16(args.acks).writeInt32(args.timeout).writeArray(topics).buffer;
+}
+
+const bytesOrText = fc.oneof(
+  fc.string({ unit: 'grapheme', maxLength: 40 }),
+  fc.uint8Array({ maxLength: 120 }).map((b) => Buffer.from(b)),
+  // Bodies whose length takes one, two or three varint bytes: the record is moved when two was wrong.
+  fc.integer({ min: 0, max: 12_000 }).map((n) => Buffer.alloc(n, 7)),
+);
+const message: fc.Arbitrary<Message> = fc.record(
+  {
+    key: fc.option(
+      fc.oneof(
+        fc.string({ unit: 'grapheme', maxLength: 30 }),
+        fc.uint8Array({ maxLength: 30 }).map((b) => Buffer.from(b)),
+      ),
+    ),
+    value: fc.option(bytesOrText),
+    headers: fc.dictionary(
+      fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }),
+      fc.oneof(fc.string({ maxLength: 60 }), fc.array(fc.string({ maxLength: 20 }), { minLength: 1, maxLength: 3 })),
+      { maxKeys: 4 },
+    ),
+    timestamp: fc.integer({ min: 1_600_000_000_000, max: 1_900_000_000_000 }).map(String),
+  },
+  { requiredKeys: ['key', 'value'] },
+);
+
+describe("kafkajs's produce request, written in one pass", () => {
+  it('writes the same bytes as kafkajs builds record by record, for any messages, headers and partitions', async () => {
+    const now = 1_767_225_600_000;
+    mock.timers.enable({ apis: ['Date'], now });
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(
+            fc.record({
+              topic: fc.string({ minLength: 1, maxLength: 20 }),
+              partitions: fc.array(
+                fc.record({
+                  partition: fc.nat(1000),
+                  firstSequence: fc.option(fc.nat(2 ** 31 - 1), { nil: undefined }),
+                  messages: fc.array(message, { minLength: 1, maxLength: 12 }),
+                }),
+                { minLength: 1, maxLength: 3 },
+              ),
+            }),
+            { minLength: 1, maxLength: 2 },
+          ),
+          fc.option(fc.string({ minLength: 1, maxLength: 10 })),
+          fc.option(fc.integer({ min: 0, max: 2 ** 40 }), { nil: undefined }),
+          async (topicData, transactionalId, producerId) => {
+            const args = {
+              acks: -1,
+              timeout: 30_000,
+              transactionalId,
+              producerEpoch: 3,
+              topicData,
+              ...(producerId === undefined ? {} : { producerId: Long.fromValue(producerId) }),
+            };
+            const written = (await produceV3(args).encode()).buffer;
+            assert.deepEqual(written, await unpatchedProduce(args, now));
+          },
+        ),
+        { numRuns: 300 },
+      );
+    } finally {
+      mock.timers.reset();
+    }
   });
 });
 
