@@ -30,6 +30,8 @@ import {
 import fc from 'fast-check';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 600);
+// FUZZ_SEED replays a run that failed (fast-check prints its seed).
+const SEED = process.env.FUZZ_SEED === undefined ? {} : { seed: Number(process.env.FUZZ_SEED) };
 const HEADERS_TIMEOUT_MS = 2000;
 const REQUEST_TIMEOUT_MS = 4000;
 const BODY_LIMIT = 65_536;
@@ -85,7 +87,7 @@ describe('the command API under bad input', () => {
         if (expected !== undefined) assert.equal(status, expected, `${request.body.toString('utf8').slice(0, 300)}`);
         if (status === 204) accepted++;
       }),
-      { numRuns: RUNS },
+      { numRuns: RUNS, ...SEED },
     );
     t.diagnostic(`statuses ${JSON.stringify(statuses)}`);
     assert.ok(accepted > 0 && (statuses[400] ?? 0) > 0 && (statuses[415] ?? 0) > 0, 'the generator reaches 204, 400 and 415');

@@ -25,6 +25,8 @@ import {
 import fc from 'fast-check';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 600);
+// FUZZ_SEED replays a run that failed (fast-check prints its seed).
+const SEED = process.env.FUZZ_SEED === undefined ? {} : { seed: Number(process.env.FUZZ_SEED) };
 const MAX_MINUTES = 1440;
 const PROFILES = '/user_profiles/';
 const REQUEST_TIMEOUT_MS = 3000;
@@ -69,7 +71,12 @@ function expectedStatus(request: FuzzRequest): number | undefined {
   if (Object.keys(request.headers).includes('expect')) return undefined;
   const { path, query } = split(request.target);
   if (op.path === '/aggregates' && path === '/aggregates') {
-    return parseAggregatesQuery(query, MAX_MINUTES).ok ? 200 : 400;
+    if (!parseAggregatesQuery(query, MAX_MINUTES).ok) return 400;
+    // A GET or HEAD with `If-None-Match: *` (as node:http reads it: spaces and tabs around it dropped) is answered
+    // 304 by express's freshness check (RFC 9110 §13.1.2) unless its Cache-Control says no-cache: not predicted here.
+    // Seed 1174 made one; 200 for it failed the property.
+    if (request.headers['if-none-match']?.replace(/^[ \t]+|[ \t]+$/g, '') === '*') return undefined;
+    return 200;
   }
   if (op.path === '/user_profiles/{cookie}' && path.startsWith(PROFILES) && path.length > PROFILES.length) {
     let cookie: string;
@@ -128,7 +135,7 @@ describe('the query API under bad input', () => {
           assert.equal(status, expected, answer.body.slice(0, 300));
         }
       }),
-      { numRuns: RUNS },
+      { numRuns: RUNS, ...SEED },
     );
     t.diagnostic(`statuses ${JSON.stringify(statuses)}; ${predicted} answers predicted from the contracts`);
     assert.ok((statuses[200] ?? 0) > RUNS / 10 && (statuses[400] ?? 0) > RUNS / 10, 'the generator reaches both 200 and 400');
