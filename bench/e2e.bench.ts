@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Report, runTester } from '@usertags/tester';
 import { createTestDatabase, deleteTopic, freePort, ProgramProcess, TEST_BROKERS, uniqueName, waitFor } from '@usertags/testkit';
-import { CPU_PARTS, type CpuUse, cpuBetween, cpuSnapshot, ensureStack, machineLine, repo, writeReport } from './support.ts';
+import { CPU_PARTS, type CpuUse, cpuBetween, cpuSnapshot, ensureStack, machineLine, repo, startProgram, writeReport } from './support.ts';
 
 type Mode = 'stack' | 'embedded' | 'bare';
 const MODES = (process.env.BENCH_MODES ?? 'stack,embedded').split(',') as Mode[];
@@ -146,25 +146,14 @@ async function deployEmbedded(): Promise<Deployment> {
  * those of a correct query API. No Kafka, no projector, no store: what is left is what node:http and the kernel cost.
  */
 async function deployBare(): Promise<Deployment> {
-  const ports = { command: await freePort(), query: await freePort() };
-  const start = (program: string, port: number, env: Record<string, string>) =>
-    spawn(process.execPath, [join(repo, 'bench/bare-server.ts'), program], {
-      env: { ...process.env, PORT: String(port), ...env },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-  const children = [start('command-api', ports.command, {}), start('query-api', ports.query, { BARE_ECHO: '1' })];
-  const urls = [ports.command, ports.query].map((p) => `http://127.0.0.1:${p}`);
-  await allReady(urls, 30_000, 'the bare servers start');
+  // The argument names the program a bare server stands for, so that its CPU is counted as that program's.
+  const command = await startProgram('bench/bare-server.ts', { PORT: '0' }, repo, ['command-api']);
+  const query = await startProgram('bench/bare-server.ts', { PORT: '0', BARE_ECHO: '1' }, repo, ['query-api']);
   return {
-    commandUrl: urls[0] as string,
-    queryUrl: urls[1] as string,
+    commandUrl: command.url,
+    queryUrl: query.url,
     async stop() {
-      await Promise.all(
-        children.map((c) => {
-          c.kill('SIGTERM');
-          return new Promise((r) => c.once('exit', r));
-        }),
-      );
+      await Promise.all([command.stop(), query.stop()]);
     },
   };
 }

@@ -93,22 +93,17 @@ for (let round = 1; round <= rounds; round++) {
   for (const client of clientOrder(round)) {
     saturated[client].push(await measureApi(`command API, ${CLIENTS[client]}, saturated #${round}`, client));
   }
-  if (round === 1) {
-    const bare = await startProgram('bench/bare-server.ts', { PORT: '0' });
-    await drive('bare node:http 204 (warm-up)', { url: bare.url, bodies, seconds: 3, connections });
-    ceiling = await drive('bare node:http 204 (ceiling)', { url: bare.url, bodies, seconds, connections });
-    await bare.stop();
-  }
+  if (round === 1) ceiling = await measureWithoutKafka('bare node:http 204 (ceiling)', 'bench/bare-server.ts');
 }
 if (ceiling === undefined) throw new Error('BENCH_ROUNDS must be at least 1');
 
 /** One measured run of a program without Kafka (the bare server, the API with a null log): its CPU per 1,000 tags. */
-async function measureWithoutKafka(label: string, script: string, path: string, rate?: number): Promise<Run> {
+async function measureWithoutKafka(label: string, script: string, rate?: number): Promise<Run> {
   const program = await startProgram(script, { PORT: '0', HOST: '127.0.0.1' });
   try {
-    await drive(`${label} (warm-up)`, { url: `${program.url}${path}`, bodies, seconds: 8, connections });
+    await drive(`${label} (warm-up)`, { url: `${program.url}/user_tags`, bodies, seconds: 8, connections });
     const cpu0 = cpuSeconds(program.child.pid);
-    const result: Run = await drive(label, { url: `${program.url}${path}`, bodies, seconds, connections, ...(rate ? { rate } : {}) });
+    const result: Run = await drive(label, { url: `${program.url}/user_tags`, bodies, seconds, connections, ...(rate ? { rate } : {}) });
     result.apiCpuPer1k = Number(((1000 * (cpuSeconds(program.child.pid) - cpu0)) / Math.max(1, result.ok)).toFixed(3));
     return result;
   } finally {
@@ -117,7 +112,7 @@ async function measureWithoutKafka(label: string, script: string, path: string, 
 }
 
 // The same API with an event log that acknowledges at once: what HTTP, validation and encoding cost without a Kafka client and the broker.
-const withoutKafka = await measureWithoutKafka('command API, no Kafka (log acknowledges at once)', 'bench/null-log-api.ts', '/user_tags');
+const withoutKafka = await measureWithoutKafka('command API, no Kafka (log acknowledges at once)', 'bench/null-log-api.ts');
 
 // Open loop at the same rate, paced (bench/paced.ts): the bare server (what node:http alone costs for requests
 // that come one at a time), the API without Kafka, and each client, which then all send the same batches.
@@ -125,11 +120,9 @@ const openBare: Run[] = [];
 const openWithoutKafka: Run[] = [];
 const open: Record<Client, Run[]> = { kafkajs: [], platformatic: [] };
 for (let round = 1; round <= rounds; round++) {
-  openBare.push(
-    await measureWithoutKafka(`bare node:http 204, ${openRate}/s offered #${round}`, 'bench/bare-server.ts', '/user_tags', openRate),
-  );
+  openBare.push(await measureWithoutKafka(`bare node:http 204, ${openRate}/s offered #${round}`, 'bench/bare-server.ts', openRate));
   openWithoutKafka.push(
-    await measureWithoutKafka(`command API, no Kafka, ${openRate}/s offered #${round}`, 'bench/null-log-api.ts', '/user_tags', openRate),
+    await measureWithoutKafka(`command API, no Kafka, ${openRate}/s offered #${round}`, 'bench/null-log-api.ts', openRate),
   );
   for (const client of clientOrder(round)) {
     open[client].push(await measureApi(`command API, ${CLIENTS[client]}, ${openRate}/s offered #${round}`, client, openRate));

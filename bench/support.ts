@@ -30,10 +30,11 @@ export async function startProgram(
   script: string,
   env: Record<string, string>,
   root: string = repo,
+  args: readonly string[] = [],
 ): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
   const program = /^(command-api|projector|query-api)\/src\/main\.ts$/.exec(script)?.[1];
   const preload = program === undefined ? [] : ['--import', join(root, `${program}/src/register.ts`)];
-  const child = spawn(process.execPath, [...preload, join(root, script)], {
+  const child = spawn(process.execPath, [...preload, join(root, script), ...args], {
     // One process (WORKERS=1): the benches measure a program's CPU by its PID, and compare per process.
     env: { ...process.env, LOG_LEVEL: 'info', WORKERS: '1', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
